@@ -1,0 +1,125 @@
+//! Roles and what each may do.
+//!
+//! Authorisation is decided here, in one table, and checked once per endpoint at the edge, so
+//! that a newcomer can read every rule in one place (DESIGN.md §3).
+
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+/// The role an API key or token acts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything inside the tenant, including reference data.
+    Admin,
+    /// Works tickets: reads reference data, writes tickets, comments, clients and contacts.
+    Technician,
+    /// Reads everything; billing writes arrive with the billing module.
+    Billing,
+    /// A client-portal user: sees and writes only its own client's tickets, public comments only.
+    Client,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Technician, Role::Billing, Role::Client];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Technician => "technician",
+            Role::Billing => "billing",
+            Role::Client => "client",
+        }
+    }
+
+    /// Whether this role may perform `permission` at all. Row-level limits (a client sees only
+    /// its own client's tickets) are applied on top of this by the queries.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::Technician => matches!(
+                permission,
+                ReadReference
+                    | WriteClients
+                    | ReadTickets
+                    | WriteTickets
+                    | ManageTickets
+                    | WriteComments
+                    | ReadInternalNotes
+            ),
+            Role::Billing => matches!(permission, ReadReference | ReadTickets | ReadInternalNotes),
+            Role::Client => matches!(permission, ReadTickets | WriteTickets | WriteComments),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{0}` (expected one of admin, technician, billing, client)")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// Things an endpoint may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read boards, priorities, statuses, clients and contacts.
+    ReadReference,
+    /// Create and change boards, priorities and statuses.
+    WriteReference,
+    /// Create and change clients and contacts.
+    WriteClients,
+    ReadTickets,
+    /// Create and change tickets (status, assignee, fields, close).
+    WriteTickets,
+    WriteComments,
+    /// See comments marked internal.
+    ReadInternalNotes,
+    /// Change fields that only MSP staff may change (assignee, status, board, priority).
+    ManageTickets,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn permission_table() {
+        use Permission::*;
+        // (role, permission, allowed)
+        let cases = [
+            (Role::Admin, WriteReference, true),
+            (Role::Admin, ManageTickets, true),
+            (Role::Technician, WriteReference, false),
+            (Role::Technician, WriteTickets, true),
+            (Role::Technician, ManageTickets, true),
+            (Role::Billing, ReadTickets, true),
+            (Role::Billing, WriteTickets, false),
+            (Role::Billing, WriteComments, false),
+            (Role::Client, ReadTickets, true),
+            (Role::Client, WriteTickets, true),
+            (Role::Client, ReadInternalNotes, false),
+            (Role::Client, ReadReference, false),
+            (Role::Client, ManageTickets, false),
+        ];
+        for (role, perm, allowed) in cases {
+            assert_eq!(role.allows(perm), allowed, "{role:?} {perm:?}");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Pure PSA domain logic.
+//!
+//! Everything here is deterministic and free of I/O so that workflows (which must replay
+//! identically) and the edge (which must validate before writing) can share it, and so that it
+//! can be tested exhaustively without any running service.
+
+pub mod auth;
+pub mod events;
+pub mod ids;
+pub mod ticket;
+pub mod validation;
