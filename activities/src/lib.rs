@@ -1,1 +1,9 @@
-//! placeholder
+//! Activity implementations: the I/O workflows ask for.
+//!
+//! Each activity is idempotent, because Temporal retries it after a lost reply: writes are keyed
+//! by a business key the workflow supplies.
+
+pub mod db;
+pub mod sla_store;
+
+pub use sla_store::SlaStore;

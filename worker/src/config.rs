@@ -1,0 +1,39 @@
+//! Worker configuration, from defaults and then the environment (DESIGN.md §4).
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub temporal_address: String,
+    pub temporal_namespace: String,
+    pub task_queue: String,
+    /// The application role's URL; row-level security applies to every query.
+    pub database_url: String,
+    /// `/healthz` and `/metrics`; `None` serves neither (tests).
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name: &'static str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        let metrics = var("WORKER_METRICS_ADDR", "127.0.0.1:9464");
+        let metrics_addr = metrics.parse().map_err(|e: std::net::AddrParseError| ConfigError {
+            name: "WORKER_METRICS_ADDR",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+            temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),
+            task_queue: var("TEMPORAL_TASK_QUEUE", psa_workflows::DEFAULT_TASK_QUEUE),
+            database_url: var("DATABASE_URL", "postgres://psa_app@127.0.0.1:5432/psa"),
+            metrics_addr: Some(metrics_addr),
+        })
+    }
+}

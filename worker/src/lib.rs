@@ -1,0 +1,10 @@
+//! The worker: hosts every workflow and activity on the `psa` task queue.
+//!
+//! Exposed as a library so the end-to-end tests run the very same worker in-process.
+
+pub mod config;
+pub mod health;
+pub mod run;
+
+pub use config::WorkerConfig;
+pub use run::run_worker;

@@ -1,0 +1,70 @@
+//! Builds and runs the Temporal worker until told to stop.
+
+use crate::config::WorkerConfig;
+use psa_activities::SlaStore;
+use psa_workflows::client::{connect, ensure_search_attributes};
+use psa_workflows::ticket_sla::SlaTicketWorkflow;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Temporal(#[from] psa_workflows::client::TemporalSetupError),
+    #[error("worker: {0}")]
+    Worker(String),
+}
+
+/// Runs the worker until `shutdown` resolves, then drains in-flight tasks and returns.
+///
+/// The future is not `Send` (the SDK's worker is not): run it on the main task or a
+/// current-thread runtime, not with `tokio::spawn`.
+pub async fn run_worker(config: WorkerConfig, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&config.database_url)
+        .await?;
+    let client = connect(&config.temporal_address, &config.temporal_namespace, "psa-worker").await?;
+    ensure_search_attributes(&client, &config.temporal_namespace).await?;
+
+    let runtime = Runtime::from_current_tokio(Default::default()).map_err(|e| WorkerError::Worker(e.to_string()))?;
+    let options = WorkerOptions::new(config.task_queue.clone())
+        .register_workflow::<SlaTicketWorkflow>()
+        .map_err(|e| WorkerError::Worker(e.to_string()))?
+        .register_activities(SlaStore::new(pool))
+        .build();
+    let mut worker = Worker::new(&runtime, client, options).map_err(|e| WorkerError::Worker(e.to_string()))?;
+    let stop = worker.shutdown_handle();
+
+    let (http_stop_tx, http_stop_rx) = watch::channel(false);
+    if let Some(addr) = config.metrics_addr {
+        let mut rx = http_stop_rx.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::health::serve(addr, stopped).await {
+                tracing::error!(error = %e, %addr, "metrics server failed");
+            }
+        });
+    }
+    tracing::info!(task_queue = %config.task_queue, "worker started");
+
+    let run = worker.run();
+    tokio::pin!(run);
+    let result = tokio::select! {
+        r = &mut run => r,
+        () = shutdown => {
+            tracing::info!("shutting down worker");
+            stop();
+            run.await
+        }
+    };
+    let _ = http_stop_tx.send(true);
+    result.map_err(|e| WorkerError::Worker(e.to_string()))
+}

@@ -1,0 +1,67 @@
+//! Inputs, signals and query results of the ticket workflow. They cross process boundaries
+//! (edge → Temporal → worker), so fields are only ever added, with serde defaults.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Start input; carried by every signal-with-start so that whichever event arrives first can
+/// start the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketWorkflowInput {
+    pub tenant_id: Uuid,
+    pub ticket_id: Uuid,
+    pub ticket_number: i64,
+    pub board_id: Uuid,
+    pub priority: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// A ticket event as the workflow sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketSignal {
+    /// The domain event's ID: the workflow applies each event once.
+    pub event_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub kind: TicketSignalKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TicketSignalKind {
+    Created,
+    Updated,
+    Assigned { assignee_id: Option<Uuid> },
+    StatusChanged { status_id: Uuid, is_closed: bool, pauses_sla: bool },
+    CommentAdded { by_internal_user: bool, is_public: bool },
+    Closed,
+}
+
+impl TicketSignalKind {
+    /// Whether the ticket is closed once this event has happened.
+    pub fn closes_ticket(&self) -> bool {
+        matches!(
+            self,
+            TicketSignalKind::Closed | TicketSignalKind::StatusChanged { is_closed: true, .. }
+        )
+    }
+}
+
+/// One step the workflow asks to be written to `sla_audit_log`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaStep {
+    pub tenant_id: Uuid,
+    pub ticket_id: Uuid,
+    /// Unique per ticket: a retried activity writes its step once.
+    pub step_key: String,
+    pub event: String,
+    pub detail: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// What the `status` query answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketWorkflowStatus {
+    pub events_applied: u32,
+    pub closed: bool,
+}
