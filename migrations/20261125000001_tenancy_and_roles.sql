@@ -4,11 +4,13 @@
 -- applies to it. Every transaction sets `app.tenant_id`; when it is missing, `app_tenant()` is
 -- NULL and every policy compares against NULL, so nothing is readable (DESIGN.md §3).
 
+-- Roles are cluster-wide: several databases (tests, environments) share one, so creating it
+-- tolerates a concurrent creator.
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'psa_app') THEN
-        CREATE ROLE psa_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
-    END IF;
+    CREATE ROLE psa_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN NULL;
 END
 $$;
 

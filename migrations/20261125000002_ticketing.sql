@@ -48,7 +48,7 @@ CREATE TABLE statuses (
     CHECK (NOT (is_closed AND is_default))
 );
 CREATE UNIQUE INDEX statuses_name ON statuses (tenant_id, lower(name));
-CREATE UNIQUE INDEX statuses_one_default ON statuses (tenant_id) WHERE is_default;
+CREATE UNIQUE INDEX statuses_is_default ON statuses (tenant_id) WHERE is_default;
 
 -- Ticket numbers are per tenant and gap-free in practice; the counter row serialises creates
 -- within one tenant only.

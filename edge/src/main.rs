@@ -1,1 +1,57 @@
-fn main() {}
+//! `psa-edge`: the API process (`serve`), plus `migrate` and `seed-demo` for setup.
+
+use psa_edge::config::{EdgeConfig, migration_database_url};
+use psa_edge::{migrate, seed, serve};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: psa-edge <serve|migrate|seed-demo>
+  serve      run the HTTP and gRPC API and the outbox relay
+  migrate    create the database if needed and apply migrations (MIGRATION_DATABASE_URL)
+  seed-demo  seed the demo tenant with the admin key in PSA_DEMO_API_KEY";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let result = match command.as_str() {
+        "serve" => run_serve().await,
+        "migrate" => migrate::migrate(&migration_database_url())
+            .await
+            .map(|_| tracing::info!("migrations applied"))
+            .map_err(|e| e.to_string()),
+        "seed-demo" => run_seed().await,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "psa-edge {command} failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_serve() -> Result<(), String> {
+    let config = EdgeConfig::from_env().map_err(|e| e.to_string())?;
+    let edge = serve::start(config).await.map_err(|e| e.to_string())?;
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+    edge.shutdown().await;
+    Ok(())
+}
+
+async fn run_seed() -> Result<(), String> {
+    let key = std::env::var("PSA_DEMO_API_KEY").map_err(|_| "PSA_DEMO_API_KEY is not set".to_owned())?;
+    let pool = migrate::migrate(&migration_database_url()).await.map_err(|e| e.to_string())?;
+    let tenant = seed::seed_tenant(&pool, "demo", "Demo MSP", &key)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(tenant_id = %tenant.tenant_id, "demo tenant seeded");
+    Ok(())
+}

@@ -40,7 +40,11 @@ impl WorkflowCommand {
     /// The command an event calls for, if any workflow cares about it.
     pub fn for_event(env: &Envelope) -> Option<WorkflowCommand> {
         let kind = match &env.event {
-            Event::TicketCreated { .. } => TicketSignalKind::Created,
+            Event::TicketCreated { ticket } => TicketSignalKind::Created {
+                status_id: ticket.status_id,
+                is_closed: ticket.status_is_closed,
+                pauses_sla: ticket.status_pauses_sla,
+            },
             Event::TicketUpdated { .. } => TicketSignalKind::Updated,
             Event::TicketAssigned { ticket, .. } => TicketSignalKind::Assigned {
                 assignee_id: ticket.assignee_id,

@@ -29,7 +29,8 @@ pub struct TicketSignal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TicketSignalKind {
-    Created,
+    /// The ticket was created, possibly already in a closed or pausing status.
+    Created { status_id: Uuid, is_closed: bool, pauses_sla: bool },
     Updated,
     Assigned { assignee_id: Option<Uuid> },
     StatusChanged { status_id: Uuid, is_closed: bool, pauses_sla: bool },
@@ -42,7 +43,9 @@ impl TicketSignalKind {
     pub fn closes_ticket(&self) -> bool {
         matches!(
             self,
-            TicketSignalKind::Closed | TicketSignalKind::StatusChanged { is_closed: true, .. }
+            TicketSignalKind::Closed
+                | TicketSignalKind::StatusChanged { is_closed: true, .. }
+                | TicketSignalKind::Created { is_closed: true, .. }
         )
     }
 }

@@ -1,0 +1,227 @@
+//! Every failure the API can answer with, mapped once to HTTP problem+json and gRPC status.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use psa_domain::validation::{FieldError, ValidationErrors};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or invalid credentials")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    /// The request is malformed (bad JSON, unknown fields, bad cursor).
+    #[error("{detail}")]
+    BadRequest { detail: String, field: Option<String> },
+    /// Well-formed but invalid field values.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("{detail}")]
+    Conflict { detail: String, field: Option<String> },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(ValidationErrors(vec![FieldError::new(field, message)]))
+    }
+
+    pub fn bad_request(detail: impl Into<String>, field: Option<&str>) -> Self {
+        ApiError::BadRequest {
+            detail: detail.into(),
+            field: field.map(str::to_owned),
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn fields(&self) -> Vec<FieldError> {
+        match self {
+            ApiError::Invalid(v) => v.0.clone(),
+            ApiError::BadRequest { field: Some(f), detail } | ApiError::Conflict { field: Some(f), detail } => {
+                vec![FieldError::new(f.clone(), detail.clone())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(v: ValidationErrors) -> Self {
+        ApiError::Invalid(v)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            let field = db.constraint().map(constraint_field);
+            match db.code().as_deref() {
+                // foreign_key_violation: a referenced row does not exist in the caller's tenant.
+                Some("23503") => {
+                    let f = field.unwrap_or_else(|| "id".into());
+                    return ApiError::invalid(&f, "does not refer to an existing record");
+                }
+                // unique_violation
+                Some("23505") => {
+                    return ApiError::Conflict {
+                        detail: "a record with this value already exists".into(),
+                        field,
+                    };
+                }
+                // check_violation
+                Some("23514") => {
+                    let f = field.unwrap_or_else(|| "body".into());
+                    return ApiError::invalid(&f, "violates a rule of this record");
+                }
+                _ => {}
+            }
+        }
+        ApiError::Internal(e.into())
+    }
+}
+
+/// `tickets_tenant_id_board_id_fkey` → `board_id`; `boards_name` → `name`.
+fn constraint_field(constraint: &str) -> String {
+    let trimmed = constraint
+        .trim_end_matches("_fkey")
+        .trim_end_matches("_key")
+        .trim_end_matches("_check");
+    let after_table = trimmed.split_once('_').map_or(trimmed, |(_, rest)| rest);
+    // Composite keys lead with tenant_id, which is never the caller's mistake.
+    let after_tenant = after_table.strip_prefix("tenant_id_").unwrap_or(after_table);
+    // Some tables' names contain an underscore (ticket_comments_...).
+    after_tenant
+        .strip_prefix("comments_tenant_id_")
+        .or_else(|| after_tenant.strip_prefix("keys_tenant_id_"))
+        .unwrap_or(after_tenant)
+        .to_owned()
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The fields at fault, when the request's content was wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let slug = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+            .replace(' ', "-");
+        let body = Problem {
+            kind: format!("https://psa.dev/problems/{slug}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors: self
+                .fields()
+                .into_iter()
+                .map(|f| ProblemField {
+                    field: f.field,
+                    message: f.message,
+                })
+                .collect(),
+        };
+        let mut response = (status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<ApiError> for tonic::Status {
+    fn from(e: ApiError) -> Self {
+        use tonic::Code;
+        let code = match &e {
+            ApiError::Unauthenticated => Code::Unauthenticated,
+            ApiError::Forbidden(_) => Code::PermissionDenied,
+            ApiError::NotFound => Code::NotFound,
+            ApiError::BadRequest { .. } | ApiError::Invalid(_) | ApiError::PayloadTooLarge { .. } => {
+                Code::InvalidArgument
+            }
+            ApiError::UnsupportedMediaType => Code::InvalidArgument,
+            ApiError::Conflict { .. } => Code::AlreadyExists,
+            ApiError::Unavailable(_) => Code::Unavailable,
+            ApiError::Internal(err) => {
+                tracing::error!(error = ?err, "internal error");
+                Code::Internal
+            }
+        };
+        tonic::Status::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_field;
+
+    #[test]
+    fn constraint_names_map_to_fields() {
+        let cases = [
+            ("tickets_tenant_id_board_id_fkey", "board_id"),
+            ("tickets_tenant_id_assignee_id_fkey", "assignee_id"),
+            ("contacts_tenant_id_client_id_fkey", "client_id"),
+            ("ticket_comments_tenant_id_ticket_id_fkey", "ticket_id"),
+            ("boards_name", "name"),
+            ("statuses_is_default", "is_default"),
+        ];
+        for (constraint, field) in cases {
+            assert_eq!(constraint_field(constraint), field, "{constraint}");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! gRPC API (`psa.v1`), with server reflection. Handlers translate to `service/` and back; the
+//! error mapping is the one in `error.rs`.
+
+mod convert;
+mod tickets;
+
+use crate::state::AppState;
+use psa_protos::v1::ticket_service_server::TicketServiceServer;
+
+pub use tickets::TicketApi;
+
+/// The gRPC router: ticket service plus reflection.
+pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(psa_protos::v1::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let limit = state.config.body_limit;
+    let tickets = TicketServiceServer::new(TicketApi::new(state)).max_decoding_message_size(limit);
+    Ok(tonic::service::Routes::new(tickets).add_service(reflection))
+}

@@ -1,0 +1,136 @@
+//! `psa.v1.TicketService`.
+
+use super::convert::{self, id, opt_id, target};
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::pagination::PageRequest;
+use crate::service::comments::{self, NewComment};
+use crate::service::tickets::{self as svc, NewTicket, TicketFilter, TicketPatch};
+use crate::state::AppState;
+use psa_protos::v1 as pb;
+use psa_protos::v1::ticket_service_server::TicketService;
+use tonic::{Request, Response, Status};
+
+pub struct TicketApi {
+    state: AppState,
+}
+
+impl TicketApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, ApiError> {
+        let md = req.metadata();
+        let header = |name: &str| md.get(name).and_then(|v| v.to_str().ok());
+        auth::authenticate(&self.state, auth::key_from_headers(header("authorization"), header("x-api-key"))).await
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl TicketService for TicketApi {
+    async fn create_ticket(&self, req: Request<pb::CreateTicketRequest>) -> Reply<pb::Ticket> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let input = NewTicket {
+            title: r.title,
+            description: r.description,
+            client_id: opt_id("client_id", r.client_id.as_deref())?,
+            contact_id: opt_id("contact_id", r.contact_id.as_deref())?,
+            board_id: opt_id("board_id", r.board_id.as_deref())?,
+            priority_id: opt_id("priority_id", r.priority_id.as_deref())?,
+            status_id: opt_id("status_id", r.status_id.as_deref())?,
+            assignee_id: opt_id("assignee_id", r.assignee_id.as_deref())?,
+        };
+        let t = svc::create(&self.state.pool, &p, r.idempotency_key.as_deref(), input).await?;
+        Ok(Response::new(convert::ticket(t)))
+    }
+
+    async fn get_ticket(&self, req: Request<pb::GetTicketRequest>) -> Reply<pb::Ticket> {
+        let p = self.principal(&req).await?;
+        let t = svc::get(&self.state.pool, &p, target(&req.get_ref().id)?).await?;
+        Ok(Response::new(convert::ticket(t)))
+    }
+
+    async fn list_tickets(&self, req: Request<pb::ListTicketsRequest>) -> Reply<pb::ListTicketsResponse> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let filter = TicketFilter {
+            status_id: opt_id("status_id", r.status_id.as_deref())?,
+            board_id: opt_id("board_id", r.board_id.as_deref())?,
+            client_id: opt_id("client_id", r.client_id.as_deref())?,
+            assignee_id: opt_id("assignee_id", r.assignee_id.as_deref())?,
+            priority_id: opt_id("priority_id", r.priority_id.as_deref())?,
+            open: r.open,
+            limit: Some(r.limit),
+            cursor: Some(r.cursor),
+        };
+        let page = svc::list(&self.state.pool, &p, filter).await?;
+        Ok(Response::new(pb::ListTicketsResponse {
+            tickets: page.items.into_iter().map(convert::ticket).collect(),
+            next_cursor: page.next_cursor.unwrap_or_default(),
+        }))
+    }
+
+    async fn update_ticket(&self, req: Request<pb::UpdateTicketRequest>) -> Reply<pb::Ticket> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let patch = TicketPatch {
+            title: r.title,
+            description: r.description,
+            client_id: opt_id("client_id", r.client_id.as_deref())?,
+            contact_id: opt_id("contact_id", r.contact_id.as_deref())?,
+            board_id: opt_id("board_id", r.board_id.as_deref())?,
+            priority_id: opt_id("priority_id", r.priority_id.as_deref())?,
+        };
+        let t = svc::update(&self.state.pool, &p, target(&r.id)?, patch).await?;
+        Ok(Response::new(convert::ticket(t)))
+    }
+
+    async fn change_status(&self, req: Request<pb::ChangeStatusRequest>) -> Reply<pb::Ticket> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let t = svc::change_status(&self.state.pool, &p, target(&r.id)?, id("status_id", &r.status_id)?).await?;
+        Ok(Response::new(convert::ticket(t)))
+    }
+
+    async fn assign_ticket(&self, req: Request<pb::AssignTicketRequest>) -> Reply<pb::Ticket> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let assignee = opt_id("assignee_id", Some(&r.assignee_id))?;
+        let t = svc::assign(&self.state.pool, &p, target(&r.id)?, assignee).await?;
+        Ok(Response::new(convert::ticket(t)))
+    }
+
+    async fn close_ticket(&self, req: Request<pb::CloseTicketRequest>) -> Reply<pb::Ticket> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let status = opt_id("status_id", r.status_id.as_deref())?;
+        let t = svc::close(&self.state.pool, &p, target(&r.id)?, status).await?;
+        Ok(Response::new(convert::ticket(t)))
+    }
+
+    async fn add_comment(&self, req: Request<pb::AddCommentRequest>) -> Reply<pb::Comment> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let input = NewComment {
+            body: r.body,
+            is_internal: r.is_internal,
+        };
+        let c = comments::add(&self.state.pool, &p, r.idempotency_key.as_deref(), target(&r.ticket_id)?, input).await?;
+        Ok(Response::new(convert::comment(c)))
+    }
+
+    async fn list_comments(&self, req: Request<pb::ListCommentsRequest>) -> Reply<pb::ListCommentsResponse> {
+        let p = self.principal(&req).await?;
+        let r = req.into_inner();
+        let page = PageRequest::parse(Some(r.limit), Some(&r.cursor))?;
+        let out = comments::list(&self.state.pool, &p, target(&r.ticket_id)?, page).await?;
+        Ok(Response::new(pb::ListCommentsResponse {
+            comments: out.items.into_iter().map(convert::comment).collect(),
+            next_cursor: out.next_cursor.unwrap_or_default(),
+        }))
+    }
+}

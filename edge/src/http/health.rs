@@ -1,0 +1,65 @@
+//! Probes and metrics.
+
+use crate::metrics;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::json;
+use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
+use std::time::Duration;
+
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: Postgres, Redis and Temporal all answer. Each check is bounded so a hung
+/// dependency makes the probe fail rather than hang.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let postgres = tokio::time::timeout(LIMIT, sqlx::query("SELECT 1").execute(&state.pool))
+        .await
+        .map_err(|_| "timed out".to_owned())
+        .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()));
+    let redis = tokio::time::timeout(LIMIT, async {
+        let mut conn = state.redis().await.map_err(|e| e.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|_| "timed out".to_owned())
+    .and_then(|r| r);
+    let temporal = tokio::time::timeout(LIMIT, async {
+        let client = state.temporal().await.map_err(|e| e.to_string())?;
+        let mut svc = client.connection().workflow_service();
+        svc.get_system_info(tonic::Request::new(GetSystemInfoRequest {}))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|_| "timed out".to_owned())
+    .and_then(|r| r);
+    let ready = postgres.is_ok() && redis.is_ok() && temporal.is_ok();
+    let show = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.clone(),
+    };
+    let body = json!({
+        "ready": ready,
+        "postgres": show(&postgres),
+        "redis": show(&redis),
+        "temporal": show(&temporal),
+    });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body))
+}
+
+pub async fn metrics() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics::render())
+}

@@ -1,0 +1,43 @@
+//! The OpenAPI document served at `/openapi.json`, generated from the handlers' annotations so
+//! it cannot drift from the code.
+
+use super::{clients, reference, tickets};
+use crate::error::{Problem, ProblemField};
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "PSA Orchestrator edge API", version = "1"),
+    paths(
+        tickets::create, tickets::list, tickets::get, tickets::update, tickets::change_status,
+        tickets::assign, tickets::close, tickets::add_comment, tickets::list_comments,
+        clients::create_client, clients::list_clients, clients::get_client, clients::update_client,
+        clients::create_contact, clients::list_contacts, clients::get_contact, clients::update_contact,
+        reference::create_board, reference::list_boards, reference::get_board, reference::update_board,
+        reference::create_priority, reference::list_priorities, reference::get_priority, reference::update_priority,
+        reference::create_status, reference::list_statuses, reference::get_status, reference::update_status,
+        reference::list_users,
+    ),
+    components(schemas(Problem, ProblemField, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest)),
+    modifiers(&BearerAuth),
+    security(("api_key" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

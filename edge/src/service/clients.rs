@@ -1,0 +1,209 @@
+//! Clients (the MSP's customers) and their contacts.
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::ApiError;
+use crate::idempotency::create_once;
+use crate::pagination::{Page, PageRequest};
+use chrono::{DateTime, Utc};
+use psa_domain::auth::Permission;
+use psa_domain::ids::new_id;
+use psa_domain::ticket::NAME_MAX;
+use psa_domain::validation::{self, ValidationErrors};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Client {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Contact {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub client_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+const CLIENT_COLS: &str = "id, name, created_at, updated_at";
+const CONTACT_COLS: &str = "id, client_id, name, email, phone, created_at, updated_at";
+
+fn check_contact(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> Result<(), ApiError> {
+    let mut e = ValidationErrors::default();
+    if let Some(n) = name {
+        validation::text(&mut e, "name", n, NAME_MAX);
+    }
+    validation::optional_email(&mut e, "email", email);
+    validation::optional_text(&mut e, "phone", phone, 50);
+    super::check(e.into_result())
+}
+
+pub async fn list_clients(pool: &PgPool, p: &Principal, page: PageRequest) -> Result<Page<Client>, ApiError> {
+    p.require(Permission::ReadReference)?;
+    let mut tx = db::begin(pool, p).await?;
+    let rows: Vec<Client> = sqlx::query_as(&format!(
+        "SELECT {CLIENT_COLS} FROM clients WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
+    ))
+    .bind(page.after)
+    .bind(page.fetch())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(page.finish(rows, |c| c.id))
+}
+
+pub async fn get_client(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Client, ApiError> {
+    p.require(Permission::ReadReference)?;
+    let mut tx = db::begin(pool, p).await?;
+    let row: Option<Client> = sqlx::query_as(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    row.ok_or(ApiError::NotFound)
+}
+
+pub async fn create_client(pool: &PgPool, p: &Principal, key: Option<&str>, input: ClientInput) -> Result<Client, ApiError> {
+    p.require(Permission::WriteClients)?;
+    check_contact(Some(&input.name), None, None)?;
+    let (tenant, req) = (p.tenant_id, input.clone());
+    create_once(pool, p, key, &req, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query_as(&format!(
+                "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, $3) RETURNING {CLIENT_COLS}"
+            ))
+            .bind(tenant)
+            .bind(new_id())
+            .bind(input.name.trim())
+            .fetch_one(conn)
+            .await?)
+        })
+    })
+    .await
+}
+
+pub async fn update_client(pool: &PgPool, p: &Principal, id: Uuid, patch: ClientPatch) -> Result<Client, ApiError> {
+    p.require(Permission::WriteClients)?;
+    check_contact(patch.name.as_deref(), None, None)?;
+    let mut tx = db::begin(pool, p).await?;
+    let row: Option<Client> = sqlx::query_as(&format!(
+        "UPDATE clients SET name = coalesce($2, name), updated_at = now() WHERE id = $1 RETURNING {CLIENT_COLS}"
+    ))
+    .bind(id)
+    .bind(patch.name.as_deref().map(str::trim))
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    row.ok_or(ApiError::NotFound)
+}
+
+pub async fn list_contacts(
+    pool: &PgPool,
+    p: &Principal,
+    client_id: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<Contact>, ApiError> {
+    p.require(Permission::ReadReference)?;
+    let mut tx = db::begin(pool, p).await?;
+    let rows: Vec<Contact> = sqlx::query_as(&format!(
+        "SELECT {CONTACT_COLS} FROM contacts WHERE ($1::uuid IS NULL OR id > $1)
+         AND ($2::uuid IS NULL OR client_id = $2) ORDER BY id LIMIT $3"
+    ))
+    .bind(page.after)
+    .bind(client_id)
+    .bind(page.fetch())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(page.finish(rows, |c| c.id))
+}
+
+pub async fn get_contact(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Contact, ApiError> {
+    p.require(Permission::ReadReference)?;
+    let mut tx = db::begin(pool, p).await?;
+    let row: Option<Contact> = sqlx::query_as(&format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    row.ok_or(ApiError::NotFound)
+}
+
+pub async fn create_contact(pool: &PgPool, p: &Principal, key: Option<&str>, input: ContactInput) -> Result<Contact, ApiError> {
+    p.require(Permission::WriteClients)?;
+    check_contact(Some(&input.name), input.email.as_deref(), input.phone.as_deref())?;
+    let (tenant, req) = (p.tenant_id, input.clone());
+    create_once(pool, p, key, &req, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query_as(&format!(
+                "INSERT INTO contacts (tenant_id, id, client_id, name, email, phone)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CONTACT_COLS}"
+            ))
+            .bind(tenant)
+            .bind(new_id())
+            .bind(input.client_id)
+            .bind(input.name.trim())
+            .bind(input.email)
+            .bind(input.phone)
+            .fetch_one(conn)
+            .await?)
+        })
+    })
+    .await
+}
+
+pub async fn update_contact(pool: &PgPool, p: &Principal, id: Uuid, patch: ContactPatch) -> Result<Contact, ApiError> {
+    p.require(Permission::WriteClients)?;
+    check_contact(patch.name.as_deref(), patch.email.as_deref(), patch.phone.as_deref())?;
+    let mut tx = db::begin(pool, p).await?;
+    let row: Option<Contact> = sqlx::query_as(&format!(
+        "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email), phone = coalesce($4, phone),
+         updated_at = now() WHERE id = $1 RETURNING {CONTACT_COLS}"
+    ))
+    .bind(id)
+    .bind(patch.name.as_deref().map(str::trim))
+    .bind(patch.email)
+    .bind(patch.phone)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    row.ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,102 @@
+//! Ticket comments: public replies and internal notes.
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::ApiError;
+use crate::idempotency::create_once;
+use crate::outbox;
+use crate::pagination::{Page, PageRequest};
+use crate::service::tickets;
+use chrono::{DateTime, Utc};
+use psa_domain::auth::Permission;
+use psa_domain::events::Event;
+use psa_domain::ids::new_id;
+use psa_domain::ticket::validate_comment;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Comment {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub author_user_id: Option<Uuid>,
+    /// `internal` (MSP staff) or `client`.
+    pub author_kind: String,
+    /// Internal notes are never shown to clients.
+    pub is_internal: bool,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub body: String,
+    #[serde(default)]
+    pub is_internal: bool,
+}
+
+const COMMENT_COLS: &str = "id, ticket_id, author_user_id, author_kind, is_internal, body, created_at";
+
+pub async fn add(pool: &PgPool, p: &Principal, key: Option<&str>, ticket_id: Uuid, input: NewComment) -> Result<Comment, ApiError> {
+    p.require(Permission::WriteComments)?;
+    if input.is_internal {
+        p.require(Permission::ReadInternalNotes)?;
+    }
+    super::check(validate_comment(&input.body))?;
+    let principal = p.clone();
+    let req = (ticket_id, input.clone());
+    create_once(pool, p, key, &req, move |conn| Box::pin(insert(conn, principal, ticket_id, input))).await
+}
+
+async fn insert(conn: &mut PgConnection, p: Principal, ticket_id: Uuid, input: NewComment) -> Result<Comment, ApiError> {
+    tickets::load(conn, &p, ticket_id, false).await?;
+    let by_internal_user = p.is_staff();
+    let comment: Comment = sqlx::query_as(&format!(
+        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, author_kind, is_internal, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COMMENT_COLS}"
+    ))
+    .bind(p.tenant_id)
+    .bind(new_id())
+    .bind(ticket_id)
+    .bind(p.user_id)
+    .bind(if by_internal_user { "internal" } else { "client" })
+    .bind(input.is_internal)
+    .bind(&input.body)
+    .fetch_one(&mut *conn)
+    .await?;
+    let ticket = tickets::snapshot(conn, ticket_id).await?;
+    outbox::enqueue(
+        conn,
+        &p,
+        Event::CommentAdded {
+            ticket,
+            comment_id: comment.id,
+            by_internal_user,
+            is_public: !input.is_internal,
+        },
+    )
+    .await?;
+    Ok(comment)
+}
+
+pub async fn list(pool: &PgPool, p: &Principal, ticket_id: Uuid, page: PageRequest) -> Result<Page<Comment>, ApiError> {
+    p.require(Permission::ReadTickets)?;
+    let mut tx = db::begin(pool, p).await?;
+    tickets::load(&mut tx, p, ticket_id, false).await?;
+    let rows: Vec<Comment> = sqlx::query_as(&format!(
+        "SELECT {COMMENT_COLS} FROM ticket_comments
+         WHERE ticket_id = $1 AND ($2::uuid IS NULL OR id > $2) AND ($3 OR NOT is_internal)
+         ORDER BY id LIMIT $4"
+    ))
+    .bind(ticket_id)
+    .bind(page.after)
+    .bind(p.role.allows(Permission::ReadInternalNotes))
+    .bind(page.fetch())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(page.finish(rows, |c| c.id))
+}

@@ -1,0 +1,55 @@
+//! Shared handles of a running edge.
+
+use crate::config::EdgeConfig;
+use crate::error::ApiError;
+use sqlx::PgPool;
+use std::sync::Arc;
+use temporalio_client::Client;
+use tokio::sync::OnceCell;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<EdgeConfig>,
+    /// Connected on first use, so the edge starts (and reports not-ready) while Temporal is
+    /// still coming up.
+    temporal: Arc<OnceCell<Client>>,
+    redis: Arc<OnceCell<redis::aio::ConnectionManager>>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: EdgeConfig) -> Self {
+        Self {
+            pool,
+            config: Arc::new(config),
+            temporal: Arc::new(OnceCell::new()),
+            redis: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub async fn temporal(&self) -> Result<&Client, ApiError> {
+        self.temporal
+            .get_or_try_init(|| async {
+                psa_workflows::client::connect(
+                    &self.config.temporal_address,
+                    &self.config.temporal_namespace,
+                    "psa-edge",
+                )
+                .await
+            })
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))
+    }
+
+    /// A reconnecting Redis connection (cheap to clone).
+    pub async fn redis(&self) -> Result<redis::aio::ConnectionManager, ApiError> {
+        self.redis
+            .get_or_try_init(|| async {
+                let client = redis::Client::open(self.config.redis_url.as_str())?;
+                redis::aio::ConnectionManager::new(client).await
+            })
+            .await
+            .cloned()
+            .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))
+    }
+}
