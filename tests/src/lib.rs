@@ -1,1 +1,307 @@
-//! placeholder
+//! The shared test harness: the real stack, per test.
+//!
+//! Each [`TestEnv`] gets a fresh database (migrated as the owner, used through the non-owner
+//! application role, exactly as in production), two seeded tenants, an in-process edge on
+//! ephemeral ports and an in-process worker on a task queue of its own, against the private
+//! Redis and Temporal that `scripts/test` started. Nothing is mocked.
+
+use anyhow::Context;
+use psa_edge::config::{EdgeConfig, RelayConfig};
+use psa_edge::seed::{SeededTenant, seed_tenant};
+use psa_edge::serve::{RunningEdge, start};
+use psa_worker::WorkerConfig;
+use sqlx::PgPool;
+use std::time::Duration;
+use temporalio_client::Client;
+use uuid::Uuid;
+
+/// Settings `scripts/test` exports; the defaults match it.
+pub struct Services {
+    pub pg_admin_url: String,
+    pub redis_url: String,
+    pub temporal_address: String,
+}
+
+impl Services {
+    pub fn from_env() -> Self {
+        let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        Self {
+            pg_admin_url: var("PSA_TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+            redis_url: var("PSA_TEST_REDIS_URL", "redis://127.0.0.1:6390"),
+            temporal_address: var("PSA_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7243"),
+        }
+    }
+}
+
+/// A tenant with its admin key.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub key: String,
+    pub seeded: SeededTenant,
+}
+
+impl Tenant {
+    async fn seed(owner: &PgPool, slug: &str, name: &str) -> anyhow::Result<Self> {
+        let key = psa_edge::auth::generate_key();
+        let seeded = seed_tenant(owner, slug, name, &key).await?;
+        Ok(Self { key, seeded })
+    }
+
+    /// A new key of `role` in this tenant (client keys are bound to the seeded client).
+    pub async fn key_with_role(&self, owner: &PgPool, role: &str) -> anyhow::Result<String> {
+        let key = psa_edge::auth::generate_key();
+        let client = (role == "client").then_some(self.seeded.client_id);
+        psa_edge::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, None, client).await?;
+        Ok(key)
+    }
+}
+
+pub struct TestEnv {
+    pub db_name: String,
+    /// Connected as the schema owner (bypasses row-level security): for assertions only.
+    pub owner: PgPool,
+    pub app_database_url: String,
+    pub services: Services,
+    pub task_queue: String,
+    pub a: Tenant,
+    pub b: Tenant,
+    pub edge: Option<RunningEdge>,
+    worker: Option<WorkerHandle>,
+    pub http: reqwest::Client,
+}
+
+struct WorkerHandle {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// Which parts a test wants running.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts {
+    pub edge: bool,
+    pub relay: bool,
+    pub worker: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        edge: true,
+        relay: true,
+        worker: true,
+    };
+    pub const EDGE_ONLY: Parts = Parts {
+        edge: true,
+        relay: false,
+        worker: false,
+    };
+}
+
+fn with_db(url: &str, db: &str) -> anyhow::Result<String> {
+    let mut u = url::Url::parse(url)?;
+    u.set_path(&format!("/{db}"));
+    Ok(u.to_string())
+}
+
+fn with_user(url: &str, user: &str) -> anyhow::Result<String> {
+    let mut u = url::Url::parse(url)?;
+    u.set_username(user).map_err(|()| anyhow::anyhow!("bad url"))?;
+    Ok(u.to_string())
+}
+
+impl TestEnv {
+    pub async fn start(parts: Parts) -> anyhow::Result<Self> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
+        let services = Services::from_env();
+        let db_name = format!("psa_test_{}", Uuid::new_v4().simple());
+        let owner_url = with_db(&services.pg_admin_url, &db_name)?;
+        let owner = psa_edge::migrate::migrate(&owner_url).await.context("migrate")?;
+        let app_database_url = with_user(&owner_url, "psa_app")?;
+        let a = Tenant::seed(&owner, "alpha", "Alpha MSP").await?;
+        let b = Tenant::seed(&owner, "bravo", "Bravo MSP").await?;
+        let mut env = TestEnv {
+            db_name,
+            owner,
+            app_database_url,
+            services,
+            task_queue: format!("psa-test-{}", Uuid::new_v4().simple()),
+            a,
+            b,
+            edge: None,
+            worker: None,
+            http: reqwest::Client::new(),
+        };
+        if parts.worker {
+            env.start_worker().await?;
+        }
+        if parts.edge {
+            env.start_edge(parts.relay).await?;
+        }
+        Ok(env)
+    }
+
+    pub fn edge_config(&self, relay: bool) -> EdgeConfig {
+        EdgeConfig {
+            http_addr: ([127, 0, 0, 1], 0).into(),
+            grpc_addr: ([127, 0, 0, 1], 0).into(),
+            database_url: self.app_database_url.clone(),
+            redis_url: self.services.redis_url.clone(),
+            temporal_address: self.services.temporal_address.clone(),
+            temporal_namespace: "default".into(),
+            task_queue: self.task_queue.clone(),
+            body_limit: 64 * 1024,
+            relay: RelayConfig {
+                enabled: relay,
+                idle_poll: Duration::from_millis(50),
+                ..RelayConfig::default()
+            },
+        }
+    }
+
+    pub async fn start_edge(&mut self, relay: bool) -> anyhow::Result<()> {
+        self.edge = Some(start(self.edge_config(relay)).await?);
+        Ok(())
+    }
+
+    pub fn edge(&self) -> &RunningEdge {
+        self.edge.as_ref().expect("this test started an edge")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.edge().http_addr, path)
+    }
+
+    pub async fn start_worker(&mut self) -> anyhow::Result<()> {
+        let config = WorkerConfig {
+            temporal_address: self.services.temporal_address.clone(),
+            temporal_namespace: "default".into(),
+            task_queue: self.task_queue.clone(),
+            database_url: self.app_database_url.clone(),
+            metrics_addr: None,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // The SDK's worker future is not Send: it gets a runtime of its own on its own thread.
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("worker runtime");
+            if let Err(e) = rt.block_on(psa_worker::run_worker(config, async {
+                let _ = stopped.await;
+            })) {
+                tracing::error!(error = %e, "test worker failed");
+            }
+        });
+        self.worker = Some(WorkerHandle { stop, thread });
+        Ok(())
+    }
+
+    pub async fn temporal(&self) -> anyhow::Result<Client> {
+        Ok(psa_workflows::client::connect(&self.services.temporal_address, "default", "psa-tests").await?)
+    }
+
+    /// Stops everything and drops the database.
+    pub async fn shutdown(mut self) {
+        if let Some(edge) = self.edge.take() {
+            edge.shutdown().await;
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = w.stop.send(());
+            let _ = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
+        self.owner.close().await;
+        if let Ok(admin) = PgPool::connect(&self.services.pg_admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name))
+                .execute(&admin)
+                .await;
+        }
+    }
+
+    /// An authorised request builder.
+    pub fn req(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    /// Rows in `table` for all tenants (owner view).
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.owner)
+            .await
+            .expect("count")
+    }
+}
+
+/// Polls `f` until it yields `Some`, for up to `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut f: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last_err = None;
+    loop {
+        match f().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_err = Some(e),
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(last_err.unwrap_or_else(|| anyhow::anyhow!("condition not met within {timeout:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Temporal helpers for assertions about the ticket workflow.
+pub mod wf {
+    use psa_workflows::ticket_sla::{SlaTicketWorkflow, TicketWorkflowStatus};
+    use temporalio_client::{
+        Client, WorkflowDescribeOptions, WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowQueryOptions,
+    };
+
+    /// Describes the current run of `workflow_id`; `None` while it does not exist.
+    pub async fn describe(client: &Client, workflow_id: &str) -> Option<WorkflowExecutionDescription> {
+        client
+            .get_workflow_handle::<SlaTicketWorkflow>(workflow_id)
+            .describe(WorkflowDescribeOptions::default())
+            .await
+            .ok()
+    }
+
+    pub async fn status(client: &Client, workflow_id: &str) -> Option<WorkflowExecutionStatus> {
+        describe(client, workflow_id).await.map(|d| d.status())
+    }
+
+    pub async fn query(client: &Client, workflow_id: &str) -> anyhow::Result<TicketWorkflowStatus> {
+        Ok(client
+            .get_workflow_handle::<SlaTicketWorkflow>(workflow_id)
+            .query(SlaTicketWorkflow::query_status, (), WorkflowQueryOptions::default())
+            .await?)
+    }
+
+    /// How many runs (open or closed) carry `workflow_id`.
+    pub async fn run_count(client: &Client, workflow_id: &str) -> anyhow::Result<usize> {
+        Ok(client
+            .count_workflows(
+                format!("WorkflowId = '{workflow_id}'"),
+                temporalio_client::WorkflowCountOptions::default(),
+            )
+            .await?
+            .count())
+    }
+}
+
+/// A gRPC request carrying `key` as a bearer token.
+pub fn authed<T>(key: &str, message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    if let Ok(v) = format!("Bearer {key}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
