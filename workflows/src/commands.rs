@@ -118,7 +118,12 @@ impl WorkflowCommand {
                     .await;
                 match result {
                     Ok(_) => Ok(Delivered::Signalled),
+                    // Signal-with-start answers ALREADY_EXISTS only when the run is closed and the
+                    // reuse policy forbids another (a running one would have been signalled).
                     Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Delivered::WorkflowClosed),
+                    Err(WorkflowStartError::Rpc(s)) if s.code() == tonic::Code::AlreadyExists => {
+                        Ok(Delivered::WorkflowClosed)
+                    }
                     Err(e) => Err(e),
                 }
             }

@@ -13,7 +13,6 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
@@ -44,10 +43,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn(metrics::track))
-        // Both limits: axum's for extractors (clear 413 through our rejection mapping), tower's
-        // for bodies read any other way.
+        // Every body is read through an extractor, so axum's limit is the one that applies; its
+        // rejection becomes a problem+json 413 in `extract.rs`.
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,0 +1,164 @@
+//! The outbox makes delivery survive crashes: a committed ticket whose edge dies before
+//! relaying still gets its workflow, exactly once, and a row delivered twice changes nothing.
+
+use psa_domain::ids::sla_workflow_id;
+use psa_tests::{Parts, TestEnv, eventually, wf};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+use temporalio_client::WorkflowExecutionStatus;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn create_ticket(env: &TestEnv, title: &str) -> Uuid {
+    let t: Value = env
+        .req(Method::POST, "/v1/tickets", &env.a.key)
+        .json(&json!({ "title": title }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["id"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_killed_after_commit_still_starts_the_workflow_once() {
+    let mut env = TestEnv::start(Parts {
+        edge: true,
+        relay: false,
+        worker: true,
+    })
+    .await
+    .unwrap();
+    let ticket = create_ticket(&env, "Committed, not yet relayed").await;
+    let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
+    let temporal = env.temporal().await.unwrap();
+
+    // Committed: the ticket and its outbox row are there, nothing has been delivered.
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL")
+        .fetch_one(&env.owner)
+        .await
+        .unwrap();
+    assert_eq!(pending, 1);
+    assert!(wf::describe(&temporal, &id).await.is_none());
+
+    // The process dies: nothing in flight finishes.
+    env.edge.take().unwrap().abort();
+
+    // A new edge with its relay picks the row up.
+    env.start_edge(true).await.unwrap();
+    eventually(WAIT, || async {
+        Ok((wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Running)).then_some(()))
+    })
+    .await
+    .expect("workflow started by the restarted edge");
+    eventually(WAIT, || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NOT NULL")
+            .fetch_one(&env.owner)
+            .await?;
+        Ok((done == 1).then_some(()))
+    })
+    .await
+    .expect("row marked delivered");
+    assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_delivered_twice_starts_one_run_and_applies_once() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let ticket = create_ticket(&env, "Delivered twice").await;
+    let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
+    let temporal = env.temporal().await.unwrap();
+    eventually(WAIT, || async {
+        Ok(wf::query(&temporal, &id).await.ok().filter(|s| s.events_applied == 1))
+    })
+    .await
+    .expect("first delivery applied");
+
+    // As if the relay crashed after the Temporal call but before recording it.
+    sqlx::query("UPDATE outbox SET done_at = NULL, published_at = NULL, signalled_at = NULL, next_attempt_at = now()")
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    eventually(WAIT, || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NOT NULL")
+            .fetch_one(&env.owner)
+            .await?;
+        Ok((done == 1).then_some(()))
+    })
+    .await
+    .expect("redelivered");
+
+    let status = wf::query(&temporal, &id).await.unwrap();
+    assert_eq!(status.events_applied, 1, "the repeated event is ignored");
+    assert!(!status.closed);
+    assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
+
+    // Both deliveries reached the stream; consumers de-duplicate on event_id.
+    let mut redis = redis::Client::open(env.services.redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let event_id: Uuid = sqlx::query_scalar("SELECT event_id FROM outbox")
+        .fetch_one(&env.owner)
+        .await
+        .unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(psa_edge::relay::EVENTS_STREAM)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let ours = entries
+        .ids
+        .iter()
+        .filter(|e| e.get::<String>("event_id").as_deref() == Some(event_id.to_string().as_str()))
+        .count();
+    assert_eq!(ours, 2);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_after_the_workflow_finished_are_delivered_without_a_second_run() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let ticket = create_ticket(&env, "Closed, then commented").await;
+    let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
+    let temporal = env.temporal().await.unwrap();
+    env.req(Method::POST, &format!("/v1/tickets/{ticket}/close"), &env.a.key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    eventually(WAIT, || async {
+        Ok((wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed)).then_some(()))
+    })
+    .await
+    .expect("completed");
+    env.req(Method::POST, &format!("/v1/tickets/{ticket}/comments"), &env.a.key)
+        .json(&json!({ "body": "Following up after close" }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    eventually(WAIT, || async {
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL")
+            .fetch_one(&env.owner)
+            .await?;
+        Ok((pending == 0).then_some(()))
+    })
+    .await
+    .expect("late event delivered");
+    assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
+    env.shutdown().await;
+}
