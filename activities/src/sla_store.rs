@@ -2,8 +2,8 @@
 
 use crate::db::begin_tenant;
 use psa_domain::ids::new_id;
-use psa_workflows::ticket_sla::SlaStep;
 use psa_workflows::ticket_sla::RecordStep;
+use psa_workflows::ticket_sla::SlaStep;
 use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_macros::activities;

@@ -9,7 +9,10 @@ pub const NAME_MAX: usize = 200;
 
 /// Validates the free-text fields of a new or changed ticket. `title` is `None` when a patch
 /// leaves it unchanged.
-pub fn validate_ticket_text(title: Option<&str>, description: Option<&str>) -> Result<(), ValidationErrors> {
+pub fn validate_ticket_text(
+    title: Option<&str>,
+    description: Option<&str>,
+) -> Result<(), ValidationErrors> {
     let mut e = ValidationErrors::default();
     if let Some(t) = title {
         validation::text(&mut e, "title", t, TITLE_MAX);
@@ -33,7 +36,8 @@ mod tests {
     fn ticket_text() {
         assert!(validate_ticket_text(Some("Printer on fire"), None).is_ok());
         assert!(validate_ticket_text(None, Some("")).is_ok());
-        let err = validate_ticket_text(Some(""), Some(&"x".repeat(DESCRIPTION_MAX + 1))).unwrap_err();
+        let err =
+            validate_ticket_text(Some(""), Some(&"x".repeat(DESCRIPTION_MAX + 1))).unwrap_err();
         let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["title", "description"]);
     }

@@ -69,7 +69,10 @@ pub fn optional_email(errors: &mut ValidationErrors, field: &str, value: Option<
     let ok = v.len() <= 254
         && !v.chars().any(char::is_whitespace)
         && v.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         });
     if !ok {
         errors.push(field, "must be an e-mail address");
@@ -89,19 +92,28 @@ mod tests {
     #[test]
     fn text_rules() {
         assert_eq!(check(|e| text(e, "title", "ok", 5)), Vec::<String>::new());
-        assert_eq!(check(|e| text(e, "title", "  ", 5)), ["title: must not be empty"]);
+        assert_eq!(
+            check(|e| text(e, "title", "  ", 5)),
+            ["title: must not be empty"]
+        );
         assert_eq!(
             check(|e| text(e, "title", "abcdef", 5)),
             ["title: must be at most 5 characters"]
         );
         // Counted in characters, not bytes.
-        assert_eq!(check(|e| text(e, "title", "ééééé", 5)), Vec::<String>::new());
+        assert_eq!(
+            check(|e| text(e, "title", "ééééé", 5)),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn email_rules() {
         for good in ["a@b.co", "first.last+tag@example.org"] {
-            assert!(check(|e| optional_email(e, "email", Some(good))).is_empty(), "{good}");
+            assert!(
+                check(|e| optional_email(e, "email", Some(good))).is_empty(),
+                "{good}"
+            );
         }
         for bad in ["", "a", "a@b", "@b.co", "a b@c.de", "a@.co", "a@co."] {
             assert_eq!(

@@ -62,20 +62,40 @@ pub fn generate_key() -> String {
 pub fn key_from_headers(authorization: Option<&str>, x_api_key: Option<&str>) -> Option<String> {
     if let Some(v) = authorization {
         let (scheme, rest) = v.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim().to_owned());
     }
     x_api_key.map(|k| k.trim().to_owned())
 }
 
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    tenant_id: Uuid,
+    key_id: Uuid,
+    role: String,
+    user_id: Option<Uuid>,
+    client_id: Option<Uuid>,
+}
+
 /// Looks the key up; unknown and revoked keys are the same "unauthenticated".
 pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Principal, ApiError> {
-    let key = key.filter(|k| !k.is_empty()).ok_or(ApiError::Unauthenticated)?;
-    let row: Option<(Uuid, Uuid, String, Option<Uuid>, Option<Uuid>)> =
-        sqlx::query_as("SELECT tenant_id, key_id, role, user_id, client_id FROM authenticate_api_key($1)")
-            .bind(hash_key(&key))
-            .fetch_optional(&state.pool)
-            .await?;
-    let (tenant_id, key_id, role, user_id, client_id) = row.ok_or(ApiError::Unauthenticated)?;
+    let key = key
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthenticated)?;
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT tenant_id, key_id, role, user_id, client_id FROM authenticate_api_key($1)",
+    )
+    .bind(hash_key(&key))
+    .fetch_optional(&state.pool)
+    .await?;
+    let KeyRow {
+        tenant_id,
+        key_id,
+        role,
+        user_id,
+        client_id,
+    } = row.ok_or(ApiError::Unauthenticated)?;
     let role = role.parse::<Role>().map_err(ApiError::internal)?;
     Ok(Principal {
         tenant_id,
@@ -89,7 +109,10 @@ pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Princ
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let key = key_from_headers(header("authorization"), header("x-api-key"));
         authenticate(state, key).await
@@ -102,8 +125,14 @@ mod tests {
 
     #[test]
     fn keys_come_from_bearer_or_x_api_key() {
-        assert_eq!(key_from_headers(Some("Bearer abc"), None).as_deref(), Some("abc"));
-        assert_eq!(key_from_headers(Some("bearer  abc "), None).as_deref(), Some("abc"));
+        assert_eq!(
+            key_from_headers(Some("Bearer abc"), None).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            key_from_headers(Some("bearer  abc "), None).as_deref(),
+            Some("abc")
+        );
         assert_eq!(key_from_headers(Some("Basic abc"), None), None);
         assert_eq!(key_from_headers(None, Some("k")).as_deref(), Some("k"));
         assert_eq!(key_from_headers(None, None), None);

@@ -53,20 +53,22 @@ fn var(name: &str, default: &str) -> String {
 }
 
 fn addr(name: &'static str, default: &str) -> Result<SocketAddr, ConfigError> {
-    var(name, default).parse().map_err(|e: std::net::AddrParseError| ConfigError {
-        name,
-        reason: e.to_string(),
-    })
+    var(name, default)
+        .parse()
+        .map_err(|e: std::net::AddrParseError| ConfigError {
+            name,
+            reason: e.to_string(),
+        })
 }
 
 impl EdgeConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let body_limit = var("EDGE_BODY_LIMIT_BYTES", "262144")
-            .parse()
-            .map_err(|e: std::num::ParseIntError| ConfigError {
+        let body_limit = var("EDGE_BODY_LIMIT_BYTES", "262144").parse().map_err(
+            |e: std::num::ParseIntError| ConfigError {
                 name: "EDGE_BODY_LIMIT_BYTES",
                 reason: e.to_string(),
-            })?;
+            },
+        )?;
         Ok(Self {
             http_addr: addr("EDGE_HTTP_ADDR", "127.0.0.1:8080")?,
             grpc_addr: addr("EDGE_GRPC_ADDR", "127.0.0.1:50051")?,
@@ -86,5 +88,8 @@ impl EdgeConfig {
 
 /// The owner's URL used by `migrate` and `seed-demo`.
 pub fn migration_database_url() -> String {
-    var("MIGRATION_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/psa")
+    var(
+        "MIGRATION_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/psa",
+    )
 }

@@ -16,12 +16,18 @@ pub enum ApiError {
     NotFound,
     /// The request is malformed (bad JSON, unknown fields, bad cursor).
     #[error("{detail}")]
-    BadRequest { detail: String, field: Option<String> },
+    BadRequest {
+        detail: String,
+        field: Option<String>,
+    },
     /// Well-formed but invalid field values.
     #[error("{0}")]
     Invalid(ValidationErrors),
     #[error("{detail}")]
-    Conflict { detail: String, field: Option<String> },
+    Conflict {
+        detail: String,
+        field: Option<String>,
+    },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
@@ -66,7 +72,14 @@ impl ApiError {
     fn fields(&self) -> Vec<FieldError> {
         match self {
             ApiError::Invalid(v) => v.0.clone(),
-            ApiError::BadRequest { field: Some(f), detail } | ApiError::Conflict { field: Some(f), detail } => {
+            ApiError::BadRequest {
+                field: Some(f),
+                detail,
+            }
+            | ApiError::Conflict {
+                field: Some(f),
+                detail,
+            } => {
                 vec![FieldError::new(f.clone(), detail.clone())]
             }
             _ => Vec::new(),
@@ -117,7 +130,9 @@ fn constraint_field(constraint: &str) -> String {
         .trim_end_matches("_check");
     let after_table = trimmed.split_once('_').map_or(trimmed, |(_, rest)| rest);
     // Composite keys lead with tenant_id, which is never the caller's mistake.
-    let after_tenant = after_table.strip_prefix("tenant_id_").unwrap_or(after_table);
+    let after_tenant = after_table
+        .strip_prefix("tenant_id_")
+        .unwrap_or(after_table);
     // Some tables' names contain an underscore (ticket_comments_...).
     after_tenant
         .strip_prefix("comments_tenant_id_")
@@ -191,9 +206,9 @@ impl From<ApiError> for tonic::Status {
             ApiError::Unauthenticated => Code::Unauthenticated,
             ApiError::Forbidden(_) => Code::PermissionDenied,
             ApiError::NotFound => Code::NotFound,
-            ApiError::BadRequest { .. } | ApiError::Invalid(_) | ApiError::PayloadTooLarge { .. } => {
-                Code::InvalidArgument
-            }
+            ApiError::BadRequest { .. }
+            | ApiError::Invalid(_)
+            | ApiError::PayloadTooLarge { .. } => Code::InvalidArgument,
             ApiError::UnsupportedMediaType => Code::InvalidArgument,
             ApiError::Conflict { .. } => Code::AlreadyExists,
             ApiError::Unavailable(_) => Code::Unavailable,

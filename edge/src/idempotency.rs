@@ -40,7 +40,8 @@ where
             Some("Idempotency-Key"),
         ));
     }
-    let fingerprint = Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).to_vec();
+    let fingerprint =
+        Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).to_vec();
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, api_key_id, key, request_hash)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -68,7 +69,9 @@ where
                 "was already used with a different request",
             ));
         }
-        let body = body.ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency key saved without response")))?;
+        let body = body.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("idempotency key saved without response"))
+        })?;
         return serde_json::from_value(body).map_err(ApiError::internal);
     }
     let out = work(&mut tx).await?;

@@ -13,7 +13,9 @@ const USAGE: &str = "usage: psa-edge <serve|migrate|seed-demo>
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let command = std::env::args().nth(1).unwrap_or_default();
     let result = match command.as_str() {
@@ -47,8 +49,11 @@ async fn run_serve() -> Result<(), String> {
 }
 
 async fn run_seed() -> Result<(), String> {
-    let key = std::env::var("PSA_DEMO_API_KEY").map_err(|_| "PSA_DEMO_API_KEY is not set".to_owned())?;
-    let pool = migrate::migrate(&migration_database_url()).await.map_err(|e| e.to_string())?;
+    let key =
+        std::env::var("PSA_DEMO_API_KEY").map_err(|_| "PSA_DEMO_API_KEY is not set".to_owned())?;
+    let pool = migrate::migrate(&migration_database_url())
+        .await
+        .map_err(|e| e.to_string())?;
     let tenant = seed::seed_tenant(&pool, "demo", "Demo MSP", &key)
         .await
         .map_err(|e| e.to_string())?;

@@ -4,8 +4,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Gauge, HistogramVec, IntCounter, IntCounterVec, IntGauge, register_gauge, register_histogram_vec,
-    register_int_counter, register_int_counter_vec, register_int_gauge,
+    Gauge, HistogramVec, IntCounter, IntCounterVec, IntGauge, register_gauge,
+    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
 };
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -15,28 +15,40 @@ use std::time::Instant;
 const REGISTERED: &str = "metric names are static and unique";
 
 pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("psa_edge_http_requests_total", "HTTP requests", &["method", "route", "status"])
-        .expect(REGISTERED)
+    register_int_counter_vec!(
+        "psa_edge_http_requests_total",
+        "HTTP requests",
+        &["method", "route", "status"]
+    )
+    .expect(REGISTERED)
 });
 pub static HTTP_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
-    register_histogram_vec!("psa_edge_http_request_duration_seconds", "HTTP request latency", &["method", "route"])
-        .expect(REGISTERED)
+    register_histogram_vec!(
+        "psa_edge_http_request_duration_seconds",
+        "HTTP request latency",
+        &["method", "route"]
+    )
+    .expect(REGISTERED)
 });
 pub static OUTBOX_PENDING: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!("psa_outbox_pending", "Outbox rows not yet delivered")
-        .expect(REGISTERED)
+    register_int_gauge!("psa_outbox_pending", "Outbox rows not yet delivered").expect(REGISTERED)
 });
 pub static OUTBOX_LAG_SECONDS: LazyLock<Gauge> = LazyLock::new(|| {
-    register_gauge!("psa_outbox_lag_seconds", "Age of the oldest undelivered outbox row")
-        .expect(REGISTERED)
+    register_gauge!(
+        "psa_outbox_lag_seconds",
+        "Age of the oldest undelivered outbox row"
+    )
+    .expect(REGISTERED)
 });
 pub static OUTBOX_DELIVERED: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("psa_outbox_delivered_total", "Outbox rows delivered")
-        .expect(REGISTERED)
+    register_int_counter!("psa_outbox_delivered_total", "Outbox rows delivered").expect(REGISTERED)
 });
 pub static OUTBOX_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
-    register_int_counter!("psa_outbox_failures_total", "Failed outbox delivery attempts")
-        .expect(REGISTERED)
+    register_int_counter!(
+        "psa_outbox_failures_total",
+        "Failed outbox delivery attempts"
+    )
+    .expect(REGISTERED)
 });
 
 /// Records every request's count and latency by route template (never the raw path, which

@@ -28,7 +28,10 @@ pub async fn migrate(owner_url: &str) -> Result<PgPool, MigrateError> {
             return Err(e.into());
         }
     }
-    let pool = PgPoolOptions::new().max_connections(2).connect(owner_url).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(owner_url)
+        .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }

@@ -9,7 +9,11 @@ use psa_workflows::commands::WorkflowCommand;
 use sqlx::PgConnection;
 
 /// Records `event` for delivery after commit: to `psa:events`, and to the workflow it routes to.
-pub async fn enqueue(conn: &mut PgConnection, principal: &Principal, event: Event) -> Result<Envelope, ApiError> {
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    event: Event,
+) -> Result<Envelope, ApiError> {
     let envelope = Envelope {
         event_id: new_id(),
         tenant_id: principal.tenant_id,
@@ -26,7 +30,12 @@ pub async fn enqueue(conn: &mut PgConnection, principal: &Principal, event: Even
     .bind(envelope.event_id)
     .bind(envelope.event_type())
     .bind(serde_json::to_value(&envelope).map_err(ApiError::internal)?)
-    .bind(command.map(|c| serde_json::to_value(c)).transpose().map_err(ApiError::internal)?)
+    .bind(
+        command
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(ApiError::internal)?,
+    )
     .execute(conn)
     .await?;
     Ok(envelope)

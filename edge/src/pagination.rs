@@ -25,11 +25,18 @@ impl PageRequest {
         let limit = match limit {
             None | Some(0) => DEFAULT_LIMIT,
             Some(n) if n <= MAX_LIMIT => n,
-            Some(_) => return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    format!("must be between 1 and {MAX_LIMIT}"),
+                ));
+            }
         };
         let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
-            Some(c) => Some(decode(c).ok_or_else(|| ApiError::bad_request("invalid cursor", Some("cursor")))?),
+            Some(c) => Some(
+                decode(c).ok_or_else(|| ApiError::bad_request("invalid cursor", Some("cursor")))?,
+            ),
         };
         Ok(Self { after, limit })
     }
@@ -43,7 +50,11 @@ impl PageRequest {
     pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> Page<T> {
         let more = rows.len() > self.limit as usize;
         rows.truncate(self.limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode(key(r))) } else { None };
+        let next_cursor = if more {
+            rows.last().map(|r| encode(key(r)))
+        } else {
+            None
+        };
         Page {
             items: rows,
             next_cursor,
@@ -74,7 +85,10 @@ mod tests {
     #[test]
     fn limits() {
         assert_eq!(PageRequest::parse(None, None).unwrap().limit, DEFAULT_LIMIT);
-        assert_eq!(PageRequest::parse(Some(0), None).unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(
+            PageRequest::parse(Some(0), None).unwrap().limit,
+            DEFAULT_LIMIT
+        );
         assert_eq!(PageRequest::parse(Some(7), None).unwrap().limit, 7);
         assert!(PageRequest::parse(Some(MAX_LIMIT + 1), None).is_err());
     }
@@ -82,17 +96,24 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let id = Uuid::now_v7();
-        let page = PageRequest::parse(Some(1), None).unwrap().finish(vec![id, Uuid::now_v7()], |u| *u);
+        let page = PageRequest::parse(Some(1), None)
+            .unwrap()
+            .finish(vec![id, Uuid::now_v7()], |u| *u);
         assert_eq!(page.items, vec![id]);
         let cursor = page.next_cursor.unwrap();
-        assert_eq!(PageRequest::parse(None, Some(&cursor)).unwrap().after, Some(id));
+        assert_eq!(
+            PageRequest::parse(None, Some(&cursor)).unwrap().after,
+            Some(id)
+        );
         assert!(PageRequest::parse(None, Some("not a cursor!")).is_err());
         assert!(PageRequest::parse(None, Some("AAAA")).is_err());
     }
 
     #[test]
     fn last_page_has_no_cursor() {
-        let page = PageRequest::parse(Some(2), None).unwrap().finish(vec![Uuid::now_v7()], |u| *u);
+        let page = PageRequest::parse(Some(2), None)
+            .unwrap()
+            .finish(vec![Uuid::now_v7()], |u| *u);
         assert!(page.next_cursor.is_none());
     }
 }

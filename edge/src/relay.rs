@@ -78,9 +78,10 @@ impl Relay {
         for row in rows {
             self.deliver(row).await?;
         }
-        if let Ok((pending, oldest)) = sqlx::query_as::<_, (i64, f64)>("SELECT pending, oldest_seconds FROM outbox_lag()")
-            .fetch_one(&self.state.pool)
-            .await
+        if let Ok((pending, oldest)) =
+            sqlx::query_as::<_, (i64, f64)>("SELECT pending, oldest_seconds FROM outbox_lag()")
+                .fetch_one(&self.state.pool)
+                .await
         {
             metrics::OUTBOX_PENDING.set(pending);
             metrics::OUTBOX_LAG_SECONDS.set(oldest);
@@ -132,7 +133,11 @@ impl Relay {
 
     async fn publish(&self, row: &Claimed) -> Result<(), String> {
         let mut redis = self.state.redis().await.map_err(|e| e.to_string())?;
-        let event_type = row.envelope.get("type").and_then(|t| t.as_str()).unwrap_or_default();
+        let event_type = row
+            .envelope
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or_default();
         let _: String = redis::cmd("XADD")
             .arg(EVENTS_STREAM)
             .arg("*")
@@ -151,7 +156,8 @@ impl Relay {
     }
 
     async fn signal(&self, command: &serde_json::Value) -> Result<(), String> {
-        let command: WorkflowCommand = serde_json::from_value(command.clone()).map_err(|e| format!("bad command: {e}"))?;
+        let command: WorkflowCommand =
+            serde_json::from_value(command.clone()).map_err(|e| format!("bad command: {e}"))?;
         let client = self.state.temporal().await.map_err(|e| e.to_string())?;
         let outcome = command
             .execute(client, &self.state.config.task_queue)

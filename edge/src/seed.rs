@@ -27,7 +27,12 @@ pub struct SeededTenant {
 
 /// Seeds tenant `slug` as the schema owner (`pool` must bypass row-level security) with an
 /// admin API key equal to `admin_api_key`.
-pub async fn seed_tenant(pool: &PgPool, slug: &str, name: &str, admin_api_key: &str) -> Result<SeededTenant, sqlx::Error> {
+pub async fn seed_tenant(
+    pool: &PgPool,
+    slug: &str,
+    name: &str,
+    admin_api_key: &str,
+) -> Result<SeededTenant, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let tenant_id: Uuid = sqlx::query_scalar(
         "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)
@@ -46,25 +51,29 @@ pub async fn seed_tenant(pool: &PgPool, slug: &str, name: &str, admin_api_key: &
         )
     };
 
-    let client_id: Uuid = match sqlx::query_scalar("SELECT id FROM clients WHERE tenant_id = $1 AND name = 'Acme Corp'")
-        .bind(tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?
+    let client_id: Uuid = match sqlx::query_scalar(
+        "SELECT id FROM clients WHERE tenant_id = $1 AND name = 'Acme Corp'",
+    )
+    .bind(tenant_id)
+    .fetch_optional(&mut *tx)
+    .await?
     {
         Some(id) => id,
-        None => {
-            sqlx::query_scalar("INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, 'Acme Corp') RETURNING id")
-                .bind(tenant_id)
-                .bind(new_id())
-                .fetch_one(&mut *tx)
-                .await?
-        }
-    };
-    let contact_id: Uuid = match sqlx::query_scalar("SELECT id FROM contacts WHERE tenant_id = $1 AND client_id = $2 AND name = 'Dana Reyes'")
+        None => sqlx::query_scalar(
+            "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, 'Acme Corp') RETURNING id",
+        )
         .bind(tenant_id)
-        .bind(client_id)
-        .fetch_optional(&mut *tx)
-        .await?
+        .bind(new_id())
+        .fetch_one(&mut *tx)
+        .await?,
+    };
+    let contact_id: Uuid = match sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE tenant_id = $1 AND client_id = $2 AND name = 'Dana Reyes'",
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .fetch_optional(&mut *tx)
+    .await?
     {
         Some(id) => id,
         None => {
@@ -114,7 +123,12 @@ pub async fn seed_tenant(pool: &PgPool, slug: &str, name: &str, admin_api_key: &
         priority_ids.push(id);
     }
 
-    let mut status = async |name: &str, closed: bool, pauses: bool, default: bool, position: i32| -> Result<Uuid, sqlx::Error> {
+    let mut status = async |name: &str,
+                            closed: bool,
+                            pauses: bool,
+                            default: bool,
+                            position: i32|
+           -> Result<Uuid, sqlx::Error> {
         sqlx::query_scalar(&upsert_named(
             "statuses",
             ", is_closed, pauses_sla, is_default, position",

@@ -53,7 +53,10 @@ pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
         let stopped = async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(http_listener, app).with_graceful_shutdown(stopped).await {
+        if let Err(e) = axum::serve(http_listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));

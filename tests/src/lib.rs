@@ -26,7 +26,10 @@ impl Services {
     pub fn from_env() -> Self {
         let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
         Self {
-            pg_admin_url: var("PSA_TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+            pg_admin_url: var(
+                "PSA_TEST_PG_ADMIN_URL",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            ),
             redis_url: var("PSA_TEST_REDIS_URL", "redis://127.0.0.1:6390"),
             temporal_address: var("PSA_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7243"),
         }
@@ -104,7 +107,8 @@ fn with_db(url: &str, db: &str) -> anyhow::Result<String> {
 
 fn with_user(url: &str, user: &str) -> anyhow::Result<String> {
     let mut u = url::Url::parse(url)?;
-    u.set_username(user).map_err(|()| anyhow::anyhow!("bad url"))?;
+    u.set_username(user)
+        .map_err(|()| anyhow::anyhow!("bad url"))?;
     Ok(u.to_string())
 }
 
@@ -120,7 +124,9 @@ impl TestEnv {
         let services = Services::from_env();
         let db_name = format!("psa_test_{}", Uuid::new_v4().simple());
         let owner_url = with_db(&services.pg_admin_url, &db_name)?;
-        let owner = psa_edge::migrate::migrate(&owner_url).await.context("migrate")?;
+        let owner = psa_edge::migrate::migrate(&owner_url)
+            .await
+            .context("migrate")?;
         let app_database_url = with_user(&owner_url, "psa_app")?;
         let a = Tenant::seed(&owner, "alpha", "Alpha MSP").await?;
         let b = Tenant::seed(&owner, "bravo", "Bravo MSP").await?;
@@ -203,7 +209,10 @@ impl TestEnv {
     }
 
     pub async fn temporal(&self) -> anyhow::Result<Client> {
-        Ok(psa_workflows::client::connect(&self.services.temporal_address, "default", "psa-tests").await?)
+        Ok(
+            psa_workflows::client::connect(&self.services.temporal_address, "default", "psa-tests")
+                .await?,
+        )
     }
 
     /// Stops everything and drops the database.
@@ -217,9 +226,12 @@ impl TestEnv {
         }
         self.owner.close().await;
         if let Ok(admin) = PgPool::connect(&self.services.pg_admin_url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name))
-                .execute(&admin)
-                .await;
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&admin)
+            .await;
         }
     }
 
@@ -252,7 +264,9 @@ where
             Err(e) => last_err = Some(e),
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(last_err.unwrap_or_else(|| anyhow::anyhow!("condition not met within {timeout:?}")));
+            return Err(
+                last_err.unwrap_or_else(|| anyhow::anyhow!("condition not met within {timeout:?}"))
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -262,11 +276,15 @@ where
 pub mod wf {
     use psa_workflows::ticket_sla::{SlaTicketWorkflow, TicketWorkflowStatus};
     use temporalio_client::{
-        Client, WorkflowDescribeOptions, WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowQueryOptions,
+        Client, WorkflowDescribeOptions, WorkflowExecutionDescription, WorkflowExecutionStatus,
+        WorkflowQueryOptions,
     };
 
     /// Describes the current run of `workflow_id`; `None` while it does not exist.
-    pub async fn describe(client: &Client, workflow_id: &str) -> Option<WorkflowExecutionDescription> {
+    pub async fn describe(
+        client: &Client,
+        workflow_id: &str,
+    ) -> Option<WorkflowExecutionDescription> {
         client
             .get_workflow_handle::<SlaTicketWorkflow>(workflow_id)
             .describe(WorkflowDescribeOptions::default())
@@ -281,7 +299,11 @@ pub mod wf {
     pub async fn query(client: &Client, workflow_id: &str) -> anyhow::Result<TicketWorkflowStatus> {
         Ok(client
             .get_workflow_handle::<SlaTicketWorkflow>(workflow_id)
-            .query(SlaTicketWorkflow::query_status, (), WorkflowQueryOptions::default())
+            .query(
+                SlaTicketWorkflow::query_status,
+                (),
+                WorkflowQueryOptions::default(),
+            )
             .await?)
     }
 

@@ -53,7 +53,10 @@ async fn edge_killed_after_commit_still_starts_the_workflow_once() {
     // A new edge with its relay picks the row up.
     env.start_edge(true).await.unwrap();
     eventually(WAIT, || async {
-        Ok((wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Running)).then_some(()))
+        Ok(
+            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Running))
+                .then_some(()),
+        )
     })
     .await
     .expect("workflow started by the restarted edge");
@@ -76,7 +79,10 @@ async fn a_row_delivered_twice_starts_one_run_and_applies_once() {
     let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
     let temporal = env.temporal().await.unwrap();
     eventually(WAIT, || async {
-        Ok(wf::query(&temporal, &id).await.ok().filter(|s| s.events_applied == 1))
+        Ok(wf::query(&temporal, &id)
+            .await
+            .ok()
+            .filter(|s| s.events_applied == 1))
     })
     .await
     .expect("first delivery applied");
@@ -132,25 +138,36 @@ async fn events_after_the_workflow_finished_are_delivered_without_a_second_run()
     let ticket = create_ticket(&env, "Closed, then commented").await;
     let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
     let temporal = env.temporal().await.unwrap();
-    env.req(Method::POST, &format!("/v1/tickets/{ticket}/close"), &env.a.key)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    env.req(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/close"),
+        &env.a.key,
+    )
+    .json(&json!({}))
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
     eventually(WAIT, || async {
-        Ok((wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed)).then_some(()))
+        Ok(
+            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed))
+                .then_some(()),
+        )
     })
     .await
     .expect("completed");
-    env.req(Method::POST, &format!("/v1/tickets/{ticket}/comments"), &env.a.key)
-        .json(&json!({ "body": "Following up after close" }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    env.req(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/comments"),
+        &env.a.key,
+    )
+    .json(&json!({ "body": "Following up after close" }))
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
     eventually(WAIT, || async {
         let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL")
             .fetch_one(&env.owner)

@@ -2,7 +2,9 @@
 //! endpoint; and the database itself reads nothing when no tenant is set.
 
 use psa_protos::v1::ticket_service_client::TicketServiceClient;
-use psa_protos::v1::{AddCommentRequest, GetTicketRequest, ListTicketsRequest, UpdateTicketRequest};
+use psa_protos::v1::{
+    AddCommentRequest, GetTicketRequest, ListTicketsRequest, UpdateTicketRequest,
+};
 use psa_tests::{Parts, TestEnv, authed};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -28,21 +30,61 @@ async fn another_tenants_rows_are_invisible_and_untouchable() {
     // Every read and write on A's rows answers B exactly as for an ID that does not exist.
     let probes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/v1/tickets/{t}"), None),
-        (Method::PATCH, format!("/v1/tickets/{t}"), Some(json!({ "title": "pwned" }))),
-        (Method::POST, format!("/v1/tickets/{t}/status"), Some(json!({ "status_id": b.seeded.status_in_progress }))),
-        (Method::POST, format!("/v1/tickets/{t}/assign"), Some(json!({ "assignee_id": null }))),
-        (Method::POST, format!("/v1/tickets/{t}/close"), Some(json!({}))),
+        (
+            Method::PATCH,
+            format!("/v1/tickets/{t}"),
+            Some(json!({ "title": "pwned" })),
+        ),
+        (
+            Method::POST,
+            format!("/v1/tickets/{t}/status"),
+            Some(json!({ "status_id": b.seeded.status_in_progress })),
+        ),
+        (
+            Method::POST,
+            format!("/v1/tickets/{t}/assign"),
+            Some(json!({ "assignee_id": null })),
+        ),
+        (
+            Method::POST,
+            format!("/v1/tickets/{t}/close"),
+            Some(json!({})),
+        ),
         (Method::GET, format!("/v1/tickets/{t}/comments"), None),
-        (Method::POST, format!("/v1/tickets/{t}/comments"), Some(json!({ "body": "hi" }))),
+        (
+            Method::POST,
+            format!("/v1/tickets/{t}/comments"),
+            Some(json!({ "body": "hi" })),
+        ),
         (Method::GET, format!("/v1/clients/{}", sa.client_id), None),
-        (Method::PATCH, format!("/v1/clients/{}", sa.client_id), Some(json!({ "name": "x" }))),
+        (
+            Method::PATCH,
+            format!("/v1/clients/{}", sa.client_id),
+            Some(json!({ "name": "x" })),
+        ),
         (Method::GET, format!("/v1/contacts/{}", sa.contact_id), None),
-        (Method::PATCH, format!("/v1/contacts/{}", sa.contact_id), Some(json!({ "name": "x" }))),
+        (
+            Method::PATCH,
+            format!("/v1/contacts/{}", sa.contact_id),
+            Some(json!({ "name": "x" })),
+        ),
         (Method::GET, format!("/v1/boards/{}", sa.board_id), None),
-        (Method::PATCH, format!("/v1/boards/{}", sa.board_id), Some(json!({ "name": "x" }))),
-        (Method::GET, format!("/v1/priorities/{}", sa.priority_ids[0]), None),
+        (
+            Method::PATCH,
+            format!("/v1/boards/{}", sa.board_id),
+            Some(json!({ "name": "x" })),
+        ),
+        (
+            Method::GET,
+            format!("/v1/priorities/{}", sa.priority_ids[0]),
+            None,
+        ),
         (Method::GET, format!("/v1/statuses/{}", sa.status_new), None),
-        (Method::PATCH, format!("/v1/statuses/{}", sa.status_new), Some(json!({ "name": "x" }))),
+        (
+            Method::PATCH,
+            format!("/v1/statuses/{}", sa.status_new),
+            Some(json!({ "name": "x" })),
+        ),
     ];
     let missing = uuid::Uuid::now_v7();
     for (method, path, body) in probes {
@@ -57,10 +99,16 @@ async fn another_tenants_rows_are_invisible_and_untouchable() {
         let status = theirs.status();
         let theirs_body: Value = theirs.json().await.unwrap();
         // The same request for an ID that exists nowhere.
-        let nowhere_path = path.replace(&t, &missing.to_string()).replace(&sa.client_id.to_string(), &missing.to_string());
+        let nowhere_path = path
+            .replace(&t, &missing.to_string())
+            .replace(&sa.client_id.to_string(), &missing.to_string());
         let nowhere = send(nowhere_path).await.unwrap();
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
-        assert_eq!(nowhere.status(), StatusCode::NOT_FOUND, "{method} {path} (nowhere)");
+        assert_eq!(
+            nowhere.status(),
+            StatusCode::NOT_FOUND,
+            "{method} {path} (nowhere)"
+        );
         assert_eq!(theirs_body["detail"], "not found");
     }
 
@@ -83,36 +131,90 @@ async fn another_tenants_rows_are_invisible_and_untouchable() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // Lists show only B's own rows.
-    for path in ["/v1/tickets", "/v1/clients", "/v1/contacts", "/v1/boards", "/v1/priorities", "/v1/statuses", "/v1/users"] {
-        let page: Value = env.req(Method::GET, path, &b.key).send().await.unwrap().json().await.unwrap();
+    for path in [
+        "/v1/tickets",
+        "/v1/clients",
+        "/v1/contacts",
+        "/v1/boards",
+        "/v1/priorities",
+        "/v1/statuses",
+        "/v1/users",
+    ] {
+        let page: Value = env
+            .req(Method::GET, path, &b.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let text = page.to_string();
-        for a_id in [t.clone(), sa.client_id.to_string(), sa.contact_id.to_string(), sa.board_id.to_string(), sa.admin_user_id.to_string()] {
+        for a_id in [
+            t.clone(),
+            sa.client_id.to_string(),
+            sa.contact_id.to_string(),
+            sa.board_id.to_string(),
+            sa.admin_user_id.to_string(),
+        ] {
             assert!(!text.contains(&a_id), "{path} leaks {a_id}");
         }
     }
-    let b_tickets: Value = env.req(Method::GET, "/v1/tickets", &b.key).send().await.unwrap().json().await.unwrap();
+    let b_tickets: Value = env
+        .req(Method::GET, "/v1/tickets", &b.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(b_tickets["items"].as_array().unwrap().len(), 0);
 
     // Over gRPC too.
-    let mut grpc = TicketServiceClient::connect(format!("http://{}", env.edge().grpc_addr)).await.unwrap();
-    let e = grpc.get_ticket(authed(&b.key, GetTicketRequest { id: t.clone() })).await.unwrap_err();
-    assert_eq!(e.code(), tonic::Code::NotFound);
+    let mut grpc = TicketServiceClient::connect(format!("http://{}", env.edge().grpc_addr))
+        .await
+        .unwrap();
     let e = grpc
-        .update_ticket(authed(&b.key, UpdateTicketRequest { id: t.clone(), title: Some("pwned".into()), ..Default::default() }))
+        .get_ticket(authed(&b.key, GetTicketRequest { id: t.clone() }))
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::NotFound);
     let e = grpc
-        .add_comment(authed(&b.key, AddCommentRequest { ticket_id: t.clone(), body: "hi".into(), ..Default::default() }))
+        .update_ticket(authed(
+            &b.key,
+            UpdateTicketRequest {
+                id: t.clone(),
+                title: Some("pwned".into()),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::NotFound);
-    let list = grpc.list_tickets(authed(&b.key, ListTicketsRequest::default())).await.unwrap().into_inner();
+    let e = grpc
+        .add_comment(authed(
+            &b.key,
+            AddCommentRequest {
+                ticket_id: t.clone(),
+                body: "hi".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    let list = grpc
+        .list_tickets(authed(&b.key, ListTicketsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(list.tickets.is_empty());
 
     // Nothing of A's changed.
     assert_eq!(env.count("tickets").await, before);
-    let title: String = sqlx::query_scalar("SELECT title FROM tickets").fetch_one(&env.owner).await.unwrap();
+    let title: String = sqlx::query_scalar("SELECT title FROM tickets")
+        .fetch_one(&env.owner)
+        .await
+        .unwrap();
     assert_eq!(title, "Alpha's secret");
     assert_eq!(env.count("ticket_comments").await, 0);
     env.shutdown().await;
@@ -120,9 +222,26 @@ async fn another_tenants_rows_are_invisible_and_untouchable() {
 
 #[tokio::test]
 async fn the_application_role_reads_nothing_without_a_tenant() {
-    let env = TestEnv::start(Parts { edge: false, relay: false, worker: false }).await.unwrap();
-    let mut conn = sqlx::PgConnection::connect(&env.app_database_url).await.unwrap();
-    for table in ["tenants", "clients", "users", "api_keys", "boards", "priorities", "statuses", "contacts"] {
+    let env = TestEnv::start(Parts {
+        edge: false,
+        relay: false,
+        worker: false,
+    })
+    .await
+    .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&env.app_database_url)
+        .await
+        .unwrap();
+    for table in [
+        "tenants",
+        "clients",
+        "users",
+        "api_keys",
+        "boards",
+        "priorities",
+        "statuses",
+        "contacts",
+    ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&mut conn)
             .await
@@ -136,7 +255,10 @@ async fn the_application_role_reads_nothing_without_a_tenant() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    let boards: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM boards").fetch_all(&mut *tx).await.unwrap();
+    let boards: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM boards")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
     assert_eq!(boards, vec![env.a.seeded.board_id]);
     // Writing a row for another tenant is refused by the policy's check.
     let err = sqlx::query("INSERT INTO boards (tenant_id, id, name) VALUES ($1, $2, 'smuggled')")

@@ -15,11 +15,13 @@ use uuid::Uuid;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn audit_steps(env: &TestEnv, ticket: Uuid) -> Vec<String> {
-    sqlx::query_scalar("SELECT step_key FROM sla_audit_log WHERE ticket_id = $1 ORDER BY recorded_at")
-        .bind(ticket)
-        .fetch_all(&env.owner)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT step_key FROM sla_audit_log WHERE ticket_id = $1 ORDER BY recorded_at",
+    )
+    .bind(ticket)
+    .fetch_all(&env.owner)
+    .await
+    .unwrap()
 }
 
 /// Waits for the workflow to run, checks its search attributes, closes the ticket with
@@ -39,19 +41,30 @@ where
     .await
     .expect("workflow runs");
     let attrs = desc.search_attributes();
-    assert_eq!(attrs.get(&sa::TENANT_ID), Some(env.a.seeded.tenant_id.to_string()));
+    assert_eq!(
+        attrs.get(&sa::TENANT_ID),
+        Some(env.a.seeded.tenant_id.to_string())
+    );
     assert_eq!(attrs.get(&sa::TICKET_ID), Some(ticket.to_string()));
-    assert_eq!(attrs.get(&sa::BOARD_ID), Some(env.a.seeded.board_id.to_string()));
+    assert_eq!(
+        attrs.get(&sa::BOARD_ID),
+        Some(env.a.seeded.board_id.to_string())
+    );
     assert_eq!(attrs.get(&sa::PRIORITY), Some("P1".to_owned()));
 
-    eventually(WAIT, || async { Ok((audit_steps(env, ticket).await == ["started"]).then_some(())) })
-        .await
-        .expect("the workflow records its start");
+    eventually(WAIT, || async {
+        Ok((audit_steps(env, ticket).await == ["started"]).then_some(()))
+    })
+    .await
+    .expect("the workflow records its start");
 
     close().await;
 
     eventually(WAIT, || async {
-        Ok((wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed)).then_some(()))
+        Ok(
+            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed))
+                .then_some(()),
+        )
     })
     .await
     .expect("workflow completes after close");
@@ -99,11 +112,15 @@ async fn http_ticket_runs_its_workflow_until_closed() {
     })
     .await;
 
-    let events: Vec<String> = sqlx::query_scalar("SELECT event_type FROM outbox WHERE done_at IS NOT NULL ORDER BY id")
-        .fetch_all(&env.owner)
-        .await
-        .unwrap();
-    assert_eq!(events, ["ticket.created", "ticket.status_changed", "ticket.closed"]);
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event_type FROM outbox WHERE done_at IS NOT NULL ORDER BY id")
+            .fetch_all(&env.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        events,
+        ["ticket.created", "ticket.status_changed", "ticket.closed"]
+    );
     env.shutdown().await;
 }
 
@@ -115,11 +132,14 @@ async fn grpc_ticket_runs_its_workflow_until_closed() {
         .unwrap();
     let key = env.a.key.clone();
     let ticket = grpc
-        .create_ticket(authed(&key, CreateTicketRequest {
-            title: "VPN down".into(),
-            priority_id: Some(env.a.seeded.priority_ids[0].to_string()),
-            ..Default::default()
-        }))
+        .create_ticket(authed(
+            &key,
+            CreateTicketRequest {
+                title: "VPN down".into(),
+                priority_id: Some(env.a.seeded.priority_ids[0].to_string()),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -128,10 +148,13 @@ async fn grpc_ticket_runs_its_workflow_until_closed() {
     follow_ticket_to_completion(&env, id, || async {
         let mut grpc = grpc.clone();
         let closed = grpc
-            .close_ticket(authed(&key, CloseTicketRequest {
-                id: ticket.id.clone(),
-                status_id: None,
-            }))
+            .close_ticket(authed(
+                &key,
+                CloseTicketRequest {
+                    id: ticket.id.clone(),
+                    status_id: None,
+                },
+            ))
             .await
             .unwrap()
             .into_inner();

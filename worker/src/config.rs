@@ -22,12 +22,16 @@ pub struct ConfigError {
 
 impl WorkerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &'static str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        let var = |name: &'static str, default: &str| {
+            std::env::var(name).unwrap_or_else(|_| default.to_owned())
+        };
         let metrics = var("WORKER_METRICS_ADDR", "127.0.0.1:9464");
-        let metrics_addr = metrics.parse().map_err(|e: std::net::AddrParseError| ConfigError {
-            name: "WORKER_METRICS_ADDR",
-            reason: e.to_string(),
-        })?;
+        let metrics_addr = metrics
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError {
+                name: "WORKER_METRICS_ADDR",
+                reason: e.to_string(),
+            })?;
         Ok(Self {
             temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),

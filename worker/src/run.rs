@@ -23,22 +23,32 @@ pub enum WorkerError {
 ///
 /// The future is not `Send` (the SDK's worker is not): run it on the main task or a
 /// current-thread runtime, not with `tokio::spawn`.
-pub async fn run_worker(config: WorkerConfig, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+pub async fn run_worker(
+    config: WorkerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), WorkerError> {
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(10))
         .connect(&config.database_url)
         .await?;
-    let client = connect(&config.temporal_address, &config.temporal_namespace, "psa-worker").await?;
+    let client = connect(
+        &config.temporal_address,
+        &config.temporal_namespace,
+        "psa-worker",
+    )
+    .await?;
     ensure_search_attributes(&client, &config.temporal_namespace).await?;
 
-    let runtime = Runtime::from_current_tokio(Default::default()).map_err(|e| WorkerError::Worker(e.to_string()))?;
+    let runtime = Runtime::from_current_tokio(Default::default())
+        .map_err(|e| WorkerError::Worker(e.to_string()))?;
     let options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<SlaTicketWorkflow>()
         .map_err(|e| WorkerError::Worker(e.to_string()))?
         .register_activities(SlaStore::new(pool))
         .build();
-    let mut worker = Worker::new(&runtime, client, options).map_err(|e| WorkerError::Worker(e.to_string()))?;
+    let mut worker =
+        Worker::new(&runtime, client, options).map_err(|e| WorkerError::Worker(e.to_string()))?;
     let stop = worker.shutdown_handle();
 
     let (http_stop_tx, http_stop_rx) = watch::channel(false);

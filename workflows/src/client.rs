@@ -20,7 +20,11 @@ pub enum TemporalSetupError {
 }
 
 /// Connects to the Temporal frontend at `address` (`host:port`, or a URL) bound to `namespace`.
-pub async fn connect(address: &str, namespace: &str, identity: &str) -> Result<Client, TemporalSetupError> {
+pub async fn connect(
+    address: &str,
+    namespace: &str,
+    identity: &str,
+) -> Result<Client, TemporalSetupError> {
     let url_text = if address.contains("://") {
         address.to_owned()
     } else {
@@ -34,20 +38,26 @@ pub async fn connect(address: &str, namespace: &str, identity: &str) -> Result<C
         .identity(identity.to_owned())
         .connect_timeout(Duration::from_secs(5))
         .build();
-    let connection = Connection::connect(options)
-        .await
-        .map_err(|e| TemporalSetupError::Connect {
+    let connection =
+        Connection::connect(options)
+            .await
+            .map_err(|e| TemporalSetupError::Connect {
+                address: address.to_owned(),
+                reason: e.to_string(),
+            })?;
+    Client::new(connection, ClientOptions::new(namespace).build()).map_err(|e| {
+        TemporalSetupError::Connect {
             address: address.to_owned(),
             reason: e.to_string(),
-        })?;
-    Client::new(connection, ClientOptions::new(namespace).build()).map_err(|e| TemporalSetupError::Connect {
-        address: address.to_owned(),
-        reason: e.to_string(),
+        }
     })
 }
 
 /// Registers the project's custom search attributes in `namespace`, leaving existing ones be.
-pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> Result<(), TemporalSetupError> {
+pub async fn ensure_search_attributes(
+    client: &Client,
+    namespace: &str,
+) -> Result<(), TemporalSetupError> {
     let mut operator = client.connection().operator_service();
     let existing = operator
         .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest {

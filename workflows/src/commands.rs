@@ -9,7 +9,9 @@ use psa_domain::events::{Envelope, Event};
 use psa_domain::ids::sla_workflow_id;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
+use temporalio_client::{
+    Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
+};
 use temporalio_common::search_attributes::SearchAttributes;
 
 use crate::search_attributes as sa;
@@ -86,7 +88,11 @@ impl WorkflowCommand {
 
     /// Carries the command out. Safe to repeat: starts use the business-key workflow ID with the
     /// "use existing" conflict policy, and the workflow ignores an event ID it has seen.
-    pub async fn execute(&self, client: &Client, task_queue: &str) -> Result<Delivered, WorkflowStartError> {
+    pub async fn execute(
+        &self,
+        client: &Client,
+        task_queue: &str,
+    ) -> Result<Delivered, WorkflowStartError> {
         match self {
             WorkflowCommand::TicketSignalWithStart {
                 workflow_id,

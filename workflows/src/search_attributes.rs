@@ -12,7 +12,8 @@ pub const BOARD_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("Bo
 pub const PRIORITY: SearchAttributeKey<String> = SearchAttributeKey::keyword("Priority");
 pub const SLA_STATE: SearchAttributeKey<String> = SearchAttributeKey::keyword("SlaState");
 pub const AUTOMATION_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("AutomationId");
-pub const AUTOMATION_VERSION: SearchAttributeKey<i64> = SearchAttributeKey::int("AutomationVersion");
+pub const AUTOMATION_VERSION: SearchAttributeKey<i64> =
+    SearchAttributeKey::int("AutomationVersion");
 pub const BILLING_PERIOD: SearchAttributeKey<String> = SearchAttributeKey::keyword("BillingPeriod");
 
 /// Kind of a search attribute, as the server's operator API names them.

@@ -1,11 +1,11 @@
 //! Conversions between protobuf messages and service types.
 
 use crate::error::ApiError;
+use crate::service::comments::Comment;
+use crate::service::tickets::Ticket;
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use psa_protos::v1 as pb;
-use crate::service::comments::Comment;
-use crate::service::tickets::Ticket;
 use uuid::Uuid;
 
 pub fn ts(t: DateTime<Utc>) -> Timestamp {

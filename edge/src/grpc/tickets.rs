@@ -23,7 +23,11 @@ impl TicketApi {
     async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, ApiError> {
         let md = req.metadata();
         let header = |name: &str| md.get(name).and_then(|v| v.to_str().ok());
-        auth::authenticate(&self.state, auth::key_from_headers(header("authorization"), header("x-api-key"))).await
+        auth::authenticate(
+            &self.state,
+            auth::key_from_headers(header("authorization"), header("x-api-key")),
+        )
+        .await
     }
 }
 
@@ -54,7 +58,10 @@ impl TicketService for TicketApi {
         Ok(Response::new(convert::ticket(t)))
     }
 
-    async fn list_tickets(&self, req: Request<pb::ListTicketsRequest>) -> Reply<pb::ListTicketsResponse> {
+    async fn list_tickets(
+        &self,
+        req: Request<pb::ListTicketsRequest>,
+    ) -> Reply<pb::ListTicketsResponse> {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
         let filter = TicketFilter {
@@ -92,7 +99,13 @@ impl TicketService for TicketApi {
     async fn change_status(&self, req: Request<pb::ChangeStatusRequest>) -> Reply<pb::Ticket> {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
-        let t = svc::change_status(&self.state.pool, &p, target(&r.id)?, id("status_id", &r.status_id)?).await?;
+        let t = svc::change_status(
+            &self.state.pool,
+            &p,
+            target(&r.id)?,
+            id("status_id", &r.status_id)?,
+        )
+        .await?;
         Ok(Response::new(convert::ticket(t)))
     }
 
@@ -119,11 +132,21 @@ impl TicketService for TicketApi {
             body: r.body,
             is_internal: r.is_internal,
         };
-        let c = comments::add(&self.state.pool, &p, r.idempotency_key.as_deref(), target(&r.ticket_id)?, input).await?;
+        let c = comments::add(
+            &self.state.pool,
+            &p,
+            r.idempotency_key.as_deref(),
+            target(&r.ticket_id)?,
+            input,
+        )
+        .await?;
         Ok(Response::new(convert::comment(c)))
     }
 
-    async fn list_comments(&self, req: Request<pb::ListCommentsRequest>) -> Reply<pb::ListCommentsResponse> {
+    async fn list_comments(
+        &self,
+        req: Request<pb::ListCommentsRequest>,
+    ) -> Reply<pb::ListCommentsResponse> {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
         let page = PageRequest::parse(Some(r.limit), Some(&r.cursor))?;

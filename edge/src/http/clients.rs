@@ -1,11 +1,13 @@
 //! `/v1/clients` and `/v1/contacts`.
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
+use super::reference::ListQuery;
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
-use super::reference::ListQuery;
 use crate::pagination::{Page, PageRequest};
-use crate::service::clients::{self, Client, ClientInput, ClientPatch, Contact, ContactInput, ContactPatch};
+use crate::service::clients::{
+    self, Client, ClientInput, ClientPatch, Contact, ContactInput, ContactPatch,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -32,17 +34,28 @@ pub async fn create_client(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<ClientInput>,
 ) -> Result<(StatusCode, Json<Client>), ApiError> {
-    Ok((StatusCode::CREATED, Json(clients::create_client(&s.pool, &p, key.as_deref(), input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(clients::create_client(&s.pool, &p, key.as_deref(), input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/clients", params(ListQuery), responses((status = 200, body = Page<Client>)))]
-pub async fn list_clients(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Page<Client>>, ApiError> {
+pub async fn list_clients(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Client>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(Json(clients::list_clients(&s.pool, &p, page).await?))
 }
 
 #[utoipa::path(get, path = "/v1/clients/{id}", responses((status = 200, body = Client), (status = 404, body = Problem)))]
-pub async fn get_client(State(s): State<AppState>, p: Principal, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Client>, ApiError> {
+pub async fn get_client(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Client>, ApiError> {
     Ok(Json(clients::get_client(&s.pool, &p, id).await?))
 }
 
@@ -65,17 +78,30 @@ pub async fn create_contact(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    Ok((StatusCode::CREATED, Json(clients::create_contact(&s.pool, &p, key.as_deref(), input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(clients::create_contact(&s.pool, &p, key.as_deref(), input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/contacts", params(ContactQuery), responses((status = 200, body = Page<Contact>)))]
-pub async fn list_contacts(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<ContactQuery>) -> Result<Json<Page<Contact>>, ApiError> {
+pub async fn list_contacts(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ContactQuery>,
+) -> Result<Json<Page<Contact>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    Ok(Json(clients::list_contacts(&s.pool, &p, q.client_id, page).await?))
+    Ok(Json(
+        clients::list_contacts(&s.pool, &p, q.client_id, page).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/contacts/{id}", responses((status = 200, body = Contact), (status = 404, body = Problem)))]
-pub async fn get_contact(State(s): State<AppState>, p: Principal, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Contact>, ApiError> {
+pub async fn get_contact(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Contact>, ApiError> {
     Ok(Json(clients::get_contact(&s.pool, &p, id).await?))
 }
 

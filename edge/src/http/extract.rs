@@ -31,7 +31,9 @@ fn json_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
             ApiError::bad_request(e.body_text(), None)
         }
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(e.body_text(), Some("body")),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit },
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge { limit }
+        }
         other => ApiError::bad_request(other.body_text(), Some("body")),
     }
 }
@@ -42,7 +44,10 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
@@ -56,7 +61,10 @@ pub struct ApiPath<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
@@ -70,13 +78,21 @@ pub struct IdempotencyKey(pub Option<String>);
 impl FromRequestParts<AppState> for IdempotencyKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match parts.headers.get("idempotency-key") {
             None => Ok(IdempotencyKey(None)),
             Some(v) => v
                 .to_str()
                 .map(|s| IdempotencyKey(Some(s.to_owned())))
-                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII", Some("Idempotency-Key"))),
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "Idempotency-Key must be visible ASCII",
+                        Some("Idempotency-Key"),
+                    )
+                }),
         }
     }
 }

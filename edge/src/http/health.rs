@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::json;
-use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 use std::time::Duration;
+use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 
 /// Liveness: the process answers.
 pub async fn healthz() -> &'static str {
@@ -56,10 +56,17 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         "redis": show(&redis),
         "temporal": show(&temporal),
     });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body))
 }
 
 pub async fn metrics() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics::render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics::render(),
+    )
 }

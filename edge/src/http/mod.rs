@@ -18,23 +18,56 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let v1 = Router::new()
-        .route("/clients", post(clients::create_client).get(clients::list_clients))
-        .route("/clients/{id}", get(clients::get_client).patch(clients::update_client))
-        .route("/contacts", post(clients::create_contact).get(clients::list_contacts))
-        .route("/contacts/{id}", get(clients::get_contact).patch(clients::update_contact))
-        .route("/boards", post(reference::create_board).get(reference::list_boards))
-        .route("/boards/{id}", get(reference::get_board).patch(reference::update_board))
-        .route("/priorities", post(reference::create_priority).get(reference::list_priorities))
-        .route("/priorities/{id}", get(reference::get_priority).patch(reference::update_priority))
-        .route("/statuses", post(reference::create_status).get(reference::list_statuses))
-        .route("/statuses/{id}", get(reference::get_status).patch(reference::update_status))
+        .route(
+            "/clients",
+            post(clients::create_client).get(clients::list_clients),
+        )
+        .route(
+            "/clients/{id}",
+            get(clients::get_client).patch(clients::update_client),
+        )
+        .route(
+            "/contacts",
+            post(clients::create_contact).get(clients::list_contacts),
+        )
+        .route(
+            "/contacts/{id}",
+            get(clients::get_contact).patch(clients::update_contact),
+        )
+        .route(
+            "/boards",
+            post(reference::create_board).get(reference::list_boards),
+        )
+        .route(
+            "/boards/{id}",
+            get(reference::get_board).patch(reference::update_board),
+        )
+        .route(
+            "/priorities",
+            post(reference::create_priority).get(reference::list_priorities),
+        )
+        .route(
+            "/priorities/{id}",
+            get(reference::get_priority).patch(reference::update_priority),
+        )
+        .route(
+            "/statuses",
+            post(reference::create_status).get(reference::list_statuses),
+        )
+        .route(
+            "/statuses/{id}",
+            get(reference::get_status).patch(reference::update_status),
+        )
         .route("/users", get(reference::list_users))
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/close", post(tickets::close))
-        .route("/tickets/{id}/comments", post(tickets::add_comment).get(tickets::list_comments));
+        .route(
+            "/tickets/{id}/comments",
+            post(tickets::add_comment).get(tickets::list_comments),
+        );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

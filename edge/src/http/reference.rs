@@ -4,7 +4,10 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::pagination::{Page, PageRequest};
-use crate::service::reference::{self, Board, BoardInput, BoardPatch, Priority, PriorityInput, PriorityPatch, Status, StatusInput, StatusPatch, User};
+use crate::service::reference::{
+    self, Board, BoardInput, BoardPatch, Priority, PriorityInput, PriorityPatch, Status,
+    StatusInput, StatusPatch, User,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -33,17 +36,28 @@ pub async fn create_board(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<BoardInput>,
 ) -> Result<(StatusCode, Json<Board>), ApiError> {
-    Ok((StatusCode::CREATED, Json(reference::create_board(&s.pool, &p, key.as_deref(), input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(reference::create_board(&s.pool, &p, key.as_deref(), input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/boards", params(ListQuery), responses((status = 200, body = Page<Board>)))]
-pub async fn list_boards(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Page<Board>>, ApiError> {
+pub async fn list_boards(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Board>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(Json(reference::list_boards(&s.pool, &p, page).await?))
 }
 
 #[utoipa::path(get, path = "/v1/boards/{id}", responses((status = 200, body = Board), (status = 404, body = Problem)))]
-pub async fn get_board(State(s): State<AppState>, p: Principal, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Board>, ApiError> {
+pub async fn get_board(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Board>, ApiError> {
     Ok(Json(reference::get_board(&s.pool, &p, id).await?))
 }
 
@@ -66,17 +80,28 @@ pub async fn create_priority(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<PriorityInput>,
 ) -> Result<(StatusCode, Json<Priority>), ApiError> {
-    Ok((StatusCode::CREATED, Json(reference::create_priority(&s.pool, &p, key.as_deref(), input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(reference::create_priority(&s.pool, &p, key.as_deref(), input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/priorities", params(ListQuery), responses((status = 200, body = Page<Priority>)))]
-pub async fn list_priorities(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Page<Priority>>, ApiError> {
+pub async fn list_priorities(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Priority>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(Json(reference::list_priorities(&s.pool, &p, page).await?))
 }
 
 #[utoipa::path(get, path = "/v1/priorities/{id}", responses((status = 200, body = Priority), (status = 404, body = Problem)))]
-pub async fn get_priority(State(s): State<AppState>, p: Principal, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Priority>, ApiError> {
+pub async fn get_priority(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Priority>, ApiError> {
     Ok(Json(reference::get_priority(&s.pool, &p, id).await?))
 }
 
@@ -87,7 +112,9 @@ pub async fn update_priority(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<PriorityPatch>,
 ) -> Result<Json<Priority>, ApiError> {
-    Ok(Json(reference::update_priority(&s.pool, &p, id, patch).await?))
+    Ok(Json(
+        reference::update_priority(&s.pool, &p, id, patch).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/statuses", request_body = StatusInput,
@@ -99,17 +126,28 @@ pub async fn create_status(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<StatusInput>,
 ) -> Result<(StatusCode, Json<Status>), ApiError> {
-    Ok((StatusCode::CREATED, Json(reference::create_status(&s.pool, &p, key.as_deref(), input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(reference::create_status(&s.pool, &p, key.as_deref(), input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/statuses", params(ListQuery), responses((status = 200, body = Page<Status>)))]
-pub async fn list_statuses(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Page<Status>>, ApiError> {
+pub async fn list_statuses(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Status>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(Json(reference::list_statuses(&s.pool, &p, page).await?))
 }
 
 #[utoipa::path(get, path = "/v1/statuses/{id}", responses((status = 200, body = Status), (status = 404, body = Problem)))]
-pub async fn get_status(State(s): State<AppState>, p: Principal, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Status>, ApiError> {
+pub async fn get_status(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Status>, ApiError> {
     Ok(Json(reference::get_status(&s.pool, &p, id).await?))
 }
 
@@ -120,11 +158,17 @@ pub async fn update_status(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<StatusPatch>,
 ) -> Result<Json<Status>, ApiError> {
-    Ok(Json(reference::update_status(&s.pool, &p, id, patch).await?))
+    Ok(Json(
+        reference::update_status(&s.pool, &p, id, patch).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/users", params(ListQuery), responses((status = 200, body = Page<User>)))]
-pub async fn list_users(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Page<User>>, ApiError> {
+pub async fn list_users(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<User>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(Json(reference::list_users(&s.pool, &p, page).await?))
 }

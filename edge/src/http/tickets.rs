@@ -49,12 +49,20 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/tickets", params(TicketFilter), responses((status = 200, body = Page<Ticket>)))]
-pub async fn list(State(s): State<AppState>, p: Principal, ApiQuery(f): ApiQuery<TicketFilter>) -> Result<Json<Page<Ticket>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(f): ApiQuery<TicketFilter>,
+) -> Result<Json<Page<Ticket>>, ApiError> {
     Ok(Json(svc::list(&s.pool, &p, f).await?))
 }
 
 #[utoipa::path(get, path = "/v1/tickets/{id}", responses((status = 200, body = Ticket), (status = 404, body = Problem)))]
-pub async fn get(State(s): State<AppState>, p: Principal, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Ticket>, ApiError> {
+pub async fn get(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(svc::get(&s.pool, &p, id).await?))
 }
 
@@ -75,7 +83,9 @@ pub async fn change_status(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> Result<Json<Ticket>, ApiError> {
-    Ok(Json(svc::change_status(&s.pool, &p, id, body.status_id).await?))
+    Ok(Json(
+        svc::change_status(&s.pool, &p, id, body.status_id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/tickets/{id}/assign", request_body = Assignment, responses((status = 200, body = Ticket)))]

@@ -66,7 +66,11 @@ pub struct ContactPatch {
 const CLIENT_COLS: &str = "id, name, created_at, updated_at";
 const CONTACT_COLS: &str = "id, client_id, name, email, phone, created_at, updated_at";
 
-fn check_contact(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> Result<(), ApiError> {
+fn check_contact(
+    name: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<(), ApiError> {
     let mut e = ValidationErrors::default();
     if let Some(n) = name {
         validation::text(&mut e, "name", n, NAME_MAX);
@@ -76,7 +80,11 @@ fn check_contact(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -
     super::check(e.into_result())
 }
 
-pub async fn list_clients(pool: &PgPool, p: &Principal, page: PageRequest) -> Result<Page<Client>, ApiError> {
+pub async fn list_clients(
+    pool: &PgPool,
+    p: &Principal,
+    page: PageRequest,
+) -> Result<Page<Client>, ApiError> {
     p.require(Permission::ReadReference)?;
     let mut tx = db::begin(pool, p).await?;
     let rows: Vec<Client> = sqlx::query_as(&format!(
@@ -93,15 +101,21 @@ pub async fn list_clients(pool: &PgPool, p: &Principal, page: PageRequest) -> Re
 pub async fn get_client(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Client, ApiError> {
     p.require(Permission::ReadReference)?;
     let mut tx = db::begin(pool, p).await?;
-    let row: Option<Client> = sqlx::query_as(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row: Option<Client> =
+        sqlx::query_as(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
     row.ok_or(ApiError::NotFound)
 }
 
-pub async fn create_client(pool: &PgPool, p: &Principal, key: Option<&str>, input: ClientInput) -> Result<Client, ApiError> {
+pub async fn create_client(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    input: ClientInput,
+) -> Result<Client, ApiError> {
     p.require(Permission::WriteClients)?;
     check_contact(Some(&input.name), None, None)?;
     let (tenant, req) = (p.tenant_id, input.clone());
@@ -120,7 +134,12 @@ pub async fn create_client(pool: &PgPool, p: &Principal, key: Option<&str>, inpu
     .await
 }
 
-pub async fn update_client(pool: &PgPool, p: &Principal, id: Uuid, patch: ClientPatch) -> Result<Client, ApiError> {
+pub async fn update_client(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: ClientPatch,
+) -> Result<Client, ApiError> {
     p.require(Permission::WriteClients)?;
     check_contact(patch.name.as_deref(), None, None)?;
     let mut tx = db::begin(pool, p).await?;
@@ -159,17 +178,28 @@ pub async fn list_contacts(
 pub async fn get_contact(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Contact, ApiError> {
     p.require(Permission::ReadReference)?;
     let mut tx = db::begin(pool, p).await?;
-    let row: Option<Contact> = sqlx::query_as(&format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row: Option<Contact> = sqlx::query_as(&format!(
+        "SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
     tx.commit().await?;
     row.ok_or(ApiError::NotFound)
 }
 
-pub async fn create_contact(pool: &PgPool, p: &Principal, key: Option<&str>, input: ContactInput) -> Result<Contact, ApiError> {
+pub async fn create_contact(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    input: ContactInput,
+) -> Result<Contact, ApiError> {
     p.require(Permission::WriteClients)?;
-    check_contact(Some(&input.name), input.email.as_deref(), input.phone.as_deref())?;
+    check_contact(
+        Some(&input.name),
+        input.email.as_deref(),
+        input.phone.as_deref(),
+    )?;
     let (tenant, req) = (p.tenant_id, input.clone());
     create_once(pool, p, key, &req, move |conn| {
         Box::pin(async move {
@@ -190,9 +220,18 @@ pub async fn create_contact(pool: &PgPool, p: &Principal, key: Option<&str>, inp
     .await
 }
 
-pub async fn update_contact(pool: &PgPool, p: &Principal, id: Uuid, patch: ContactPatch) -> Result<Contact, ApiError> {
+pub async fn update_contact(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: ContactPatch,
+) -> Result<Contact, ApiError> {
     p.require(Permission::WriteClients)?;
-    check_contact(patch.name.as_deref(), patch.email.as_deref(), patch.phone.as_deref())?;
+    check_contact(
+        patch.name.as_deref(),
+        patch.email.as_deref(),
+        patch.phone.as_deref(),
+    )?;
     let mut tx = db::begin(pool, p).await?;
     let row: Option<Contact> = sqlx::query_as(&format!(
         "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email), phone = coalesce($4, phone),

@@ -38,9 +38,16 @@ pub struct NewComment {
     pub is_internal: bool,
 }
 
-const COMMENT_COLS: &str = "id, ticket_id, author_user_id, author_kind, is_internal, body, created_at";
+const COMMENT_COLS: &str =
+    "id, ticket_id, author_user_id, author_kind, is_internal, body, created_at";
 
-pub async fn add(pool: &PgPool, p: &Principal, key: Option<&str>, ticket_id: Uuid, input: NewComment) -> Result<Comment, ApiError> {
+pub async fn add(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    ticket_id: Uuid,
+    input: NewComment,
+) -> Result<Comment, ApiError> {
     p.require(Permission::WriteComments)?;
     if input.is_internal {
         p.require(Permission::ReadInternalNotes)?;
@@ -48,10 +55,18 @@ pub async fn add(pool: &PgPool, p: &Principal, key: Option<&str>, ticket_id: Uui
     super::check(validate_comment(&input.body))?;
     let principal = p.clone();
     let req = (ticket_id, input.clone());
-    create_once(pool, p, key, &req, move |conn| Box::pin(insert(conn, principal, ticket_id, input))).await
+    create_once(pool, p, key, &req, move |conn| {
+        Box::pin(insert(conn, principal, ticket_id, input))
+    })
+    .await
 }
 
-async fn insert(conn: &mut PgConnection, p: Principal, ticket_id: Uuid, input: NewComment) -> Result<Comment, ApiError> {
+async fn insert(
+    conn: &mut PgConnection,
+    p: Principal,
+    ticket_id: Uuid,
+    input: NewComment,
+) -> Result<Comment, ApiError> {
     tickets::load(conn, &p, ticket_id, false).await?;
     let by_internal_user = p.is_staff();
     let comment: Comment = sqlx::query_as(&format!(
@@ -82,7 +97,12 @@ async fn insert(conn: &mut PgConnection, p: Principal, ticket_id: Uuid, input: N
     Ok(comment)
 }
 
-pub async fn list(pool: &PgPool, p: &Principal, ticket_id: Uuid, page: PageRequest) -> Result<Page<Comment>, ApiError> {
+pub async fn list(
+    pool: &PgPool,
+    p: &Principal,
+    ticket_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Comment>, ApiError> {
     p.require(Permission::ReadTickets)?;
     let mut tx = db::begin(pool, p).await?;
     tickets::load(&mut tx, p, ticket_id, false).await?;

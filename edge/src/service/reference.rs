@@ -120,7 +120,13 @@ const STATUS_COLS: &str = "id, name, is_closed, pauses_sla, is_default, position
 const USER_COLS: &str = "id, email, display_name, kind, client_id, active";
 
 /// Lists `table`'s rows after the cursor, in creation order.
-async fn list<T>(pool: &PgPool, p: &Principal, table: &str, cols: &str, page: PageRequest) -> Result<Page<T>, ApiError>
+async fn list<T>(
+    pool: &PgPool,
+    p: &Principal,
+    table: &str,
+    cols: &str,
+    page: PageRequest,
+) -> Result<Page<T>, ApiError>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + HasId,
 {
@@ -137,7 +143,13 @@ where
     Ok(page.finish(rows, HasId::id))
 }
 
-async fn get<T>(pool: &PgPool, p: &Principal, table: &str, cols: &str, id: Uuid) -> Result<T, ApiError>
+async fn get<T>(
+    pool: &PgPool,
+    p: &Principal,
+    table: &str,
+    cols: &str,
+    id: Uuid,
+) -> Result<T, ApiError>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
@@ -161,7 +173,11 @@ macro_rules! has_id {
 }
 has_id!(Board, Priority, Status, User);
 
-pub async fn list_boards(pool: &PgPool, p: &Principal, page: PageRequest) -> Result<Page<Board>, ApiError> {
+pub async fn list_boards(
+    pool: &PgPool,
+    p: &Principal,
+    page: PageRequest,
+) -> Result<Page<Board>, ApiError> {
     list(pool, p, "boards", BOARD_COLS, page).await
 }
 
@@ -169,7 +185,12 @@ pub async fn get_board(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Board, 
     get(pool, p, "boards", BOARD_COLS, id).await
 }
 
-pub async fn create_board(pool: &PgPool, p: &Principal, key: Option<&str>, input: BoardInput) -> Result<Board, ApiError> {
+pub async fn create_board(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    input: BoardInput,
+) -> Result<Board, ApiError> {
     p.require(Permission::WriteReference)?;
     check_name(Some(&input.name))?;
     let (tenant, req) = (p.tenant_id, input.clone());
@@ -188,7 +209,12 @@ pub async fn create_board(pool: &PgPool, p: &Principal, key: Option<&str>, input
     .await
 }
 
-pub async fn update_board(pool: &PgPool, p: &Principal, id: Uuid, patch: BoardPatch) -> Result<Board, ApiError> {
+pub async fn update_board(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: BoardPatch,
+) -> Result<Board, ApiError> {
     p.require(Permission::WriteReference)?;
     check_name(patch.name.as_deref())?;
     let mut tx = db::begin(pool, p).await?;
@@ -203,7 +229,11 @@ pub async fn update_board(pool: &PgPool, p: &Principal, id: Uuid, patch: BoardPa
     row.ok_or(ApiError::NotFound)
 }
 
-pub async fn list_priorities(pool: &PgPool, p: &Principal, page: PageRequest) -> Result<Page<Priority>, ApiError> {
+pub async fn list_priorities(
+    pool: &PgPool,
+    p: &Principal,
+    page: PageRequest,
+) -> Result<Page<Priority>, ApiError> {
     list(pool, p, "priorities", PRIORITY_COLS, page).await
 }
 
@@ -211,7 +241,12 @@ pub async fn get_priority(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Prio
     get(pool, p, "priorities", PRIORITY_COLS, id).await
 }
 
-pub async fn create_priority(pool: &PgPool, p: &Principal, key: Option<&str>, input: PriorityInput) -> Result<Priority, ApiError> {
+pub async fn create_priority(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    input: PriorityInput,
+) -> Result<Priority, ApiError> {
     p.require(Permission::WriteReference)?;
     check_name(Some(&input.name))?;
     let (tenant, req) = (p.tenant_id, input.clone());
@@ -231,7 +266,12 @@ pub async fn create_priority(pool: &PgPool, p: &Principal, key: Option<&str>, in
     .await
 }
 
-pub async fn update_priority(pool: &PgPool, p: &Principal, id: Uuid, patch: PriorityPatch) -> Result<Priority, ApiError> {
+pub async fn update_priority(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: PriorityPatch,
+) -> Result<Priority, ApiError> {
     p.require(Permission::WriteReference)?;
     check_name(patch.name.as_deref())?;
     let mut tx = db::begin(pool, p).await?;
@@ -248,7 +288,11 @@ pub async fn update_priority(pool: &PgPool, p: &Principal, id: Uuid, patch: Prio
     row.ok_or(ApiError::NotFound)
 }
 
-pub async fn list_statuses(pool: &PgPool, p: &Principal, page: PageRequest) -> Result<Page<Status>, ApiError> {
+pub async fn list_statuses(
+    pool: &PgPool,
+    p: &Principal,
+    page: PageRequest,
+) -> Result<Page<Status>, ApiError> {
     list(pool, p, "statuses", STATUS_COLS, page).await
 }
 
@@ -258,12 +302,20 @@ pub async fn get_status(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Status
 
 fn check_status_flags(is_closed: bool, is_default: bool) -> Result<(), ApiError> {
     if is_closed && is_default {
-        return Err(ApiError::invalid("is_default", "a closed status cannot be the default"));
+        return Err(ApiError::invalid(
+            "is_default",
+            "a closed status cannot be the default",
+        ));
     }
     Ok(())
 }
 
-pub async fn create_status(pool: &PgPool, p: &Principal, key: Option<&str>, input: StatusInput) -> Result<Status, ApiError> {
+pub async fn create_status(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    input: StatusInput,
+) -> Result<Status, ApiError> {
     p.require(Permission::WriteReference)?;
     check_name(Some(&input.name))?;
     check_status_flags(input.is_closed, input.is_default)?;
@@ -294,15 +346,22 @@ pub async fn create_status(pool: &PgPool, p: &Principal, key: Option<&str>, inpu
     .await
 }
 
-pub async fn update_status(pool: &PgPool, p: &Principal, id: Uuid, patch: StatusPatch) -> Result<Status, ApiError> {
+pub async fn update_status(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: StatusPatch,
+) -> Result<Status, ApiError> {
     p.require(Permission::WriteReference)?;
     check_name(patch.name.as_deref())?;
     let mut tx = db::begin(pool, p).await?;
-    let current: Status = sqlx::query_as(&format!("SELECT {STATUS_COLS} FROM statuses WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let current: Status = sqlx::query_as(&format!(
+        "SELECT {STATUS_COLS} FROM statuses WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound)?;
     let is_closed = patch.is_closed.unwrap_or(current.is_closed);
     let is_default = patch.is_default.unwrap_or(current.is_default);
     check_status_flags(is_closed, is_default)?;
@@ -327,6 +386,10 @@ pub async fn update_status(pool: &PgPool, p: &Principal, id: Uuid, patch: Status
     Ok(row)
 }
 
-pub async fn list_users(pool: &PgPool, p: &Principal, page: PageRequest) -> Result<Page<User>, ApiError> {
+pub async fn list_users(
+    pool: &PgPool,
+    p: &Principal,
+    page: PageRequest,
+) -> Result<Page<User>, ApiError> {
     list(pool, p, "users", USER_COLS, page).await
 }

@@ -86,7 +86,12 @@ fn client_scope(p: &Principal) -> Option<Uuid> {
 }
 
 /// Loads a ticket the caller may see, locked for update when `lock`; otherwise 404.
-pub(crate) async fn load(conn: &mut PgConnection, p: &Principal, id: Uuid, lock: bool) -> Result<Ticket, ApiError> {
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    p: &Principal,
+    id: Uuid,
+    lock: bool,
+) -> Result<Ticket, ApiError> {
     let lock = if lock { " FOR UPDATE" } else { "" };
     sqlx::query_as(&format!(
         "SELECT {TICKET_COLS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2){lock}"
@@ -98,11 +103,31 @@ pub(crate) async fn load(conn: &mut PgConnection, p: &Principal, id: Uuid, lock:
     .ok_or(ApiError::NotFound)
 }
 
+/// `TicketSnapshot` as read from Postgres (the domain type stays free of sqlx).
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    ticket_id: Uuid,
+    number: i64,
+    title: String,
+    client_id: Option<Uuid>,
+    board_id: Uuid,
+    priority_id: Uuid,
+    priority_name: String,
+    status_id: Uuid,
+    status_is_closed: bool,
+    status_pauses_sla: bool,
+    assignee_id: Option<Uuid>,
+}
+
 /// The ticket as events carry it.
-pub(crate) async fn snapshot(conn: &mut PgConnection, id: Uuid) -> Result<TicketSnapshot, ApiError> {
-    let row: (Uuid, i64, String, Option<Uuid>, Uuid, Uuid, String, Uuid, bool, bool, Option<Uuid>) = sqlx::query_as(
-        "SELECT t.id, t.number, t.title, t.client_id, t.board_id, t.priority_id, p.name, t.status_id,
-                s.is_closed, s.pauses_sla, t.assignee_id
+pub(crate) async fn snapshot(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<TicketSnapshot, ApiError> {
+    let row: SnapshotRow = sqlx::query_as(
+        "SELECT t.id AS ticket_id, t.number, t.title, t.client_id, t.board_id, t.priority_id,
+                p.name AS priority_name, t.status_id, s.is_closed AS status_is_closed,
+                s.pauses_sla AS status_pauses_sla, t.assignee_id
          FROM tickets t
          JOIN priorities p ON p.tenant_id = t.tenant_id AND p.id = t.priority_id
          JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id
@@ -112,21 +137,26 @@ pub(crate) async fn snapshot(conn: &mut PgConnection, id: Uuid) -> Result<Ticket
     .fetch_one(conn)
     .await?;
     Ok(TicketSnapshot {
-        ticket_id: row.0,
-        number: row.1,
-        title: row.2,
-        client_id: row.3,
-        board_id: row.4,
-        priority_id: row.5,
-        priority_name: row.6,
-        status_id: row.7,
-        status_is_closed: row.8,
-        status_pauses_sla: row.9,
-        assignee_id: row.10,
+        ticket_id: row.ticket_id,
+        number: row.number,
+        title: row.title,
+        client_id: row.client_id,
+        board_id: row.board_id,
+        priority_id: row.priority_id,
+        priority_name: row.priority_name,
+        status_id: row.status_id,
+        status_is_closed: row.status_is_closed,
+        status_pauses_sla: row.status_pauses_sla,
+        assignee_id: row.assignee_id,
     })
 }
 
-async fn emit(conn: &mut PgConnection, p: &Principal, ticket_id: Uuid, make: impl FnOnce(TicketSnapshot) -> Event) -> Result<(), ApiError> {
+async fn emit(
+    conn: &mut PgConnection,
+    p: &Principal,
+    ticket_id: Uuid,
+    make: impl FnOnce(TicketSnapshot) -> Event,
+) -> Result<(), ApiError> {
     let snap = snapshot(conn, ticket_id).await?;
     outbox::enqueue(conn, p, make(snap)).await?;
     Ok(())
@@ -146,7 +176,9 @@ async fn reconcile_contact(
     client_id: Option<Uuid>,
     contact_id: Option<Uuid>,
 ) -> Result<Option<Uuid>, ApiError> {
-    let Some(contact) = contact_id else { return Ok(client_id) };
+    let Some(contact) = contact_id else {
+        return Ok(client_id);
+    };
     let owner: Uuid = sqlx::query_scalar("SELECT client_id FROM contacts WHERE id = $1")
         .bind(contact)
         .fetch_optional(&mut *conn)
@@ -161,20 +193,33 @@ async fn reconcile_contact(
 /// Internal users only: client-portal users cannot be assigned work.
 async fn check_assignee(conn: &mut PgConnection, assignee: Option<Uuid>) -> Result<(), ApiError> {
     let Some(a) = assignee else { return Ok(()) };
-    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM users WHERE id = $1 AND active")
-        .bind(a)
-        .fetch_optional(conn)
-        .await?;
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM users WHERE id = $1 AND active")
+            .bind(a)
+            .fetch_optional(conn)
+            .await?;
     match kind.as_deref() {
         Some("internal") => Ok(()),
-        _ => Err(ApiError::invalid("assignee_id", "must be an active MSP user")),
+        _ => Err(ApiError::invalid(
+            "assignee_id",
+            "must be an active MSP user",
+        )),
     }
 }
 
-pub async fn create(pool: &PgPool, p: &Principal, key: Option<&str>, mut input: NewTicket) -> Result<Ticket, ApiError> {
+pub async fn create(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    mut input: NewTicket,
+) -> Result<Ticket, ApiError> {
     p.require(Permission::WriteTickets)?;
     if !p.is_staff() {
-        if input.board_id.is_some() || input.priority_id.is_some() || input.status_id.is_some() || input.assignee_id.is_some() {
+        if input.board_id.is_some()
+            || input.priority_id.is_some()
+            || input.status_id.is_some()
+            || input.assignee_id.is_some()
+        {
             p.require(Permission::ManageTickets)?;
         }
         if input.client_id.is_some_and(|c| Some(c) != p.client_id) {
@@ -182,19 +227,43 @@ pub async fn create(pool: &PgPool, p: &Principal, key: Option<&str>, mut input: 
         }
         input.client_id = p.client_id;
     }
-    super::check(validate_ticket_text(Some(&input.title), input.description.as_deref()))?;
+    super::check(validate_ticket_text(
+        Some(&input.title),
+        input.description.as_deref(),
+    ))?;
     let (principal, req) = (p.clone(), input.clone());
-    create_once(pool, p, key, &req, move |conn| Box::pin(insert(conn, principal, input))).await
+    create_once(pool, p, key, &req, move |conn| {
+        Box::pin(insert(conn, principal, input))
+    })
+    .await
 }
 
-async fn insert(conn: &mut PgConnection, p: Principal, input: NewTicket) -> Result<Ticket, ApiError> {
+async fn insert(
+    conn: &mut PgConnection,
+    p: Principal,
+    input: NewTicket,
+) -> Result<Ticket, ApiError> {
     let board_id = match input.board_id {
         Some(b) => b,
-        None => default_id(conn, "SELECT id FROM boards ORDER BY id LIMIT 1", "board_id").await?,
+        None => {
+            default_id(
+                conn,
+                "SELECT id FROM boards ORDER BY id LIMIT 1",
+                "board_id",
+            )
+            .await?
+        }
     };
     let priority_id = match input.priority_id {
         Some(x) => x,
-        None => default_id(conn, "SELECT id FROM priorities ORDER BY rank DESC, id LIMIT 1", "priority_id").await?,
+        None => {
+            default_id(
+                conn,
+                "SELECT id FROM priorities ORDER BY rank DESC, id LIMIT 1",
+                "priority_id",
+            )
+            .await?
+        }
     };
     let status_id = match input.status_id {
         Some(x) => x,
@@ -237,7 +306,10 @@ async fn insert(conn: &mut PgConnection, p: Principal, input: NewTicket) -> Resu
     .bind(input.assignee_id)
     .fetch_one(&mut *conn)
     .await?;
-    emit(conn, &p, ticket.id, |ticket| Event::TicketCreated { ticket }).await?;
+    emit(conn, &p, ticket.id, |ticket| Event::TicketCreated {
+        ticket,
+    })
+    .await?;
     Ok(ticket)
 }
 
@@ -280,17 +352,36 @@ pub async fn list(pool: &PgPool, p: &Principal, f: TicketFilter) -> Result<Page<
     Ok(page.finish(rows, |t| t.id))
 }
 
-pub async fn update(pool: &PgPool, p: &Principal, id: Uuid, patch: TicketPatch) -> Result<Ticket, ApiError> {
+pub async fn update(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: TicketPatch,
+) -> Result<Ticket, ApiError> {
     p.require(Permission::WriteTickets)?;
-    if patch.board_id.is_some() || patch.priority_id.is_some() || patch.client_id.is_some() || patch.contact_id.is_some() {
+    if patch.board_id.is_some()
+        || patch.priority_id.is_some()
+        || patch.client_id.is_some()
+        || patch.contact_id.is_some()
+    {
         p.require(Permission::ManageTickets)?;
     }
-    super::check(validate_ticket_text(patch.title.as_deref(), patch.description.as_deref()))?;
+    super::check(validate_ticket_text(
+        patch.title.as_deref(),
+        patch.description.as_deref(),
+    ))?;
     let mut tx = db::begin(pool, p).await?;
     let current = load(&mut tx, p, id, true).await?;
     let client_id = match (patch.client_id, patch.contact_id) {
         (None, None) => current.client_id,
-        (c, contact) => reconcile_contact(&mut tx, c.or(current.client_id), contact.or(current.contact_id)).await?,
+        (c, contact) => {
+            reconcile_contact(
+                &mut tx,
+                c.or(current.client_id),
+                contact.or(current.contact_id),
+            )
+            .await?
+        }
     };
     let updated: Ticket = sqlx::query_as(&format!(
         "UPDATE tickets SET title = coalesce($2, title), description = coalesce($3, description),
@@ -309,7 +400,11 @@ pub async fn update(pool: &PgPool, p: &Principal, id: Uuid, patch: TicketPatch) 
     .await?;
     let changed = changed_fields(&current, &updated);
     if !changed.is_empty() {
-        emit(&mut tx, p, id, |ticket| Event::TicketUpdated { ticket, changed }).await?;
+        emit(&mut tx, p, id, |ticket| Event::TicketUpdated {
+            ticket,
+            changed,
+        })
+        .await?;
     }
     tx.commit().await?;
     Ok(updated)
@@ -332,7 +427,12 @@ fn changed_fields(before: &Ticket, after: &Ticket) -> Vec<String> {
 }
 
 /// Moves the ticket to `status_id`; entering a closed status closes it, leaving one reopens it.
-pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, status_id: Uuid) -> Result<Ticket, ApiError> {
+pub async fn change_status(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    status_id: Uuid,
+) -> Result<Ticket, ApiError> {
     p.require(Permission::ManageTickets)?;
     let mut tx = db::begin(pool, p).await?;
     let t = set_status(&mut tx, p, id, status_id).await?;
@@ -340,7 +440,12 @@ pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, status_id: Uu
     Ok(t)
 }
 
-async fn set_status(conn: &mut PgConnection, p: &Principal, id: Uuid, status_id: Uuid) -> Result<Ticket, ApiError> {
+async fn set_status(
+    conn: &mut PgConnection,
+    p: &Principal,
+    id: Uuid,
+    status_id: Uuid,
+) -> Result<Ticket, ApiError> {
     let current = load(conn, p, id, true).await?;
     let is_closed: bool = sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
         .bind(status_id)
@@ -361,7 +466,11 @@ async fn set_status(conn: &mut PgConnection, p: &Principal, id: Uuid, status_id:
     .fetch_one(&mut *conn)
     .await?;
     let from_status_id = current.status_id;
-    emit(conn, p, id, |ticket| Event::TicketStatusChanged { ticket, from_status_id }).await?;
+    emit(conn, p, id, |ticket| Event::TicketStatusChanged {
+        ticket,
+        from_status_id,
+    })
+    .await?;
     if is_closed && current.closed_at.is_none() {
         emit(conn, p, id, |ticket| Event::TicketClosed { ticket }).await?;
     }
@@ -369,7 +478,12 @@ async fn set_status(conn: &mut PgConnection, p: &Principal, id: Uuid, status_id:
 }
 
 /// Assigns the ticket to an MSP user, or unassigns it with `None`.
-pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, assignee_id: Option<Uuid>) -> Result<Ticket, ApiError> {
+pub async fn assign(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    assignee_id: Option<Uuid>,
+) -> Result<Ticket, ApiError> {
     p.require(Permission::ManageTickets)?;
     let mut tx = db::begin(pool, p).await?;
     let current = load(&mut tx, p, id, true).await?;
@@ -386,27 +500,44 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, assignee_id: Option<
     .fetch_one(&mut *tx)
     .await?;
     let from_assignee_id = current.assignee_id;
-    emit(&mut tx, p, id, |ticket| Event::TicketAssigned { ticket, from_assignee_id }).await?;
+    emit(&mut tx, p, id, |ticket| Event::TicketAssigned {
+        ticket,
+        from_assignee_id,
+    })
+    .await?;
     tx.commit().await?;
     Ok(updated)
 }
 
 /// Closes the ticket with `status_id` (a closed status) or the tenant's first closed status.
 /// Closing a closed ticket changes nothing.
-pub async fn close(pool: &PgPool, p: &Principal, id: Uuid, status_id: Option<Uuid>) -> Result<Ticket, ApiError> {
+pub async fn close(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    status_id: Option<Uuid>,
+) -> Result<Ticket, ApiError> {
     p.require(Permission::ManageTickets)?;
     let mut tx = db::begin(pool, p).await?;
     let current = load(&mut tx, p, id, true).await?;
     let status_id = match status_id {
         Some(s) => {
-            let closed: Option<bool> = sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
-                .bind(s)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let closed: Option<bool> =
+                sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
+                    .bind(s)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             match closed {
                 Some(true) => s,
-                Some(false) => return Err(ApiError::invalid("status_id", "is not a closed status")),
-                None => return Err(ApiError::invalid("status_id", "does not refer to an existing record")),
+                Some(false) => {
+                    return Err(ApiError::invalid("status_id", "is not a closed status"));
+                }
+                None => {
+                    return Err(ApiError::invalid(
+                        "status_id",
+                        "does not refer to an existing record",
+                    ));
+                }
             }
         }
         None => {

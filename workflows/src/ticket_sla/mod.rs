@@ -9,5 +9,7 @@ mod types;
 mod workflow;
 
 pub use activities::RecordStep;
-pub use types::{SlaStep, TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus};
+pub use types::{
+    SlaStep, TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
+};
 pub use workflow::SlaTicketWorkflow;

@@ -30,11 +30,24 @@ pub struct TicketSignal {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TicketSignalKind {
     /// The ticket was created, possibly already in a closed or pausing status.
-    Created { status_id: Uuid, is_closed: bool, pauses_sla: bool },
+    Created {
+        status_id: Uuid,
+        is_closed: bool,
+        pauses_sla: bool,
+    },
     Updated,
-    Assigned { assignee_id: Option<Uuid> },
-    StatusChanged { status_id: Uuid, is_closed: bool, pauses_sla: bool },
-    CommentAdded { by_internal_user: bool, is_public: bool },
+    Assigned {
+        assignee_id: Option<Uuid>,
+    },
+    StatusChanged {
+        status_id: Uuid,
+        is_closed: bool,
+        pauses_sla: bool,
+    },
+    CommentAdded {
+        by_internal_user: bool,
+        is_public: bool,
+    },
     Closed,
 }
 
@@ -44,8 +57,14 @@ impl TicketSignalKind {
         matches!(
             self,
             TicketSignalKind::Closed
-                | TicketSignalKind::StatusChanged { is_closed: true, .. }
-                | TicketSignalKind::Created { is_closed: true, .. }
+                | TicketSignalKind::StatusChanged {
+                    is_closed: true,
+                    ..
+                }
+                | TicketSignalKind::Created {
+                    is_closed: true,
+                    ..
+                }
         )
     }
 }
