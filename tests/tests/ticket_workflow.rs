@@ -26,7 +26,7 @@ async fn audit_steps(env: &TestEnv, ticket: Uuid) -> Vec<String> {
 
 /// Waits for the workflow to run, checks its search attributes, closes the ticket with
 /// `close`, then waits for the workflow to complete and checks what it wrote.
-async fn follow_ticket_to_completion<F, Fut>(env: &TestEnv, ticket: Uuid, close: F)
+async fn follow_ticket_to_completion<F, Fut>(env: &TestEnv, ticket: Uuid, history_name: &str, close: F)
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
@@ -70,6 +70,7 @@ where
     .expect("workflow completes after close");
     assert_eq!(audit_steps(env, ticket).await, ["started", "finished"]);
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
+    wf::check_replay(&temporal, &id, history_name).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +96,7 @@ async fn http_ticket_runs_its_workflow_until_closed() {
     assert_eq!(created["number"], 1);
     assert_eq!(created["status_id"], env.a.seeded.status_new.to_string());
 
-    follow_ticket_to_completion(&env, ticket, || async {
+    follow_ticket_to_completion(&env, ticket, "ticket_sla_http_created_then_closed", || async {
         let closed: Value = env
             .req(Method::POST, &format!("/v1/tickets/{ticket}/close"), &key)
             .json(&json!({}))
@@ -145,7 +146,7 @@ async fn grpc_ticket_runs_its_workflow_until_closed() {
         .into_inner();
     let id: Uuid = ticket.id.parse().unwrap();
 
-    follow_ticket_to_completion(&env, id, || async {
+    follow_ticket_to_completion(&env, id, "ticket_sla_grpc_created_then_closed", || async {
         let mut grpc = grpc.clone();
         let closed = grpc
             .close_ticket(authed(
