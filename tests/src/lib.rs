@@ -309,14 +309,19 @@ pub mod wf {
 
     /// Fetches the run's history and checks it replays against the current code; with
     /// `PSA_RECORD_HISTORIES=1` also saves it for the server-free replay test in `workflows/`.
-    pub async fn check_replay(client: &Client, workflow_id: &str, save_as: &str) -> anyhow::Result<()> {
+    pub async fn check_replay(
+        client: &Client,
+        workflow_id: &str,
+        save_as: &str,
+    ) -> anyhow::Result<()> {
         use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
         let history = client
             .get_workflow_handle::<SlaTicketWorkflow>(workflow_id)
             .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default());
         let json = history.to_json().await?;
         if std::env::var_os("PSA_RECORD_HISTORIES").is_some() {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/tests/histories");
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../workflows/tests/histories");
             std::fs::write(dir.join(format!("{save_as}.json")), &json)?;
         }
         let replayer = WorkflowReplayer::new(

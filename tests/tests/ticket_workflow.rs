@@ -26,8 +26,12 @@ async fn audit_steps(env: &TestEnv, ticket: Uuid) -> Vec<String> {
 
 /// Waits for the workflow to run, checks its search attributes, closes the ticket with
 /// `close`, then waits for the workflow to complete and checks what it wrote.
-async fn follow_ticket_to_completion<F, Fut>(env: &TestEnv, ticket: Uuid, history_name: &str, close: F)
-where
+async fn follow_ticket_to_completion<F, Fut>(
+    env: &TestEnv,
+    ticket: Uuid,
+    history_name: &str,
+    close: F,
+) where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
 {
@@ -70,7 +74,9 @@ where
     .expect("workflow completes after close");
     assert_eq!(audit_steps(env, ticket).await, ["started", "finished"]);
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
-    wf::check_replay(&temporal, &id, history_name).await.unwrap();
+    wf::check_replay(&temporal, &id, history_name)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,21 +102,26 @@ async fn http_ticket_runs_its_workflow_until_closed() {
     assert_eq!(created["number"], 1);
     assert_eq!(created["status_id"], env.a.seeded.status_new.to_string());
 
-    follow_ticket_to_completion(&env, ticket, "ticket_sla_http_created_then_closed", || async {
-        let closed: Value = env
-            .req(Method::POST, &format!("/v1/tickets/{ticket}/close"), &key)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(closed["status_id"], env.a.seeded.status_closed.to_string());
-        assert!(closed["closed_at"].is_string());
-    })
+    follow_ticket_to_completion(
+        &env,
+        ticket,
+        "ticket_sla_http_created_then_closed",
+        || async {
+            let closed: Value = env
+                .req(Method::POST, &format!("/v1/tickets/{ticket}/close"), &key)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .error_for_status()
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(closed["status_id"], env.a.seeded.status_closed.to_string());
+            assert!(closed["closed_at"].is_string());
+        },
+    )
     .await;
 
     let events: Vec<String> =
