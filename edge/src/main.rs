@@ -39,10 +39,27 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM (what `scripts/down` and Kubernetes send), so in-flight work
+/// drains instead of being cut off.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 async fn run_serve() -> Result<(), String> {
     let config = EdgeConfig::from_env().map_err(|e| e.to_string())?;
     let edge = serve::start(config).await.map_err(|e| e.to_string())?;
-    let _ = tokio::signal::ctrl_c().await;
+    shutdown_signal().await;
     tracing::info!("shutting down");
     edge.shutdown().await;
     Ok(())
