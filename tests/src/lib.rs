@@ -240,6 +240,35 @@ impl TestEnv {
         self.http.request(method, self.url(path)).bearer_auth(key)
     }
 
+    /// Sends `body` as JSON and returns the answer's JSON, failing the test on an error status.
+    pub async fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let response = self
+            .req(method.clone(), path, key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        let json: serde_json::Value = response.json().await.expect("JSON answer");
+        assert!(status.is_success(), "{method} {path}: {status} {json}");
+        json
+    }
+
+    /// Outbox rows delivered (`true`) or still pending (`false`).
+    pub async fn outbox_count(&self, delivered: bool) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE (done_at IS NOT NULL) = $1")
+            .bind(delivered)
+            .fetch_one(&self.owner)
+            .await
+            .expect("count outbox")
+    }
+
     /// Rows in `table` for all tenants (owner view).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -294,6 +323,21 @@ pub mod wf {
 
     pub async fn status(client: &Client, workflow_id: &str) -> Option<WorkflowExecutionStatus> {
         describe(client, workflow_id).await.map(|d| d.status())
+    }
+
+    /// Waits up to 30 s for the current run of `workflow_id` to be in `want`, and describes it.
+    pub async fn wait_status(
+        client: &Client,
+        workflow_id: &str,
+        want: WorkflowExecutionStatus,
+    ) -> WorkflowExecutionDescription {
+        super::eventually(std::time::Duration::from_secs(30), || async {
+            Ok(describe(client, workflow_id)
+                .await
+                .filter(|d| d.status() == want))
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{workflow_id} never became {want:?}"))
     }
 
     pub async fn query(client: &Client, workflow_id: &str) -> anyhow::Result<TicketWorkflowStatus> {

@@ -4,7 +4,7 @@
 use psa_domain::ids::sla_workflow_id;
 use psa_tests::{Parts, TestEnv, eventually, wf};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use temporalio_client::WorkflowExecutionStatus;
 use uuid::Uuid;
@@ -12,18 +12,24 @@ use uuid::Uuid;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn create_ticket(env: &TestEnv, title: &str) -> Uuid {
-    let t: Value = env
-        .req(Method::POST, "/v1/tickets", &env.a.key)
-        .json(&json!({ "title": title }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t = env
+        .ok(
+            Method::POST,
+            "/v1/tickets",
+            &env.a.key,
+            &json!({ "title": title }),
+        )
+        .await;
     t["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Waits until exactly `n` outbox rows are delivered.
+async fn delivered(env: &TestEnv, n: i64, what: &str) {
+    eventually(WAIT, || async {
+        Ok((env.outbox_count(true).await == n).then_some(()))
+    })
+    .await
+    .expect(what);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,11 +46,7 @@ async fn edge_killed_after_commit_still_starts_the_workflow_once() {
     let temporal = env.temporal().await.unwrap();
 
     // Committed: the ticket and its outbox row are there, nothing has been delivered.
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL")
-        .fetch_one(&env.owner)
-        .await
-        .unwrap();
-    assert_eq!(pending, 1);
+    assert_eq!(env.outbox_count(false).await, 1);
     assert!(wf::describe(&temporal, &id).await.is_none());
 
     // The process dies: nothing in flight finishes.
@@ -52,22 +54,8 @@ async fn edge_killed_after_commit_still_starts_the_workflow_once() {
 
     // A new edge with its relay picks the row up.
     env.start_edge(true).await.unwrap();
-    eventually(WAIT, || async {
-        Ok(
-            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Running))
-                .then_some(()),
-        )
-    })
-    .await
-    .expect("workflow started by the restarted edge");
-    eventually(WAIT, || async {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NOT NULL")
-            .fetch_one(&env.owner)
-            .await?;
-        Ok((done == 1).then_some(()))
-    })
-    .await
-    .expect("row marked delivered");
+    wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Running).await;
+    delivered(&env, 1, "row marked delivered").await;
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
     env.shutdown().await;
 }
@@ -92,14 +80,7 @@ async fn a_row_delivered_twice_starts_one_run_and_applies_once() {
         .execute(&env.owner)
         .await
         .unwrap();
-    eventually(WAIT, || async {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NOT NULL")
-            .fetch_one(&env.owner)
-            .await?;
-        Ok((done == 1).then_some(()))
-    })
-    .await
-    .expect("redelivered");
+    delivered(&env, 1, "redelivered").await;
 
     let status = wf::query(&temporal, &id).await.unwrap();
     assert_eq!(status.events_applied, 1, "the repeated event is ignored");
@@ -138,44 +119,22 @@ async fn events_after_the_workflow_finished_are_delivered_without_a_second_run()
     let ticket = create_ticket(&env, "Closed, then commented").await;
     let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
     let temporal = env.temporal().await.unwrap();
-    env.req(
+    env.ok(
         Method::POST,
         &format!("/v1/tickets/{ticket}/close"),
         &env.a.key,
+        &json!({}),
     )
-    .json(&json!({}))
-    .send()
-    .await
-    .unwrap()
-    .error_for_status()
-    .unwrap();
-    eventually(WAIT, || async {
-        Ok(
-            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed))
-                .then_some(()),
-        )
-    })
-    .await
-    .expect("completed");
-    env.req(
+    .await;
+    wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Completed).await;
+    env.ok(
         Method::POST,
         &format!("/v1/tickets/{ticket}/comments"),
         &env.a.key,
+        &json!({ "body": "Following up after close" }),
     )
-    .json(&json!({ "body": "Following up after close" }))
-    .send()
-    .await
-    .unwrap()
-    .error_for_status()
-    .unwrap();
-    eventually(WAIT, || async {
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL")
-            .fetch_one(&env.owner)
-            .await?;
-        Ok((pending == 0).then_some(()))
-    })
-    .await
-    .expect("late event delivered");
+    .await;
+    delivered(&env, 4, "late event delivered").await;
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
     env.shutdown().await;
 }

@@ -7,7 +7,7 @@ use psa_protos::v1::{CloseTicketRequest, CreateTicketRequest};
 use psa_tests::{Parts, TestEnv, authed, eventually, wf};
 use psa_workflows::search_attributes as sa;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use temporalio_client::WorkflowExecutionStatus;
 use uuid::Uuid;
@@ -37,13 +37,7 @@ async fn follow_ticket_to_completion<F, Fut>(
 {
     let temporal = env.temporal().await.unwrap();
     let id = sla_workflow_id(env.a.seeded.tenant_id, ticket);
-    let desc = eventually(WAIT, || async {
-        Ok(wf::describe(&temporal, &id)
-            .await
-            .filter(|d| d.status() == WorkflowExecutionStatus::Running))
-    })
-    .await
-    .expect("workflow runs");
+    let desc = wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Running).await;
     let attrs = desc.search_attributes();
     assert_eq!(
         attrs.get(&sa::TENANT_ID),
@@ -64,14 +58,7 @@ async fn follow_ticket_to_completion<F, Fut>(
 
     close().await;
 
-    eventually(WAIT, || async {
-        Ok(
-            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed))
-                .then_some(()),
-        )
-    })
-    .await
-    .expect("workflow completes after close");
+    wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Completed).await;
     assert_eq!(audit_steps(env, ticket).await, ["started", "finished"]);
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
     wf::check_replay(&temporal, &id, history_name)
@@ -83,21 +70,18 @@ async fn follow_ticket_to_completion<F, Fut>(
 async fn http_ticket_runs_its_workflow_until_closed() {
     let env = TestEnv::start(Parts::ALL).await.unwrap();
     let key = env.a.key.clone();
-    let created: Value = env
-        .req(Method::POST, "/v1/tickets", &key)
-        .json(&json!({
-            "title": "Printer on fire",
-            "client_id": env.a.seeded.client_id,
-            "priority_id": env.a.seeded.priority_ids[0],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = env
+        .ok(
+            Method::POST,
+            "/v1/tickets",
+            &key,
+            &json!({
+                "title": "Printer on fire",
+                "client_id": env.a.seeded.client_id,
+                "priority_id": env.a.seeded.priority_ids[0],
+            }),
+        )
+        .await;
     let ticket: Uuid = created["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(created["number"], 1);
     assert_eq!(created["status_id"], env.a.seeded.status_new.to_string());
@@ -107,17 +91,14 @@ async fn http_ticket_runs_its_workflow_until_closed() {
         ticket,
         "ticket_sla_http_created_then_closed",
         || async {
-            let closed: Value = env
-                .req(Method::POST, &format!("/v1/tickets/{ticket}/close"), &key)
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap()
-                .error_for_status()
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let closed = env
+                .ok(
+                    Method::POST,
+                    &format!("/v1/tickets/{ticket}/close"),
+                    &key,
+                    &json!({}),
+                )
+                .await;
             assert_eq!(closed["status_id"], env.a.seeded.status_closed.to_string());
             assert!(closed["closed_at"].is_string());
         },

@@ -5,6 +5,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
+use crate::service::rows::{HasId, get, has_id, list};
 use chrono::{DateTime, Utc};
 use psa_domain::auth::Permission;
 use psa_domain::ids::new_id;
@@ -63,6 +64,8 @@ pub struct ContactPatch {
     pub phone: Option<String>,
 }
 
+has_id!(Client);
+
 const CLIENT_COLS: &str = "id, name, created_at, updated_at";
 const CONTACT_COLS: &str = "id, client_id, name, email, phone, created_at, updated_at";
 
@@ -85,29 +88,11 @@ pub async fn list_clients(
     p: &Principal,
     page: PageRequest,
 ) -> Result<Page<Client>, ApiError> {
-    p.require(Permission::ReadReference)?;
-    let mut tx = db::begin(pool, p).await?;
-    let rows: Vec<Client> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLS} FROM clients WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    ))
-    .bind(page.after)
-    .bind(page.fetch())
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(page.finish(rows, |c| c.id))
+    list(pool, p, "clients", CLIENT_COLS, page).await
 }
 
 pub async fn get_client(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Client, ApiError> {
-    p.require(Permission::ReadReference)?;
-    let mut tx = db::begin(pool, p).await?;
-    let row: Option<Client> =
-        sqlx::query_as(&format!("SELECT {CLIENT_COLS} FROM clients WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    row.ok_or(ApiError::NotFound)
+    get(pool, p, "clients", CLIENT_COLS, id).await
 }
 
 pub async fn create_client(
@@ -176,16 +161,7 @@ pub async fn list_contacts(
 }
 
 pub async fn get_contact(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Contact, ApiError> {
-    p.require(Permission::ReadReference)?;
-    let mut tx = db::begin(pool, p).await?;
-    let row: Option<Contact> = sqlx::query_as(&format!(
-        "SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    row.ok_or(ApiError::NotFound)
+    get(pool, p, "contacts", CONTACT_COLS, id).await
 }
 
 pub async fn create_contact(

@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod comments;
 pub mod reference;
+pub(crate) mod rows;
 pub mod tickets;
 
 use crate::error::ApiError;
