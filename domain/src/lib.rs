@@ -7,5 +7,6 @@
 pub mod auth;
 pub mod events;
 pub mod ids;
+pub mod money;
 pub mod ticket;
 pub mod validation;

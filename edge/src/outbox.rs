@@ -21,6 +21,9 @@ pub async fn enqueue(
         actor: principal.actor(),
         event,
     };
+    // An invalid event here is a bug in the code that built it: refuse it rather than
+    // publish something every consumer would dead-letter.
+    envelope.validate().map_err(ApiError::internal)?;
     let command = WorkflowCommand::for_event(&envelope);
     sqlx::query(
         "INSERT INTO outbox (tenant_id, event_id, event_type, envelope, workflow_command)

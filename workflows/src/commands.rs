@@ -41,6 +41,7 @@ pub enum Delivered {
 impl WorkflowCommand {
     /// The command an event calls for, if any workflow cares about it.
     pub fn for_event(env: &Envelope) -> Option<WorkflowCommand> {
+        let ticket = env.event.ticket()?;
         let kind = match &env.event {
             Event::TicketCreated { ticket } => TicketSignalKind::Created {
                 status_id: ticket.status_id,
@@ -65,8 +66,8 @@ impl WorkflowCommand {
                 by_internal_user: *by_internal_user,
                 is_public: *is_public,
             },
+            _ => return None,
         };
-        let ticket = env.event.ticket();
         Some(WorkflowCommand::TicketSignalWithStart {
             workflow_id: sla_workflow_id(env.tenant_id, ticket.ticket_id),
             input: TicketWorkflowInput {

@@ -1,0 +1,141 @@
+//! Payloads of the events that are not about a ticket's own fields.
+//!
+//! Each is the minimum a subscriber needs to act without reading the database back; IDs let it
+//! read more when it must.
+
+use crate::money::Money;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Which SLA clock an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaPhase {
+    Response,
+    Resolution,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaThreshold {
+    pub ticket_id: Uuid,
+    pub phase: SlaPhase,
+    /// Percent of the target elapsed: 1..=1000.
+    pub percent: u16,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaBreached {
+    pub ticket_id: Uuid,
+    pub phase: SlaPhase,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaEscalated {
+    pub ticket_id: Uuid,
+    pub phase: SlaPhase,
+    /// 1..=3.
+    pub level: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceGenerated {
+    pub invoice_id: Uuid,
+    pub client_id: Uuid,
+    pub number: String,
+    pub total: Money,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceOverdue {
+    pub invoice_id: Uuid,
+    pub client_id: Uuid,
+    pub due_date: NaiveDate,
+    pub balance: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRecorded {
+    pub payment_id: Uuid,
+    pub invoice_id: Option<Uuid>,
+    pub client_id: Uuid,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeEntryChanged {
+    pub time_entry_id: Uuid,
+    /// Who worked the time.
+    pub user_id: Uuid,
+    pub ticket_id: Option<Uuid>,
+    pub minutes: u32,
+    /// Who approved or rejected it (absent on submit).
+    pub reviewer_id: Option<Uuid>,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectCreated {
+    pub project_id: Uuid,
+    pub client_id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectTaskAssigned {
+    pub project_id: Uuid,
+    pub task_id: Uuid,
+    pub assignee_id: Uuid,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectMilestoneReached {
+    pub project_id: Uuid,
+    pub milestone_id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntryChanged {
+    pub entry_id: Uuid,
+    /// The recurring series the entry belongs to, if any.
+    pub series_id: Option<Uuid>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub assignee_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationPublished {
+    pub automation_id: Uuid,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationRunFinished {
+    pub automation_id: Uuid,
+    pub version: u32,
+    /// The Temporal workflow ID of the run.
+    pub run_id: String,
+    /// Set when the run failed.
+    pub error: Option<String>,
+}
