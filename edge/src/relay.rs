@@ -8,13 +8,14 @@
 
 use crate::metrics;
 use crate::state::AppState;
+use psa_domain::events::stream;
 use psa_workflows::commands::WorkflowCommand;
 use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 /// The stream every domain event goes to (DESIGN.md §5).
-pub const EVENTS_STREAM: &str = "psa:events";
+pub const EVENTS_STREAM: &str = stream::EVENTS;
 
 #[derive(Debug, sqlx::FromRow)]
 struct Claimed {
@@ -141,13 +142,13 @@ impl Relay {
         let _: String = redis::cmd("XADD")
             .arg(EVENTS_STREAM)
             .arg("*")
-            .arg("event_id")
+            .arg(stream::FIELD_EVENT_ID)
             .arg(row.event_id.to_string())
-            .arg("tenant_id")
+            .arg(stream::FIELD_TENANT_ID)
             .arg(row.tenant_id.to_string())
-            .arg("type")
+            .arg(stream::FIELD_TYPE)
             .arg(event_type)
-            .arg("envelope")
+            .arg(stream::FIELD_ENVELOPE)
             .arg(row.envelope.to_string())
             .query_async(&mut redis)
             .await

@@ -12,6 +12,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Names on the Redis side of the bus, shared by the publisher (edge relay) and the consumers
+/// (worker) so the two cannot drift.
+pub mod stream {
+    /// The stream every event is appended to.
+    pub const EVENTS: &str = "psa:events";
+    /// Where consumers move entries they gave up on.
+    pub const DEAD_LETTERS: &str = "psa:events:dead-letter";
+    /// Entry fields: the envelope's JSON, plus copies of its ID, tenant and type so tools can
+    /// filter without parsing.
+    pub const FIELD_ENVELOPE: &str = "envelope";
+    pub const FIELD_EVENT_ID: &str = "event_id";
+    pub const FIELD_TENANT_ID: &str = "tenant_id";
+    pub const FIELD_TYPE: &str = "type";
+}
+
 /// Who caused an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
