@@ -189,6 +189,7 @@ impl TestEnv {
             task_queue: self.task_queue.clone(),
             database_url: self.app_database_url.clone(),
             metrics_addr: None,
+            bus: psa_worker::bus::BusConfig::new(self.services.redis_url.clone()),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // The SDK's worker future is not Send: it gets a runtime of its own on its own thread.
@@ -198,9 +199,13 @@ impl TestEnv {
                 .enable_all()
                 .build()
                 .expect("worker runtime");
-            if let Err(e) = rt.block_on(psa_worker::run_worker(config, async {
-                let _ = stopped.await;
-            })) {
+            if let Err(e) = rt.block_on(psa_worker::run_worker(
+                config,
+                psa_worker::bus::subscribers(),
+                async {
+                    let _ = stopped.await;
+                },
+            )) {
                 tracing::error!(error = %e, "test worker failed");
             }
         });

@@ -1,5 +1,6 @@
 //! Worker configuration, from defaults and then the environment (DESIGN.md §4).
 
+use crate::bus::BusConfig;
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone)]
@@ -11,6 +12,8 @@ pub struct WorkerConfig {
     pub database_url: String,
     /// `/healthz` and `/metrics`; `None` serves neither (tests).
     pub metrics_addr: Option<SocketAddr>,
+    /// The event stream consumers.
+    pub bus: BusConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +35,17 @@ impl WorkerConfig {
                 name: "WORKER_METRICS_ADDR",
                 reason: e.to_string(),
             })?;
+        let mut bus = BusConfig::new(var("REDIS_URL", "redis://127.0.0.1:6379"));
+        bus.max_deliveries = var("EVENT_MAX_DELIVERIES", "10")
+            .parse()
+            .ok()
+            .filter(|n: &u32| *n >= 1)
+            .ok_or_else(|| ConfigError {
+                name: "EVENT_MAX_DELIVERIES",
+                reason: "must be a whole number of at least 1".into(),
+            })?;
         Ok(Self {
+            bus,
             temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),
             task_queue: var("TEMPORAL_TASK_QUEUE", psa_workflows::DEFAULT_TASK_QUEUE),

@@ -1,6 +1,8 @@
 //! `psa-worker`: the process that runs every workflow and activity.
 
+use psa_worker::bus::{self, dead_letters};
 use psa_worker::{WorkerConfig, run_worker};
+use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 /// Resolves on Ctrl-C or SIGTERM (what `scripts/down` and Kubernetes send), so in-flight work
@@ -20,8 +22,13 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+const USAGE: &str = "usage: psa-worker [run]
+       psa-worker dead-letters list [COUNT]   oldest dead letters, one JSON object a line
+       psa-worker dead-letters show ID        one dead letter
+       psa-worker dead-letters replay ID...   put them back on their source stream";
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -31,14 +38,88 @@ async fn main() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
-            return std::process::ExitCode::from(2);
+            return ExitCode::from(2);
         }
     };
-    match run_worker(config, shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "worker stopped");
-            std::process::ExitCode::FAILURE
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["run"] => match run_worker(config, bus::subscribers(), shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "worker stopped");
+                ExitCode::FAILURE
+            }
+        },
+        ["dead-letters", rest @ ..] => match dead_letter_command(&config, rest).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("psa-worker dead-letters: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
         }
+    }
+}
+
+/// Operators' view of the dead letters: list, inspect, replay.
+async fn dead_letter_command(config: &WorkerConfig, args: &[&str]) -> Result<ExitCode, String> {
+    let client = redis::Client::open(config.bus.redis_url.as_str()).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let stream = config.bus.dead_letter_stream.as_str();
+    let json = |d: &dead_letters::DeadLetter| serde_json::to_string(d).unwrap_or_default();
+    match args {
+        ["list"] | ["list", _] => {
+            let count = match args.get(1) {
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| format!("COUNT must be a number, not {n}"))?,
+                None => 100,
+            };
+            for d in dead_letters::list(&mut conn, stream, count)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("{}", json(&d));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ["show", id] => match dead_letters::get(&mut conn, stream, id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(d) => {
+                println!("{}", json(&d));
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Err(format!("no dead letter {id}")),
+        },
+        ["replay", ids @ ..] if !ids.is_empty() => {
+            let mut missing = false;
+            for id in ids {
+                match dead_letters::replay(&mut conn, stream, id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    Some(new_id) => println!("replayed {id} as {new_id}"),
+                    None => {
+                        eprintln!("no dead letter {id}");
+                        missing = true;
+                    }
+                }
+            }
+            Ok(if missing {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        _ => Err(USAGE.to_owned()),
     }
 }

@@ -1,10 +1,12 @@
 //! Builds and runs the Temporal worker until told to stop.
 
+use crate::bus::{Consumer, Handler};
 use crate::config::WorkerConfig;
 use psa_activities::SlaStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use sqlx::postgres::PgPoolOptions;
+use std::sync::Arc;
 use std::time::Duration;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
@@ -25,6 +27,7 @@ pub enum WorkerError {
 /// current-thread runtime, not with `tokio::spawn`.
 pub async fn run_worker(
     config: WorkerConfig,
+    subscribers: Vec<Arc<dyn Handler>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
     let pool = PgPoolOptions::new()
@@ -52,6 +55,14 @@ pub async fn run_worker(
     let stop = worker.shutdown_handle();
 
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
+    let consumer_name = format!("worker-{}", uuid::Uuid::new_v4().simple());
+    let mut consumers = Vec::new();
+    for handler in subscribers {
+        let consumer = Consumer::new(config.bus.clone(), handler, consumer_name.clone())
+            .map_err(|e| WorkerError::Worker(format!("event consumer: {e}")))?;
+        let stop = http_stop_rx.clone();
+        consumers.push(tokio::spawn(async move { consumer.run(stop).await }));
+    }
     if let Some(addr) = config.metrics_addr {
         let mut rx = http_stop_rx.clone();
         tokio::spawn(async move {
@@ -76,5 +87,8 @@ pub async fn run_worker(
         }
     };
     let _ = http_stop_tx.send(true);
+    for c in consumers {
+        let _ = c.await;
+    }
     result.map_err(|e| WorkerError::Worker(e.to_string()))
 }

@@ -82,12 +82,24 @@ pub async fn list(
     Ok(reply.ids.iter().map(parse).collect())
 }
 
+/// `<ms>-<seq>`, the only ID shape XRANGE accepts.
+fn is_stream_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(ms, seq)| {
+        !ms.is_empty()
+            && !seq.is_empty()
+            && (ms.to_owned() + seq).bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 /// One dead letter by its ID.
 pub async fn get(
     conn: &mut MultiplexedConnection,
     dead_letter_stream: &str,
     id: &str,
 ) -> RedisResult<Option<DeadLetter>> {
+    if !is_stream_id(id) {
+        return Ok(None);
+    }
     let reply: StreamRangeReply = redis::cmd("XRANGE")
         .arg(dead_letter_stream)
         .arg(id)
@@ -125,4 +137,17 @@ pub async fn replay(
         .query_async(conn)
         .await?;
     Ok(Some(new_id))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stream_id_shape() {
+        for good in ["0-0", "1795591010253-12"] {
+            assert!(super::is_stream_id(good), "{good}");
+        }
+        for bad in ["", "nope", "1-", "-1", "1-2-3", "a-1"] {
+            assert!(!super::is_stream_id(bad), "{bad}");
+        }
+    }
 }
