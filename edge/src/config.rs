@@ -28,6 +28,9 @@ pub struct RelayConfig {
     pub lease: Duration,
     /// Sleep between rounds when there was nothing to do.
     pub idle_poll: Duration,
+    /// How long after publishing an entry the relay checks Redis still has it: longer than
+    /// Redis's fsync interval, so a confirmed entry is on disk.
+    pub verify_after: Duration,
 }
 
 impl Default for RelayConfig {
@@ -37,6 +40,7 @@ impl Default for RelayConfig {
             batch: 100,
             lease: Duration::from_secs(30),
             idle_poll: Duration::from_millis(200),
+            verify_after: Duration::from_secs(5),
         }
     }
 }

@@ -43,6 +43,13 @@ pub static OUTBOX_LAG_SECONDS: LazyLock<Gauge> = LazyLock::new(|| {
 pub static OUTBOX_DELIVERED: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!("psa_outbox_delivered_total", "Outbox rows delivered").expect(REGISTERED)
 });
+pub static OUTBOX_REPUBLISHED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "psa_outbox_republished_total",
+        "Events published again because Redis lost them"
+    )
+    .expect(REGISTERED)
+});
 pub static OUTBOX_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "psa_outbox_failures_total",

@@ -75,10 +75,11 @@ impl Relay {
         .bind(lease)
         .fetch_all(&self.state.pool)
         .await?;
-        let n = rows.len();
+        let mut n = rows.len();
         for row in rows {
             self.deliver(row).await?;
         }
+        n += self.verify_once().await?;
         if let Ok((pending, oldest)) =
             sqlx::query_as::<_, (i64, f64)>("SELECT pending, oldest_seconds FROM outbox_lag()")
                 .fetch_one(&self.state.pool)
@@ -92,9 +93,13 @@ impl Relay {
 
     async fn deliver(&self, row: Claimed) -> Result<(), sqlx::Error> {
         let mut errors = Vec::new();
+        let mut entry_id = None;
         let published = row.published || {
             match self.publish(&row).await {
-                Ok(()) => true,
+                Ok(id) => {
+                    entry_id = Some(id);
+                    true
+                }
                 Err(e) => {
                     errors.push(format!("publish: {e}"));
                     false
@@ -120,26 +125,28 @@ impl Relay {
         } else {
             metrics::OUTBOX_DELIVERED.inc();
         }
-        sqlx::query("SELECT outbox_record($1, $2, $3, $4, $5, $6)")
+        sqlx::query("SELECT outbox_record($1, $2, $3, $4, $5, $6, $7)")
             .bind(row.tenant_id)
             .bind(row.id)
             .bind(published)
             .bind(signalled)
             .bind(error)
             .bind(retry)
+            .bind(entry_id)
             .execute(&self.state.pool)
             .await?;
         Ok(())
     }
 
-    async fn publish(&self, row: &Claimed) -> Result<(), String> {
+    /// Appends the event to the stream; returns the entry's ID.
+    async fn publish(&self, row: &Claimed) -> Result<String, String> {
         let mut redis = self.state.redis().await.map_err(|e| e.to_string())?;
         let event_type = row
             .envelope
             .get("type")
             .and_then(|t| t.as_str())
             .unwrap_or_default();
-        let _: String = redis::cmd("XADD")
+        redis::cmd("XADD")
             .arg(EVENTS_STREAM)
             .arg("*")
             .arg(stream::FIELD_EVENT_ID)
@@ -152,8 +159,53 @@ impl Relay {
             .arg(row.envelope.to_string())
             .query_async(&mut redis)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Confirms that entries published at least `verify_after` ago are still in the stream, and
+    /// sends back for publishing those Redis lost. Returns how many were lost.
+    pub async fn verify_once(&self) -> Result<usize, sqlx::Error> {
+        let cfg = &self.state.config.relay;
+        let min_age = i32::try_from(cfg.verify_after.as_secs()).unwrap_or(i32::MAX);
+        let rows: Vec<(Uuid, i64, Option<String>)> =
+            sqlx::query_as("SELECT tenant_id, id, stream_entry_id FROM outbox_unverified($1, $2)")
+                .bind(cfg.batch)
+                .bind(min_age)
+                .fetch_all(&self.state.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let Ok(mut redis) = self.state.redis().await else {
+            return Ok(0);
+        };
+        let mut pipe = redis::pipe();
+        for (_, _, entry) in &rows {
+            // A row published before entry IDs were recorded checks nothing: XRANGE of "0-0".
+            let id = entry.as_deref().unwrap_or("0-0");
+            pipe.cmd("XRANGE").arg(EVENTS_STREAM).arg(id).arg(id);
+        }
+        let found: Vec<Vec<redis::Value>> = match pipe.query_async(&mut redis).await {
+            Ok(f) => f,
+            // Redis is away: nothing can be confirmed or denied now.
+            Err(_) => return Ok(0),
+        };
+        let mut lost = 0;
+        for ((tenant, id, entry), hit) in rows.into_iter().zip(found) {
+            let present = entry.is_none() || !hit.is_empty();
+            if !present {
+                lost += 1;
+                tracing::warn!(outbox_id = id, entry = ?entry, "event missing from the stream; publishing it again");
+            }
+            sqlx::query("SELECT outbox_verify($1, $2, $3)")
+                .bind(tenant)
+                .bind(id)
+                .bind(present)
+                .execute(&self.state.pool)
+                .await?;
+        }
+        metrics::OUTBOX_REPUBLISHED.inc_by(u64::try_from(lost).unwrap_or(0));
+        Ok(lost)
     }
 
     async fn signal(&self, command: &serde_json::Value) -> Result<(), String> {

@@ -164,6 +164,7 @@ impl TestEnv {
             relay: RelayConfig {
                 enabled: relay,
                 idle_poll: Duration::from_millis(50),
+                verify_after: Duration::from_secs(1),
                 ..RelayConfig::default()
             },
         }

@@ -323,6 +323,39 @@ async fn consumers_survive_a_redis_restart() {
     task.await.unwrap();
 }
 
+#[tokio::test]
+async fn consumers_pick_up_events_published_again_after_redis_lost_everything() {
+    let redis = PrivateRedis::start().await;
+    let h = Recorder::new();
+    let cfg = config(&redis.url());
+    // Production groups start at "$": only events published after the group exists.
+    let cfg = BusConfig {
+        start_id: "$".into(),
+        ..cfg
+    };
+    let consumer = Arc::new(Consumer::new(cfg.clone(), h.clone(), "c1").unwrap());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run(stop).await }
+    });
+    let mut conn = redis.connect().await;
+    wait_for(|| group_exists_sync(&redis, &cfg, &h.name)).await;
+    let first = event();
+    publish(&mut conn, &cfg, &first).await;
+    wait_for(|| h.calls(first.event_id) == 1).await;
+
+    // Redis comes back empty; the outbox relay publishes what it could not confirm before the
+    // consumer has even noticed. The recreated group must still see it.
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
+    let again = event();
+    publish(&mut conn, &cfg, &again).await;
+    wait_for(|| h.calls(again.event_id) == 1).await;
+
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}
+
 async fn wait_for(mut f: impl FnMut() -> bool) {
     for _ in 0..300 {
         if f() {

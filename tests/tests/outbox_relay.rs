@@ -138,3 +138,91 @@ async fn events_after_the_workflow_finished_are_delivered_without_a_second_run()
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
+    let env = TestEnv::start(Parts {
+        edge: true,
+        relay: true,
+        worker: false,
+    })
+    .await
+    .unwrap();
+    create_ticket(&env, "Lost in Redis").await;
+    delivered(&env, 1, "published").await;
+    let (event_id, first_entry): (Uuid, String) =
+        sqlx::query_as("SELECT event_id, stream_entry_id FROM outbox")
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+
+    // Redis loses the entry (restarted inside its fsync window) before the relay confirms it.
+    let mut redis = redis::Client::open(env.services.redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let removed: i64 = redis::cmd("XDEL")
+        .arg(psa_edge::relay::EVENTS_STREAM)
+        .arg(&first_entry)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+
+    let second_entry: String = eventually(WAIT, || async {
+        let row: (Option<String>, Option<chrono::DateTime<chrono::Utc>>) =
+            sqlx::query_as("SELECT stream_entry_id, verified_at FROM outbox")
+                .fetch_one(&env.owner)
+                .await?;
+        Ok(match row {
+            (Some(entry), Some(_)) if entry != first_entry => Some(entry),
+            _ => None,
+        })
+    })
+    .await
+    .expect("published again and confirmed");
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(psa_edge::relay::EVENTS_STREAM)
+        .arg(&second_entry)
+        .arg(&second_entry)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(
+        entries.ids[0].get::<String>("event_id"),
+        Some(event_id.to_string()),
+        "the same event, same ID, so consumers de-duplicate it"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_events_are_confirmed_once_persisted() {
+    let env = TestEnv::start(Parts {
+        edge: true,
+        relay: true,
+        worker: false,
+    })
+    .await
+    .unwrap();
+    create_ticket(&env, "Kept by Redis").await;
+    let first: String = eventually(WAIT, || async {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT stream_entry_id FROM outbox WHERE verified_at IS NOT NULL",
+        )
+        .fetch_optional(&env.owner)
+        .await?
+        .flatten())
+    })
+    .await
+    .expect("confirmed");
+    // Confirmed entries are left alone: no second publish.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let now: String = sqlx::query_scalar("SELECT stream_entry_id FROM outbox")
+        .fetch_one(&env.owner)
+        .await
+        .unwrap();
+    assert_eq!(now, first);
+    env.shutdown().await;
+}

@@ -32,7 +32,9 @@ impl Handler for NoOp {
     fn handle<'a>(&'a self, event: &'a Envelope) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             self.seen.fetch_add(1, Ordering::Relaxed);
-            let micros = (Utc::now() - event.occurred_at).num_microseconds().unwrap_or(i64::MAX);
+            let micros = (Utc::now() - event.occurred_at)
+                .num_microseconds()
+                .unwrap_or(i64::MAX);
             if let Ok(mut l) = self.latencies.lock() {
                 l.push(micros);
             }
@@ -55,7 +57,11 @@ fn envelope() -> Envelope {
     }
 }
 
-async fn publish(conn: &mut redis::aio::MultiplexedConnection, stream_name: &str, n: usize) -> redis::RedisResult<()> {
+async fn publish(
+    conn: &mut redis::aio::MultiplexedConnection,
+    stream_name: &str,
+    n: usize,
+) -> redis::RedisResult<()> {
     let mut pipe = redis::pipe();
     for _ in 0..n {
         let e = envelope();
@@ -82,9 +88,11 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -128,7 +136,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let consumers = arg(&args, "--consumers", 2);
     let rate = arg(&args, "--rate", 5_000);
     let latency_events = arg(&args, "--latency-events", 50_000);
-    let redis_url = std::env::var("PSA_BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6391".into());
+    let redis_url =
+        std::env::var("PSA_BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6391".into());
     let tag = Uuid::new_v4().simple().to_string();
     let mut cfg = BusConfig::new(redis_url.clone());
     cfg.stream = format!("bench:{tag}");
@@ -191,7 +200,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     drain(&lat_cfg, &latency_handler, consumers, latency_events).await;
     let _ = publisher.await;
-    let mut lat = latency_handler.latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut lat = latency_handler
+        .latencies
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
     lat.sort_unstable();
     println!(
         "latency: {latency_events} events at {rate}/s, publish to handler: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -199,7 +212,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&lat, 99.0),
         percentile(&lat, 100.0)
     );
-    println!("peak RSS (publisher + consumers in one process): {:.1} MiB", peak_rss_mib());
+    println!(
+        "peak RSS (publisher + consumers in one process): {:.1} MiB",
+        peak_rss_mib()
+    );
 
     let _: () = redis::cmd("DEL")
         .arg(&cfg.stream)

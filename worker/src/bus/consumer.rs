@@ -11,6 +11,7 @@ use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use redis::{AsyncConnectionConfig, RedisResult};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -48,6 +49,9 @@ pub struct Consumer {
     /// This process's name inside the group (pending entries are owned per name).
     name: String,
     group: String,
+    /// Set once the group is known to exist. If it vanishes later (Redis lost its data), it is
+    /// recreated from the start of the stream, which then holds only what was published again.
+    group_seen: AtomicBool,
 }
 
 struct Candidate {
@@ -70,6 +74,7 @@ impl Consumer {
             handler,
             name: consumer_name.into(),
             group,
+            group_seen: AtomicBool::new(false),
         })
     }
 
@@ -123,18 +128,32 @@ impl Consumer {
 
     /// Creates the handler's group (and the stream) if missing.
     pub async fn ensure_group(&self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+        let start = if self.group_seen.load(Ordering::Relaxed) {
+            "0"
+        } else {
+            self.config.start_id.as_str()
+        };
         let created: RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&self.config.stream)
             .arg(&self.group)
-            .arg(&self.config.start_id)
+            .arg(start)
             .arg("MKSTREAM")
             .query_async(conn)
             .await;
         match created {
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            other => other,
+            Err(e) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) => return Err(e),
+            Ok(()) if start == "0" && self.config.start_id != "0" => {
+                tracing::warn!(
+                    handler = self.handler.name(),
+                    "consumer group had vanished; recreated from the start of the stream"
+                );
+            }
+            Ok(()) => {}
         }
+        self.group_seen.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Reads and processes new entries (waits up to the configured block time for some).
