@@ -4,6 +4,8 @@
 //! by a business key the workflow supplies.
 
 pub mod db;
+pub mod notification_store;
 pub mod sla_store;
 
+pub use notification_store::NotificationStore;
 pub use sla_store::SlaStore;

@@ -8,5 +8,6 @@ pub mod auth;
 pub mod events;
 pub mod ids;
 pub mod money;
+pub mod notifications;
 pub mod ticket;
 pub mod validation;

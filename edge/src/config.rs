@@ -10,6 +10,8 @@ pub struct EdgeConfig {
     /// The application role's URL: row-level security applies to every query.
     pub database_url: String,
     pub redis_url: String,
+    /// The stream events are published to (`psa:events`).
+    pub events_stream: String,
     pub temporal_address: String,
     pub temporal_namespace: String,
     pub task_queue: String,
@@ -78,6 +80,7 @@ impl EdgeConfig {
             grpc_addr: addr("EDGE_GRPC_ADDR", "127.0.0.1:50051")?,
             database_url: var("DATABASE_URL", "postgres://psa_app@127.0.0.1:5432/psa"),
             redis_url: var("REDIS_URL", "redis://127.0.0.1:6379"),
+            events_stream: psa_domain::events::stream::EVENTS.to_owned(),
             temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),
             task_queue: var("TEMPORAL_TASK_QUEUE", psa_workflows::DEFAULT_TASK_QUEUE),

@@ -14,9 +14,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// The stream every domain event goes to (DESIGN.md §5).
-pub const EVENTS_STREAM: &str = stream::EVENTS;
-
 #[derive(Debug, sqlx::FromRow)]
 struct Claimed {
     tenant_id: Uuid,
@@ -147,7 +144,7 @@ impl Relay {
             .and_then(|t| t.as_str())
             .unwrap_or_default();
         redis::cmd("XADD")
-            .arg(EVENTS_STREAM)
+            .arg(&self.state.config.events_stream)
             .arg("*")
             .arg(stream::FIELD_EVENT_ID)
             .arg(row.event_id.to_string())
@@ -183,7 +180,10 @@ impl Relay {
         for (_, _, entry) in &rows {
             // A row published before entry IDs were recorded checks nothing: XRANGE of "0-0".
             let id = entry.as_deref().unwrap_or("0-0");
-            pipe.cmd("XRANGE").arg(EVENTS_STREAM).arg(id).arg(id);
+            pipe.cmd("XRANGE")
+                .arg(&self.state.config.events_stream)
+                .arg(id)
+                .arg(id);
         }
         let found: Vec<Vec<redis::Value>> = match pipe.query_async(&mut redis).await {
             Ok(f) => f,

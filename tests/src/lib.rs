@@ -52,9 +52,19 @@ impl Tenant {
 
     /// A new key of `role` in this tenant (client keys are bound to the seeded client).
     pub async fn key_with_role(&self, owner: &PgPool, role: &str) -> anyhow::Result<String> {
+        self.key_for(owner, role, None).await
+    }
+
+    /// A new key of `role` acting for `user`.
+    pub async fn key_for(
+        &self,
+        owner: &PgPool,
+        role: &str,
+        user: Option<Uuid>,
+    ) -> anyhow::Result<String> {
         let key = psa_edge::auth::generate_key();
         let client = (role == "client").then_some(self.seeded.client_id);
-        psa_edge::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, None, client).await?;
+        psa_edge::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, user, client).await?;
         Ok(key)
     }
 }
@@ -66,6 +76,9 @@ pub struct TestEnv {
     pub app_database_url: String,
     pub services: Services,
     pub task_queue: String,
+    /// The events stream of this test's edge and worker, so parallel tests never see each
+    /// other's events.
+    pub events_stream: String,
     pub a: Tenant,
     pub b: Tenant,
     pub edge: Option<RunningEdge>,
@@ -136,6 +149,7 @@ impl TestEnv {
             app_database_url,
             services,
             task_queue: format!("psa-test-{}", Uuid::new_v4().simple()),
+            events_stream: format!("test:events:{}", Uuid::new_v4().simple()),
             a,
             b,
             edge: None,
@@ -157,6 +171,7 @@ impl TestEnv {
             grpc_addr: ([127, 0, 0, 1], 0).into(),
             database_url: self.app_database_url.clone(),
             redis_url: self.services.redis_url.clone(),
+            events_stream: self.events_stream.clone(),
             temporal_address: self.services.temporal_address.clone(),
             temporal_namespace: "default".into(),
             task_queue: self.task_queue.clone(),
@@ -190,7 +205,16 @@ impl TestEnv {
             task_queue: self.task_queue.clone(),
             database_url: self.app_database_url.clone(),
             metrics_addr: None,
-            bus: psa_worker::bus::BusConfig::new(self.services.redis_url.clone()),
+            bus: psa_worker::bus::BusConfig {
+                stream: self.events_stream.clone(),
+                dead_letter_stream: format!("{}:dead-letter", self.events_stream),
+                block: Duration::from_millis(200),
+                claim_idle: Duration::from_millis(500),
+                // The stream is this test's own: read it from the start, so events published
+                // before the consumer joined are not missed.
+                start_id: "0".into(),
+                ..psa_worker::bus::BusConfig::new(self.services.redis_url.clone())
+            },
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // The SDK's worker future is not Send: it gets a runtime of its own on its own thread.
@@ -200,13 +224,9 @@ impl TestEnv {
                 .enable_all()
                 .build()
                 .expect("worker runtime");
-            if let Err(e) = rt.block_on(psa_worker::run_worker(
-                config,
-                psa_worker::bus::subscribers(),
-                async {
-                    let _ = stopped.await;
-                },
-            )) {
+            if let Err(e) = rt.block_on(psa_worker::run_worker(config, async {
+                let _ = stopped.await;
+            })) {
                 tracing::error!(error = %e, "test worker failed");
             }
         });

@@ -98,7 +98,7 @@ async fn a_row_delivered_twice_starts_one_run_and_applies_once() {
         .await
         .unwrap();
     let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(psa_edge::relay::EVENTS_STREAM)
+        .arg(&env.events_stream)
         .arg("-")
         .arg("+")
         .query_async(&mut redis)
@@ -163,7 +163,7 @@ async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
         .await
         .unwrap();
     let removed: i64 = redis::cmd("XDEL")
-        .arg(psa_edge::relay::EVENTS_STREAM)
+        .arg(&env.events_stream)
         .arg(&first_entry)
         .query_async(&mut redis)
         .await
@@ -183,7 +183,7 @@ async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
     .await
     .expect("published again and confirmed");
     let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(psa_edge::relay::EVENTS_STREAM)
+        .arg(&env.events_stream)
         .arg(&second_entry)
         .arg(&second_entry)
         .query_async(&mut redis)

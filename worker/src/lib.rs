@@ -6,6 +6,7 @@ pub mod bus;
 pub mod config;
 pub mod health;
 pub mod run;
+pub mod subscribers;
 
 pub use config::WorkerConfig;
 pub use run::run_worker;

@@ -1,6 +1,6 @@
 //! `psa-worker`: the process that runs every workflow and activity.
 
-use psa_worker::bus::{self, dead_letters};
+use psa_worker::bus::dead_letters;
 use psa_worker::{WorkerConfig, run_worker};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        [] | ["run"] => match run_worker(config, bus::subscribers(), shutdown_signal()).await {
+        [] | ["run"] => match run_worker(config, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "worker stopped");

@@ -1,12 +1,11 @@
 //! Builds and runs the Temporal worker until told to stop.
 
-use crate::bus::{Consumer, Handler};
+use crate::bus::Consumer;
 use crate::config::WorkerConfig;
 use psa_activities::SlaStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use sqlx::postgres::PgPoolOptions;
-use std::sync::Arc;
 use std::time::Duration;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
@@ -27,7 +26,6 @@ pub enum WorkerError {
 /// current-thread runtime, not with `tokio::spawn`.
 pub async fn run_worker(
     config: WorkerConfig,
-    subscribers: Vec<Arc<dyn Handler>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
     let pool = PgPoolOptions::new()
@@ -48,7 +46,7 @@ pub async fn run_worker(
     let options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<SlaTicketWorkflow>()
         .map_err(|e| WorkerError::Worker(e.to_string()))?
-        .register_activities(SlaStore::new(pool))
+        .register_activities(SlaStore::new(pool.clone()))
         .build();
     let mut worker =
         Worker::new(&runtime, client, options).map_err(|e| WorkerError::Worker(e.to_string()))?;
@@ -57,7 +55,7 @@ pub async fn run_worker(
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
     let consumer_name = format!("worker-{}", uuid::Uuid::new_v4().simple());
     let mut consumers = Vec::new();
-    for handler in subscribers {
+    for handler in crate::subscribers::all(pool.clone()) {
         let consumer = Consumer::new(config.bus.clone(), handler, consumer_name.clone())
             .map_err(|e| WorkerError::Worker(format!("event consumer: {e}")))?;
         let stop = http_stop_rx.clone();

@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod extract;
 pub mod health;
+pub mod notifications;
 pub mod openapi;
 pub mod reference;
 pub mod tickets;
@@ -59,6 +60,8 @@ pub fn router(state: AppState) -> Router {
             get(reference::get_status).patch(reference::update_status),
         )
         .route("/users", get(reference::list_users))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/{id}/read", post(notifications::mark_read))
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))

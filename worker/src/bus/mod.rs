@@ -20,13 +20,5 @@ mod keys;
 mod metrics;
 
 pub use config::BusConfig;
-
-use std::sync::Arc;
-
-/// The subscribers a production worker runs, one consumer group each. The notifications and
-/// automation-trigger handlers register here as they land.
-pub fn subscribers() -> Vec<Arc<dyn Handler>> {
-    Vec::new()
-}
 pub use consumer::{Consumer, ProcessOutcome};
 pub use handler::{Handler, HandlerError};

@@ -1,0 +1,248 @@
+//! Which events notify whom, and how a notification reads.
+//!
+//! Pure: the worker's notification handler asks this module for the subtype and recipients of
+//! an event and renders the tenant's (or the system's) template with it; settings and
+//! preferences are applied by the store around it.
+
+use crate::events::{Envelope, Event};
+use handlebars::Handlebars;
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The notification subtype an event maps to (codes in `notification_subtypes`), if any.
+pub fn subtype_for(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::TicketCreated { .. } => "ticket.created",
+        Event::TicketAssigned { .. } => "ticket.assigned",
+        Event::TicketUpdated { .. } => "ticket.updated",
+        Event::CommentAdded { .. } => "ticket.commented",
+        Event::TicketClosed { .. } => "ticket.closed",
+        Event::SlaThreshold(_) => "sla.warning",
+        Event::SlaBreached(_) => "sla.breached",
+        Event::SlaEscalated(_) => "sla.escalated",
+        Event::InvoiceGenerated(_) => "invoice.generated",
+        Event::InvoiceOverdue(_) => "invoice.overdue",
+        Event::PaymentRecorded(_) => "invoice.payment_received",
+        Event::ProjectCreated(_) => "project.created",
+        Event::ProjectTaskAssigned(_) => "project.task_assigned",
+        Event::ProjectMilestoneReached(_) => "project.milestone",
+        Event::TimeEntrySubmitted(_) => "time_entry.submitted",
+        Event::TimeEntryApproved(_) => "time_entry.approved",
+        Event::TimeEntryRejected(_) => "time_entry.rejected",
+        Event::TicketStatusChanged { .. }
+        | Event::ScheduleEntryCreated(_)
+        | Event::ScheduleEntryUpdated(_)
+        | Event::AutomationPublished(_)
+        | Event::AutomationRunCompleted(_)
+        | Event::AutomationRunFailed(_) => return None,
+    })
+}
+
+/// Users an event notifies that follow from the event alone: a ticket's assignee, a task's
+/// assignee, a time entry's worker. Nobody is notified of their own action. Recipients that
+/// need a lookup (board managers, billing contacts) are added by the store.
+pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = match &env.event {
+        Event::TicketCreated { ticket }
+        | Event::TicketAssigned { ticket, .. }
+        | Event::TicketUpdated { ticket, .. }
+        | Event::TicketClosed { ticket }
+        | Event::CommentAdded { ticket, .. } => ticket.assignee_id.into_iter().collect(),
+        Event::ProjectTaskAssigned(t) => vec![t.assignee_id],
+        Event::TimeEntryApproved(t) | Event::TimeEntryRejected(t) => vec![t.user_id],
+        _ => Vec::new(),
+    };
+    if let crate::events::Actor::ApiKey {
+        user_id: Some(actor),
+        ..
+    } = env.actor
+    {
+        out.retain(|u| *u != actor);
+    }
+    out
+}
+
+/// A template as stored: Handlebars subject, HTML body and text body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Template {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{part}: {message}")]
+pub struct TemplateError {
+    /// `subject`, `html` or `text`.
+    pub part: &'static str,
+    pub message: String,
+}
+
+/// What templates can refer to: the payload's fields at the top level (`{{ticket.title}}`),
+/// plus `event` with the envelope's ID, type and time.
+pub fn context(env: &Envelope) -> Value {
+    let mut ctx = match serde_json::to_value(&env.event) {
+        Ok(Value::Object(mut m)) => m.remove("payload").unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    if let Value::Object(m) = &mut ctx {
+        m.insert(
+            "event".into(),
+            serde_json::json!({
+                "id": env.event_id,
+                "type": env.event_type(),
+                "occurred_at": env.occurred_at,
+            }),
+        );
+    }
+    ctx
+}
+
+impl Template {
+    /// Renders all three parts. Strict: a reference to a field the context lacks is an error,
+    /// so a template that would print blanks is refused when it is saved, not when it is sent.
+    pub fn render(&self, ctx: &Value) -> Result<Rendered, TemplateError> {
+        let mut text = Handlebars::new();
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+        let mut html = Handlebars::new();
+        html.set_strict_mode(true);
+        let render = |hb: &Handlebars, part: &'static str, source: &str| {
+            hb.render_template(source, ctx).map_err(|e| TemplateError {
+                part,
+                message: e.to_string(),
+            })
+        };
+        Ok(Rendered {
+            subject: render(&text, "subject", &self.subject)?.replace(['\r', '\n'], " "),
+            html: render(&html, "html", &self.html)?,
+            text: render(&text, "text", &self.text)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Actor, TicketSnapshot};
+    use chrono::Utc;
+
+    fn ticket(assignee: Option<Uuid>) -> TicketSnapshot {
+        TicketSnapshot {
+            ticket_id: Uuid::nil(),
+            number: 42,
+            title: "Printer <on> fire".into(),
+            client_id: None,
+            board_id: Uuid::nil(),
+            priority_id: Uuid::nil(),
+            priority_name: "P1".into(),
+            status_id: Uuid::nil(),
+            status_is_closed: false,
+            status_pauses_sla: false,
+            assignee_id: assignee,
+        }
+    }
+
+    fn env(actor_user: Option<Uuid>, event: Event) -> Envelope {
+        Envelope {
+            event_id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            occurred_at: Utc::now(),
+            actor: Actor::ApiKey {
+                key_id: Uuid::nil(),
+                user_id: actor_user,
+            },
+            event,
+        }
+    }
+
+    #[test]
+    fn the_assignee_is_notified_unless_they_did_it() {
+        let tech = Uuid::now_v7();
+        let admin = Uuid::now_v7();
+        let created = Event::TicketCreated {
+            ticket: ticket(Some(tech)),
+        };
+        assert_eq!(
+            direct_recipients(&env(Some(admin), created.clone())),
+            vec![tech]
+        );
+        assert!(direct_recipients(&env(Some(tech), created)).is_empty());
+        assert!(
+            direct_recipients(&env(
+                Some(admin),
+                Event::TicketCreated {
+                    ticket: ticket(None)
+                }
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn subtypes() {
+        assert_eq!(
+            subtype_for(&Event::TicketCreated {
+                ticket: ticket(None)
+            }),
+            Some("ticket.created")
+        );
+        assert_eq!(
+            subtype_for(&Event::TicketStatusChanged {
+                ticket: ticket(None),
+                from_status_id: Uuid::nil()
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn renders_with_html_escaped_only_in_html() {
+        let t = Template {
+            subject: "[#{{ticket.number}}] {{ticket.title}}".into(),
+            html: "<p>{{ticket.title}}</p>".into(),
+            text: "{{ticket.title}} ({{event.type}})".into(),
+        };
+        let r = t
+            .render(&context(&env(
+                None,
+                Event::TicketCreated {
+                    ticket: ticket(None),
+                },
+            )))
+            .unwrap();
+        assert_eq!(r.subject, "[#42] Printer <on> fire");
+        assert_eq!(r.html, "<p>Printer &lt;on&gt; fire</p>");
+        assert_eq!(r.text, "Printer <on> fire (ticket.created)");
+    }
+
+    #[test]
+    fn unknown_fields_and_syntax_errors_are_refused_naming_the_part() {
+        let ctx = context(&env(
+            None,
+            Event::TicketCreated {
+                ticket: ticket(None),
+            },
+        ));
+        let bad_field = Template {
+            subject: "ok".into(),
+            html: "{{ticket.nope}}".into(),
+            text: "ok".into(),
+        };
+        assert_eq!(bad_field.render(&ctx).unwrap_err().part, "html");
+        let bad_syntax = Template {
+            subject: "{{#if ticket.title}}unclosed".into(),
+            html: String::new(),
+            text: String::new(),
+        };
+        assert_eq!(bad_syntax.render(&ctx).unwrap_err().part, "subject");
+    }
+}

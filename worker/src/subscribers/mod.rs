@@ -1,0 +1,14 @@
+//! The event subscribers this worker runs, one consumer group each.
+
+mod notifications;
+
+pub use notifications::NotificationHandler;
+
+use crate::bus::Handler;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Every production subscriber. Automation triggers register here when they land.
+pub fn all(pool: PgPool) -> Vec<Arc<dyn Handler>> {
+    vec![Arc::new(NotificationHandler::new(pool))]
+}
