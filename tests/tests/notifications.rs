@@ -165,3 +165,123 @@ async fn the_assignee_gets_one_in_app_notification_per_event() {
     app.close().await;
     env.shutdown().await;
 }
+
+/// Messages the SMTP sink received whose Message-ID is `message_id`.
+fn received(maildir: &std::path::Path, message_id: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter(|m| {
+            m.lines().any(|l| {
+                l.to_ascii_lowercase().starts_with("message-id:") && l.contains(message_id)
+            })
+        })
+        .collect()
+}
+
+async fn email_statuses(env: &TestEnv) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT status FROM notification_log WHERE channel = 'email' ORDER BY created_at",
+    )
+    .fetch_all(&env.owner)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assigned_technician_gets_exactly_one_email() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = &env.a.seeded;
+    env.ok(
+        Method::POST,
+        "/v1/tickets",
+        &env.a.key,
+        &json!({ "title": "Printer on fire", "assignee_id": s.technician_user_id }),
+    )
+    .await;
+    let event_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT event_id FROM outbox WHERE event_type = 'ticket.created'")
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    let message_id = format!("<{event_id}.{}@psa>", s.technician_user_id);
+    let mail = eventually(Duration::from_secs(30), || async {
+        let got = received(&env.services.maildir, &message_id);
+        Ok((!got.is_empty()).then_some(got))
+    })
+    .await
+    .expect("the e-mail arrives at the SMTP sink");
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0].contains("Subject: [#1] Ticket created: Printer on fire"),
+        "{}",
+        mail[0]
+    );
+    assert!(mail[0].contains("To: tech@alpha.example"), "{}", mail[0]);
+    eventually(Duration::from_secs(10), || async {
+        Ok((email_statuses(&env).await == ["sent"]).then_some(()))
+    })
+    .await
+    .expect("logged as sent");
+
+    // The event handled again (a redelivery or a replayed dead letter) sends nothing more.
+    let temporal = env.temporal().await.unwrap();
+    let handler = psa_worker::subscribers::NotificationHandler::new(
+        PgPoolOptions::new()
+            .connect(&env.app_database_url)
+            .await
+            .unwrap(),
+        temporal,
+        env.task_queue.clone(),
+    );
+    let envelope: Value = sqlx::query_scalar("SELECT envelope FROM outbox WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_one(&env.owner)
+        .await
+        .unwrap();
+    let envelope: Envelope = serde_json::from_value(envelope).unwrap();
+    psa_worker::bus::Handler::handle(&handler, &envelope)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(received(&env.services.maildir, &message_id).len(), 1);
+    assert_eq!(email_statuses(&env).await, ["sent"]);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_rate_limit_email_waits_instead_of_dropping() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = &env.a.seeded;
+    sqlx::query("INSERT INTO tenant_notification_settings (tenant_id, rate_limit_per_minute) VALUES ($1, 1)")
+        .bind(s.tenant_id)
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    for title in ["First", "Second"] {
+        env.ok(
+            Method::POST,
+            "/v1/tickets",
+            &env.a.key,
+            &json!({ "title": title, "assignee_id": s.technician_user_id }),
+        )
+        .await;
+    }
+    // Within one minute: one sent, the other queued behind its workflow's timer. Across a
+    // minute boundary both may go, which is also within the limit.
+    let statuses = eventually(Duration::from_secs(30), || async {
+        let mut st = email_statuses(&env).await;
+        st.sort();
+        Ok((st.len() == 2 && st.contains(&"sent".to_owned())).then_some(st))
+    })
+    .await
+    .expect("both planned, at least one sent");
+    assert!(
+        statuses == ["queued", "sent"] || statuses == ["sent", "sent"],
+        "{statuses:?}"
+    );
+    assert!(!statuses.contains(&"failed".to_owned()));
+    env.shutdown().await;
+}

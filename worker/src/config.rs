@@ -14,6 +14,10 @@ pub struct WorkerConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// The event stream consumers.
     pub bus: BusConfig,
+    /// Where e-mail goes (`SMTP_URL`, lettre's URL form).
+    pub smtp_url: String,
+    /// Sender of e-mail when the tenant set none (`SMTP_FROM`).
+    pub smtp_from: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,8 @@ impl WorkerConfig {
             })?;
         Ok(Self {
             bus,
+            smtp_url: var("SMTP_URL", "smtp://127.0.0.1:2525"),
+            smtp_from: var("SMTP_FROM", "PSA <psa@localhost>"),
             temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),
             task_queue: var("TEMPORAL_TASK_QUEUE", psa_workflows::DEFAULT_TASK_QUEUE),

@@ -2,8 +2,9 @@
 
 use crate::bus::Consumer;
 use crate::config::WorkerConfig;
-use psa_activities::SlaStore;
+use psa_activities::{EmailSender, NotificationStore, SlaStore};
 use psa_workflows::client::{connect, ensure_search_attributes};
+use psa_workflows::notify_email::{EmailNotificationWorkflow, email_task_queue};
 use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
@@ -43,19 +44,32 @@ pub async fn run_worker(
 
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| WorkerError::Worker(e.to_string()))?;
+    let worker_err = |e: &dyn std::fmt::Display| WorkerError::Worker(e.to_string());
     let options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<SlaTicketWorkflow>()
-        .map_err(|e| WorkerError::Worker(e.to_string()))?
+        .map_err(|e| worker_err(&e))?
+        .register_workflow::<EmailNotificationWorkflow>()
+        .map_err(|e| worker_err(&e))?
         .register_activities(SlaStore::new(pool.clone()))
+        .register_activities(NotificationStore::new(pool.clone()))
         .build();
-    let mut worker =
-        Worker::new(&runtime, client, options).map_err(|e| WorkerError::Worker(e.to_string()))?;
+    let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;
+    // SMTP sends run on a queue of their own, so their pace and failures never hold up the rest.
+    let sender =
+        EmailSender::new(&config.smtp_url, &config.smtp_from).map_err(|e| worker_err(&e))?;
+    let email_options = WorkerOptions::new(email_task_queue(&config.task_queue))
+        .register_activities(sender)
+        .build();
+    let mut email_worker =
+        Worker::new(&runtime, client.clone(), email_options).map_err(|e| worker_err(&e))?;
     let stop = worker.shutdown_handle();
+    let stop_email = email_worker.shutdown_handle();
 
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
     let consumer_name = format!("worker-{}", uuid::Uuid::new_v4().simple());
     let mut consumers = Vec::new();
-    for handler in crate::subscribers::all(pool.clone()) {
+    for handler in crate::subscribers::all(pool.clone(), client.clone(), config.task_queue.clone())
+    {
         let consumer = Consumer::new(config.bus.clone(), handler, consumer_name.clone())
             .map_err(|e| WorkerError::Worker(format!("event consumer: {e}")))?;
         let stop = http_stop_rx.clone();
@@ -74,13 +88,17 @@ pub async fn run_worker(
     }
     tracing::info!(task_queue = %config.task_queue, "worker started");
 
-    let run = worker.run();
+    let run = async {
+        let (main, email) = tokio::join!(worker.run(), email_worker.run());
+        main.and(email)
+    };
     tokio::pin!(run);
     let result = tokio::select! {
         r = &mut run => r,
         () = shutdown => {
             tracing::info!("shutting down worker");
             stop();
+            stop_email();
             run.await
         }
     };

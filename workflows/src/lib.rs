@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod commands;
+pub mod notify_email;
 pub mod search_attributes;
 pub mod ticket_sla;
 

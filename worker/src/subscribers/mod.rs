@@ -7,8 +7,11 @@ pub use notifications::NotificationHandler;
 use crate::bus::Handler;
 use sqlx::PgPool;
 use std::sync::Arc;
+use temporalio_client::Client;
 
 /// Every production subscriber. Automation triggers register here when they land.
-pub fn all(pool: PgPool) -> Vec<Arc<dyn Handler>> {
-    vec![Arc::new(NotificationHandler::new(pool))]
+pub fn all(pool: PgPool, temporal: Client, task_queue: String) -> Vec<Arc<dyn Handler>> {
+    vec![Arc::new(NotificationHandler::new(
+        pool, temporal, task_queue,
+    ))]
 }

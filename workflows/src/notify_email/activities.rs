@@ -1,0 +1,56 @@
+//! Activity interfaces of the e-mail workflow; implemented in `psa-activities`.
+
+use super::types::{EmailJob, EmailOutcome};
+use psa_domain::events::Envelope;
+use temporalio_common::ActivityDefinition;
+use uuid::Uuid;
+
+/// Works out who gets an e-mail for an event (switches, preferences, addresses), renders it,
+/// and records each as queued; recipients already sent to are left out.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanEmails;
+
+impl ActivityDefinition for PlanEmails {
+    type Input = Envelope;
+    type Output = Vec<EmailJob>;
+    fn name(&self) -> &str {
+        "notifications.plan_emails"
+    }
+}
+
+/// Takes one send from the tenant's per-minute budget: 0 when taken, else how many
+/// milliseconds to wait before asking again.
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveSendSlot;
+
+impl ActivityDefinition for ReserveSendSlot {
+    type Input = Uuid;
+    type Output = u64;
+    fn name(&self) -> &str {
+        "notifications.reserve_send_slot"
+    }
+}
+
+/// Sends one message over SMTP (on the `psa-email` queue).
+#[derive(Debug, Clone, Copy)]
+pub struct SendEmail;
+
+impl ActivityDefinition for SendEmail {
+    type Input = EmailJob;
+    type Output = ();
+    fn name(&self) -> &str {
+        "email.send"
+    }
+}
+
+/// Records a message as sent or failed in `notification_log`.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordEmailOutcome;
+
+impl ActivityDefinition for RecordEmailOutcome {
+    type Input = EmailOutcome;
+    type Output = ();
+    fn name(&self) -> &str {
+        "notifications.record_email_outcome"
+    }
+}
