@@ -404,6 +404,7 @@ pub mod wf {
         let replayer = WorkflowReplayer::new(
             WorkflowReplayerOptions::new()
                 .register_workflow::<SlaTicketWorkflow>()?
+                .register_workflow::<psa_workflows::notify_email::EmailNotificationWorkflow>()?
                 .build(),
         )?;
         replayer

@@ -3,7 +3,7 @@
 
 use psa_activities::NotificationStore;
 use psa_domain::events::Envelope;
-use psa_tests::{Parts, TestEnv, eventually};
+use psa_tests::{Parts, TestEnv, eventually, wf};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
@@ -225,9 +225,19 @@ async fn the_assigned_technician_gets_exactly_one_email() {
     })
     .await
     .expect("logged as sent");
+    let temporal = env.temporal().await.unwrap();
+    let notify_id = psa_workflows::notify_email::workflow_id(s.tenant_id, event_id);
+    wf::wait_status(
+        &temporal,
+        &notify_id,
+        temporalio_client::WorkflowExecutionStatus::Completed,
+    )
+    .await;
+    wf::check_replay(&temporal, &notify_id, "notification_email_one_recipient")
+        .await
+        .unwrap();
 
     // The event handled again (a redelivery or a replayed dead letter) sends nothing more.
-    let temporal = env.temporal().await.unwrap();
     let handler = psa_worker::subscribers::NotificationHandler::new(
         PgPoolOptions::new()
             .connect(&env.app_database_url)

@@ -4,6 +4,7 @@
 //! `ctx.patched(..)` instead. Histories are recorded by the end-to-end tests with
 //! `PSA_RECORD_HISTORIES=1 scripts/test` and saved under `tests/histories/`. No server needed.
 
+use psa_workflows::notify_email::EmailNotificationWorkflow;
 use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -22,7 +23,7 @@ fn histories() -> std::io::Result<Vec<(String, Vec<u8>)>> {
 }
 
 #[tokio::test]
-async fn saved_ticket_histories_replay() {
+async fn saved_histories_replay() {
     let saved = histories().unwrap();
     assert!(
         !saved.is_empty(),
@@ -31,6 +32,8 @@ async fn saved_ticket_histories_replay() {
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
             .register_workflow::<SlaTicketWorkflow>()
+            .unwrap()
+            .register_workflow::<EmailNotificationWorkflow>()
             .unwrap()
             .build(),
     )
