@@ -85,6 +85,8 @@ pub enum Permission {
     ReadInternalNotes,
     /// Change fields that only MSP staff may change (assignee, status, board, priority).
     ManageTickets,
+    /// Edit the tenant's notification templates, switches and sender.
+    ManageNotifications,
 }
 
 #[cfg(test)]
@@ -117,6 +119,9 @@ mod tests {
             (Role::Client, ReadInternalNotes, false),
             (Role::Client, ReadReference, false),
             (Role::Client, ManageTickets, false),
+            (Role::Admin, ManageNotifications, true),
+            (Role::Technician, ManageNotifications, false),
+            (Role::Billing, ManageNotifications, false),
         ];
         for (role, perm, allowed) in cases {
             assert_eq!(role.allows(perm), allowed, "{role:?} {perm:?}");

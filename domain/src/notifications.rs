@@ -63,6 +63,148 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
     out
 }
 
+/// An example event for `subtype`, for template previews and for checking a template before it
+/// is saved. `None` for an unknown subtype.
+pub fn sample_event(subtype: &str) -> Option<Envelope> {
+    use crate::events::*;
+    use crate::money::Money;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    let at = Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0).single()?;
+    let day = NaiveDate::from_ymd_opt(2026, 1, 31)?;
+    let id = Uuid::nil();
+    let ticket = TicketSnapshot {
+        ticket_id: id,
+        number: 1042,
+        title: "Printer on fire".into(),
+        client_id: Some(id),
+        board_id: id,
+        priority_id: id,
+        priority_name: "P1".into(),
+        status_id: id,
+        status_is_closed: false,
+        status_pauses_sla: false,
+        assignee_id: Some(id),
+    };
+    let money = |a: i64| Money::new(rust_decimal::Decimal::new(a, 2), "USD");
+    let entry = TimeEntryChanged {
+        time_entry_id: id,
+        user_id: id,
+        ticket_id: Some(id),
+        minutes: 90,
+        reviewer_id: Some(id),
+        reason: Some("Missing notes".into()),
+    };
+    let event = match subtype {
+        "ticket.created" => Event::TicketCreated { ticket },
+        "ticket.assigned" => Event::TicketAssigned {
+            ticket,
+            from_assignee_id: None,
+        },
+        "ticket.updated" => Event::TicketUpdated {
+            ticket,
+            changed: vec!["title".into()],
+        },
+        "ticket.commented" => Event::CommentAdded {
+            ticket,
+            comment_id: id,
+            by_internal_user: true,
+            is_public: true,
+        },
+        "ticket.closed" => Event::TicketClosed { ticket },
+        "sla.warning" => Event::SlaThreshold(SlaThreshold {
+            ticket_id: id,
+            phase: SlaPhase::Resolution,
+            percent: 75,
+            due_at: at,
+        }),
+        "sla.breached" => Event::SlaBreached(SlaBreached {
+            ticket_id: id,
+            phase: SlaPhase::Resolution,
+            due_at: at,
+        }),
+        "sla.escalated" => Event::SlaEscalated(SlaEscalated {
+            ticket_id: id,
+            phase: SlaPhase::Resolution,
+            level: 1,
+        }),
+        "invoice.generated" => Event::InvoiceGenerated(InvoiceGenerated {
+            invoice_id: id,
+            client_id: id,
+            number: "INV-2026-0001".into(),
+            total: money(125_000),
+            period_start: NaiveDate::from_ymd_opt(2026, 1, 1)?,
+            period_end: day,
+        }),
+        "invoice.overdue" => Event::InvoiceOverdue(InvoiceOverdue {
+            invoice_id: id,
+            client_id: id,
+            due_date: day,
+            balance: money(50_000),
+        }),
+        "invoice.payment_received" => Event::PaymentRecorded(PaymentRecorded {
+            payment_id: id,
+            invoice_id: Some(id),
+            client_id: id,
+            amount: money(75_000),
+        }),
+        "project.created" => Event::ProjectCreated(ProjectCreated {
+            project_id: id,
+            client_id: id,
+            name: "Office move".into(),
+        }),
+        "project.task_assigned" => Event::ProjectTaskAssigned(ProjectTaskAssigned {
+            project_id: id,
+            task_id: id,
+            assignee_id: id,
+            title: "Run cables".into(),
+        }),
+        "project.milestone" => Event::ProjectMilestoneReached(ProjectMilestoneReached {
+            project_id: id,
+            milestone_id: id,
+            name: "Go-live".into(),
+        }),
+        "time_entry.submitted" => Event::TimeEntrySubmitted(TimeEntryChanged {
+            reviewer_id: None,
+            reason: None,
+            ..entry
+        }),
+        "time_entry.approved" => Event::TimeEntryApproved(TimeEntryChanged {
+            reason: None,
+            ..entry
+        }),
+        "time_entry.rejected" => Event::TimeEntryRejected(entry),
+        _ => return None,
+    };
+    Some(Envelope {
+        event_id: id,
+        tenant_id: id,
+        occurred_at: at,
+        actor: Actor::System,
+        event,
+    })
+}
+
+/// Every subtype code, as the catalogue migration ships them.
+pub const SUBTYPES: [&str; 17] = [
+    "ticket.created",
+    "ticket.assigned",
+    "ticket.updated",
+    "ticket.commented",
+    "ticket.closed",
+    "sla.warning",
+    "sla.breached",
+    "sla.escalated",
+    "invoice.generated",
+    "invoice.overdue",
+    "invoice.payment_received",
+    "project.created",
+    "project.task_assigned",
+    "project.milestone",
+    "time_entry.submitted",
+    "time_entry.approved",
+    "time_entry.rejected",
+];
+
 /// A template as stored: Handlebars subject, HTML body and text body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Template {
@@ -185,6 +327,16 @@ mod tests {
             ))
             .is_empty()
         );
+    }
+
+    #[test]
+    fn every_subtype_has_a_valid_sample_that_maps_back_to_it() {
+        for subtype in SUBTYPES {
+            let env = sample_event(subtype).unwrap_or_else(|| panic!("no sample for {subtype}"));
+            env.validate().unwrap_or_else(|e| panic!("{subtype}: {e}"));
+            assert_eq!(subtype_for(&env.event), Some(subtype));
+        }
+        assert!(sample_event("ticket.exploded").is_none());
     }
 
     #[test]

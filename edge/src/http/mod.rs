@@ -6,6 +6,7 @@ pub mod health;
 pub mod notifications;
 pub mod openapi;
 pub mod reference;
+pub mod templates;
 pub mod tickets;
 
 use crate::error::ApiError;
@@ -62,6 +63,19 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(reference::list_users))
         .route("/notifications", get(notifications::list))
         .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route("/notification-templates", get(templates::list))
+        .route(
+            "/notification-templates/{subtype}",
+            get(templates::get).put(templates::update),
+        )
+        .route(
+            "/notification-templates/{subtype}/clone",
+            post(templates::clone_to_tenant),
+        )
+        .route(
+            "/notification-templates/{subtype}/preview",
+            post(templates::preview),
+        )
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))

@@ -1,7 +1,7 @@
 //! The OpenAPI document served at `/openapi.json`, generated from the handlers' annotations so
 //! it cannot drift from the code.
 
-use super::{clients, notifications, reference, tickets};
+use super::{clients, notifications, reference, templates, tickets};
 use crate::error::{Problem, ProblemField};
 use axum::Json;
 use utoipa::OpenApi;
@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         reference::create_status, reference::list_statuses, reference::get_status, reference::update_status,
         reference::list_users,
         notifications::list, notifications::mark_read,
+        templates::list, templates::get, templates::clone_to_tenant, templates::update, templates::preview,
     ),
     components(schemas(Problem, ProblemField, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest)),
     modifiers(&BearerAuth),

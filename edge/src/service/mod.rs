@@ -8,6 +8,7 @@ pub mod comments;
 pub mod notifications;
 pub mod reference;
 pub(crate) mod rows;
+pub mod templates;
 pub mod tickets;
 
 use crate::error::ApiError;

@@ -1,0 +1,68 @@
+//! `/v1/notification-templates`.
+
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Principal;
+use crate::error::{ApiError, Problem};
+use crate::service::templates::{self as svc, Preview, TemplateInput, TemplateView};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+
+#[utoipa::path(get, path = "/v1/notification-templates", responses((status = 200, body = Vec<TemplateView>)))]
+pub async fn list(
+    State(s): State<AppState>,
+    p: Principal,
+) -> Result<Json<Vec<TemplateView>>, ApiError> {
+    Ok(Json(svc::list(&s.pool, &p).await?))
+}
+
+#[utoipa::path(get, path = "/v1/notification-templates/{subtype}",
+    responses((status = 200, body = TemplateView), (status = 404, body = Problem)))]
+pub async fn get(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(subtype): ApiPath<String>,
+) -> Result<Json<TemplateView>, ApiError> {
+    Ok(Json(svc::get(&s.pool, &p, &subtype).await?))
+}
+
+#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/clone",
+    responses((status = 200, body = TemplateView), (status = 404, body = Problem)))]
+pub async fn clone_to_tenant(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(subtype): ApiPath<String>,
+) -> Result<Json<TemplateView>, ApiError> {
+    Ok(Json(svc::clone_to_tenant(&s.pool, &p, &subtype).await?))
+}
+
+#[utoipa::path(put, path = "/v1/notification-templates/{subtype}", request_body = TemplateInput,
+    responses((status = 200, body = TemplateView), (status = 422, body = Problem)))]
+pub async fn update(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(subtype): ApiPath<String>,
+    ApiJson(input): ApiJson<TemplateInput>,
+) -> Result<Json<TemplateView>, ApiError> {
+    Ok(Json(svc::update(&s.pool, &p, &subtype, input).await?))
+}
+
+/// `{}` previews the template in force; `{"template": {...}}` previews an unsaved one.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    pub template: Option<TemplateInput>,
+}
+
+#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/preview", request_body = PreviewRequest,
+    responses((status = 200, body = Preview), (status = 422, body = Problem)))]
+pub async fn preview(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(subtype): ApiPath<String>,
+    ApiJson(body): ApiJson<PreviewRequest>,
+) -> Result<Json<Preview>, ApiError> {
+    Ok(Json(
+        svc::preview(&s.pool, &p, &subtype, body.template).await?,
+    ))
+}
