@@ -295,3 +295,174 @@ async fn over_the_rate_limit_email_waits_instead_of_dropping() {
     assert!(!statuses.contains(&"failed".to_owned()));
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switches_and_preferences_over_the_api() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = &env.a.seeded;
+    let key = &env.a.key;
+    let tech = env
+        .a
+        .key_for(&env.owner, "technician", Some(s.technician_user_id))
+        .await
+        .unwrap();
+
+    for (body, field) in [
+        (json!({ "from_address": "not an address" }), "from_address"),
+        (
+            json!({ "rate_limit_per_minute": 0 }),
+            "rate_limit_per_minute",
+        ),
+    ] {
+        let r = env
+            .req(Method::PATCH, "/v1/notification-settings", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+    let settings = env
+        .ok(
+            Method::PATCH,
+            "/v1/notification-settings",
+            key,
+            &json!({ "from_address": "desk@alpha.example" }),
+        )
+        .await;
+    assert_eq!(settings["from_address"], "desk@alpha.example");
+    assert_eq!(settings["rate_limit_per_minute"], 60);
+    let r = env
+        .req(
+            Method::PUT,
+            "/v1/notification-settings/categories/tickets",
+            &tech,
+        )
+        .json(&json!({ "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = env
+        .req(
+            Method::PUT,
+            "/v1/notification-settings/categories/weather",
+            key,
+        )
+        .json(&json!({ "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Category off: its subtypes are off in effect, whatever their own switch.
+    let off = env
+        .ok(
+            Method::PUT,
+            "/v1/notification-settings/categories/tickets",
+            key,
+            &json!({ "enabled": false }),
+        )
+        .await;
+    let created = off["subtypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "ticket.created")
+        .unwrap();
+    assert_eq!(
+        (created["enabled"].as_bool(), created["effective"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let sla = off["subtypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "sla.breached")
+        .unwrap();
+    assert_eq!(sla["effective"], true);
+
+    let assigned = |title: &str| json!({ "title": title, "assignee_id": s.technician_user_id });
+    env.ok(
+        Method::POST,
+        "/v1/tickets",
+        key,
+        &assigned("While silenced"),
+    )
+    .await;
+    // Switches apply when the event is handled: wait until the notifications subscriber has.
+    let silenced: uuid::Uuid =
+        sqlx::query_scalar("SELECT event_id FROM outbox WHERE event_type = 'ticket.created'")
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    let redis = redis::Client::open(env.services.redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), || {
+        let mut redis = redis.clone();
+        async move {
+            let done: bool = redis::cmd("EXISTS")
+                .arg(format!("psa:handled:notifications:{silenced}"))
+                .query_async(&mut redis)
+                .await?;
+            Ok(done.then_some(()))
+        }
+    })
+    .await
+    .expect("first event handled");
+    assert_eq!(env.count("in_app_notifications").await, 0);
+    env.ok(
+        Method::PUT,
+        "/v1/notification-settings/categories/tickets",
+        key,
+        &json!({ "enabled": true }),
+    )
+    .await;
+    // The technician keeps in-app for new tickets but turns their e-mail off.
+    let prefs = env
+        .ok(
+            Method::PUT,
+            "/v1/me/notification-preferences/ticket.created",
+            &tech,
+            &json!({ "email": false, "in_app": true }),
+        )
+        .await;
+    let mine = prefs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["subtype"] == "ticket.created")
+        .unwrap();
+    assert_eq!(
+        (mine["email"].as_bool(), mine["in_app"].as_bool()),
+        (Some(false), Some(true))
+    );
+    env.ok(Method::POST, "/v1/tickets", key, &assigned("After"))
+        .await;
+
+    // The first event, handled while silenced, made none.
+    let list = eventually(Duration::from_secs(30), || async {
+        let list: Value = env
+            .req(Method::GET, "/v1/notifications", &tech)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok((list["items"].as_array().map_or(0, Vec::len) > 0).then_some(list))
+    })
+    .await
+    .expect("notification for the second ticket");
+    let titles: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["[#2] Ticket created: After"]);
+    env.shutdown().await;
+}

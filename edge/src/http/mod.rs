@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod extract;
 pub mod health;
+pub mod notification_settings;
 pub mod notifications;
 pub mod openapi;
 pub mod reference;
@@ -14,7 +15,7 @@ use crate::metrics;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
@@ -63,6 +64,26 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(reference::list_users))
         .route("/notifications", get(notifications::list))
         .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route(
+            "/notification-settings",
+            get(notification_settings::get).patch(notification_settings::update),
+        )
+        .route(
+            "/notification-settings/categories/{category}",
+            put(notification_settings::set_category),
+        )
+        .route(
+            "/notification-settings/subtypes/{code}",
+            put(notification_settings::set_subtype),
+        )
+        .route(
+            "/me/notification-preferences",
+            get(notification_settings::preferences),
+        )
+        .route(
+            "/me/notification-preferences/{subtype}",
+            put(notification_settings::set_preference),
+        )
         .route("/notification-templates", get(templates::list))
         .route(
             "/notification-templates/{subtype}",

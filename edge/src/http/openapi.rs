@@ -1,7 +1,7 @@
 //! The OpenAPI document served at `/openapi.json`, generated from the handlers' annotations so
 //! it cannot drift from the code.
 
-use super::{clients, notifications, reference, templates, tickets};
+use super::{clients, notification_settings, notifications, reference, templates, tickets};
 use crate::error::{Problem, ProblemField};
 use axum::Json;
 use utoipa::OpenApi;
@@ -19,6 +19,8 @@ use utoipa::OpenApi;
         reference::create_status, reference::list_statuses, reference::get_status, reference::update_status,
         reference::list_users,
         notifications::list, notifications::mark_read,
+        notification_settings::get, notification_settings::update, notification_settings::set_category,
+        notification_settings::set_subtype, notification_settings::preferences, notification_settings::set_preference,
         templates::list, templates::get, templates::clone_to_tenant, templates::update, templates::preview,
     ),
     components(schemas(Problem, ProblemField, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest)),

@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod comments;
+pub mod notification_settings;
 pub mod notifications;
 pub mod reference;
 pub(crate) mod rows;

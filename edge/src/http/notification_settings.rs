@@ -1,0 +1,73 @@
+//! `/v1/notification-settings` and `/v1/me/notification-preferences`.
+
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Principal;
+use crate::error::{ApiError, Problem};
+use crate::service::notification_settings::{
+    self as svc, Preference, PreferenceInput, Settings, SettingsPatch, Switch,
+};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+
+#[utoipa::path(get, path = "/v1/notification-settings", responses((status = 200, body = Settings)))]
+pub async fn get(State(s): State<AppState>, p: Principal) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(svc::get(&s.pool, &p).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/notification-settings", request_body = SettingsPatch,
+    responses((status = 200, body = Settings), (status = 422, body = Problem)))]
+pub async fn update(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(patch): ApiJson<SettingsPatch>,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(svc::update(&s.pool, &p, patch).await?))
+}
+
+#[utoipa::path(put, path = "/v1/notification-settings/categories/{category}", request_body = Switch,
+    responses((status = 200, body = Settings), (status = 404, body = Problem)))]
+pub async fn set_category(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(category): ApiPath<String>,
+    ApiJson(body): ApiJson<Switch>,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(
+        svc::set_category(&s.pool, &p, &category, body.enabled).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/v1/notification-settings/subtypes/{code}", request_body = Switch,
+    responses((status = 200, body = Settings), (status = 404, body = Problem)))]
+pub async fn set_subtype(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(body): ApiJson<Switch>,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(
+        svc::set_subtype(&s.pool, &p, &code, body.enabled).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/me/notification-preferences", responses((status = 200, body = Vec<Preference>)))]
+pub async fn preferences(
+    State(s): State<AppState>,
+    p: Principal,
+) -> Result<Json<Vec<Preference>>, ApiError> {
+    Ok(Json(svc::preferences(&s.pool, &p).await?))
+}
+
+#[utoipa::path(put, path = "/v1/me/notification-preferences/{subtype}", request_body = PreferenceInput,
+    responses((status = 200, body = Vec<Preference>), (status = 404, body = Problem)))]
+pub async fn set_preference(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(subtype): ApiPath<String>,
+    ApiJson(body): ApiJson<PreferenceInput>,
+) -> Result<Json<Vec<Preference>>, ApiError> {
+    Ok(Json(
+        svc::set_preference(&s.pool, &p, &subtype, body).await?,
+    ))
+}
