@@ -5,7 +5,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
-use crate::service::rows::{HasId, get, has_id, list};
+use crate::service::rows::{HasId, create_named, get, has_id, list};
 use chrono::{DateTime, Utc};
 use psa_domain::auth::Permission;
 use psa_domain::ids::new_id;
@@ -103,20 +103,7 @@ pub async fn create_client(
 ) -> Result<Client, ApiError> {
     p.require(Permission::WriteClients)?;
     check_contact(Some(&input.name), None, None)?;
-    let (tenant, req) = (p.tenant_id, input.clone());
-    create_once(pool, p, key, &req, move |conn| {
-        Box::pin(async move {
-            Ok(sqlx::query_as(&format!(
-                "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, $3) RETURNING {CLIENT_COLS}"
-            ))
-            .bind(tenant)
-            .bind(new_id())
-            .bind(input.name.trim())
-            .fetch_one(conn)
-            .await?)
-        })
-    })
-    .await
+    create_named(pool, p, key, "clients", CLIENT_COLS, input.name).await
 }
 
 pub async fn update_client(

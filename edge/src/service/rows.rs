@@ -1,10 +1,12 @@
-//! Reading reference rows by ID and in pages: the same two queries for every simple table.
+//! The queries every simple table shares: read by ID, read in pages, create from a name.
 
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
+use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
 use psa_domain::auth::Permission;
+use psa_domain::ids::new_id;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -61,3 +63,37 @@ macro_rules! has_id {
     ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> Uuid { self.id } })* };
 }
 pub(crate) use has_id;
+
+/// Creates a row that is just a name in `table` (boards, clients), once per idempotency key.
+/// The caller has authorised and validated.
+pub(crate) async fn create_named<T>(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    table: &'static str,
+    cols: &'static str,
+    name: String,
+) -> Result<T, ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + Unpin,
+{
+    let tenant = p.tenant_id;
+    let request = serde_json::json!({ "table": table, "name": name });
+    create_once(pool, p, key, &request, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query_as(&format!(
+                "INSERT INTO {table} (tenant_id, id, name) VALUES ($1, $2, $3) RETURNING {cols}"
+            ))
+            .bind(tenant)
+            .bind(new_id())
+            .bind(name.trim())
+            .fetch_one(conn)
+            .await?)
+        })
+    })
+    .await
+}
