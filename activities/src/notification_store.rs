@@ -7,7 +7,7 @@ use psa_domain::notifications::{self, Rendered, Template, TemplateError};
 use psa_workflows::notify_email::{
     EmailJob, EmailOutcome, PlanEmails, RecordEmailOutcome, ReserveSendSlot,
 };
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -34,6 +34,15 @@ pub struct ChosenTemplate {
     pub version: i32,
 }
 
+/// The outcome of [`NotificationStore::plan`].
+struct Planned {
+    tx: Transaction<'static, Postgres>,
+    subtype: &'static str,
+    recipients: Vec<Uuid>,
+    chosen: ChosenTemplate,
+    rendered: Rendered,
+}
+
 #[derive(Clone)]
 pub struct NotificationStore {
     pool: PgPool,
@@ -44,21 +53,44 @@ impl NotificationStore {
         Self { pool }
     }
 
-    /// Writes the in-app notifications `env` calls for, once per (event, recipient): a
-    /// redelivered event finds its rows and adds nothing. Returns how many were added.
-    pub async fn deliver_in_app(&self, env: &Envelope) -> Result<usize, NotifyError> {
+    /// What every channel decides first: the event's subtype, its recipients, whether the
+    /// tenant's switches let it through, and the rendered template. `None` when nobody is to
+    /// be notified. The returned transaction is the tenant's, still open.
+    async fn plan(&self, env: &Envelope) -> Result<Option<Planned>, NotifyError> {
         let Some(subtype) = notifications::subtype_for(&env.event) else {
-            return Ok(0);
+            return Ok(None);
         };
         let recipients = notifications::direct_recipients(env);
         if recipients.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
         let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
         if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
-            return Ok(0);
+            return Ok(None);
         }
         let (chosen, rendered) = render(&mut tx, env, subtype).await?;
+        Ok(Some(Planned {
+            tx,
+            subtype,
+            recipients,
+            chosen,
+            rendered,
+        }))
+    }
+
+    /// Writes the in-app notifications `env` calls for, once per (event, recipient): a
+    /// redelivered event finds its rows and adds nothing. Returns how many were added.
+    pub async fn deliver_in_app(&self, env: &Envelope) -> Result<usize, NotifyError> {
+        let Some(Planned {
+            mut tx,
+            subtype,
+            recipients,
+            chosen,
+            rendered,
+        }) = self.plan(env).await?
+        else {
+            return Ok(0);
+        };
         let ticket_id = env.event.ticket().map(|t| t.ticket_id);
         let mut added = 0;
         for user in recipients {
@@ -94,18 +126,16 @@ impl NotificationStore {
     /// e-mail for this event was already sent is left out, so a re-planned event sends nothing
     /// twice.
     pub async fn plan_emails(&self, env: &Envelope) -> Result<Vec<EmailJob>, NotifyError> {
-        let Some(subtype) = notifications::subtype_for(&env.event) else {
+        let Some(Planned {
+            mut tx,
+            subtype,
+            recipients,
+            chosen,
+            rendered,
+        }) = self.plan(env).await?
+        else {
             return Ok(Vec::new());
         };
-        let recipients = notifications::direct_recipients(env);
-        if recipients.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
-        if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
-            return Ok(Vec::new());
-        }
-        let (chosen, rendered) = render(&mut tx, env, subtype).await?;
         let from: Option<String> = sqlx::query_scalar(
             "SELECT from_address FROM tenant_notification_settings WHERE tenant_id = $1",
         )

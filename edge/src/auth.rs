@@ -42,6 +42,12 @@ impl Principal {
         }
     }
 
+    /// The user the key acts for; per-user resources (notifications, preferences) need one.
+    pub fn user(&self) -> Result<Uuid, ApiError> {
+        self.user_id
+            .ok_or_else(|| ApiError::Forbidden("this API key acts for no user".into()))
+    }
+
     pub fn is_staff(&self) -> bool {
         self.role != Role::Client
     }

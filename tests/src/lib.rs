@@ -293,6 +293,15 @@ impl TestEnv {
         json
     }
 
+    /// A connection to this run's Redis.
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.services.redis_url.as_str())
+            .expect("redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection")
+    }
+
     /// Outbox rows delivered (`true`) or still pending (`false`).
     pub async fn outbox_count(&self, delivered: bool) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE (done_at IS NOT NULL) = $1")

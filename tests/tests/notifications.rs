@@ -398,11 +398,7 @@ async fn switches_and_preferences_over_the_api() {
             .fetch_one(&env.owner)
             .await
             .unwrap();
-    let redis = redis::Client::open(env.services.redis_url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let redis = env.redis().await;
     eventually(Duration::from_secs(30), || {
         let mut redis = redis.clone();
         async move {

@@ -88,11 +88,7 @@ async fn a_row_delivered_twice_starts_one_run_and_applies_once() {
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
 
     // Both deliveries reached the stream; consumers de-duplicate on event_id.
-    let mut redis = redis::Client::open(env.services.redis_url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = env.redis().await;
     let event_id: Uuid = sqlx::query_scalar("SELECT event_id FROM outbox")
         .fetch_one(&env.owner)
         .await
@@ -157,11 +153,7 @@ async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
             .unwrap();
 
     // Redis loses the entry (restarted inside its fsync window) before the relay confirms it.
-    let mut redis = redis::Client::open(env.services.redis_url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = env.redis().await;
     let removed: i64 = redis::cmd("XDEL")
         .arg(&env.events_stream)
         .arg(&first_entry)

@@ -204,15 +204,9 @@ pub async fn set_subtype(
     Ok(s)
 }
 
-fn user(p: &Principal) -> Result<uuid::Uuid, ApiError> {
-    p.user_id.ok_or_else(|| {
-        ApiError::Forbidden("this API key acts for no user, so it has no preferences".into())
-    })
-}
-
 /// The caller's preference for every subtype (absent ones are on).
 pub async fn preferences(pool: &PgPool, p: &Principal) -> Result<Vec<Preference>, ApiError> {
-    let user = user(p)?;
+    let user = p.user()?;
     let mut tx = db::begin(pool, p).await?;
     let rows = sqlx::query_as(
         "SELECT s.code AS subtype, coalesce(u.email, true) AS email, coalesce(u.in_app, true) AS in_app
@@ -233,7 +227,7 @@ pub async fn set_preference(
     subtype: &str,
     input: PreferenceInput,
 ) -> Result<Vec<Preference>, ApiError> {
-    let user = user(p)?;
+    let user = p.user()?;
     let mut tx = db::begin(pool, p).await?;
     let done = sqlx::query(
         "INSERT INTO user_notification_preferences (tenant_id, user_id, subtype_code, email, in_app)

@@ -36,19 +36,12 @@ pub struct NotificationQuery {
 const COLS: &str =
     "id, subtype_code AS subtype, title, body, ticket_id, event_id, read_at, created_at";
 
-/// Notifications are per user: a key that acts for no user has none to read.
-fn user(p: &Principal) -> Result<Uuid, ApiError> {
-    p.user_id.ok_or_else(|| {
-        ApiError::Forbidden("this API key acts for no user, so it has no notifications".into())
-    })
-}
-
 pub async fn list(
     pool: &PgPool,
     p: &Principal,
     q: NotificationQuery,
 ) -> Result<Page<Notification>, ApiError> {
-    let user = user(p)?;
+    let user = p.user()?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let mut tx = db::begin(pool, p).await?;
     let rows: Vec<Notification> = sqlx::query_as(&format!(
@@ -68,7 +61,7 @@ pub async fn list(
 
 /// Marks one of the caller's notifications read; marking it again changes nothing.
 pub async fn mark_read(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Notification, ApiError> {
-    let user = user(p)?;
+    let user = p.user()?;
     let mut tx = db::begin(pool, p).await?;
     let row: Option<Notification> = sqlx::query_as(&format!(
         "UPDATE in_app_notifications SET read_at = coalesce(read_at, now())
