@@ -1,9 +1,17 @@
 //! Sends e-mail over SMTP (lettre). Runs on the `psa-email` task queue.
+//!
+//! SMTP cannot be told "send once": a crash after the server accepted a message and before
+//! the sender remembers it means the retry sends it again. The send activity keeps that window
+//! as small as it can: it skips a message the log already has as sent, and records a success
+//! itself the moment the server accepts, instead of waiting for the workflow's next step.
+//! Errors that a retry cannot fix (a bad address, a permanent SMTP refusal) are not retried.
 
+use crate::NotificationStore;
 use lettre::message::{Mailbox, MultiPart, header::MessageId};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use psa_workflows::notify_email::{EmailJob, SendEmail};
+use psa_workflows::notify_email::{EmailJob, EmailOutcome, SendEmail};
 use std::sync::Arc;
+use temporalio_common::error::ApplicationFailure;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -15,25 +23,41 @@ pub enum EmailError {
     Address { address: String, reason: String },
     #[error("building the message: {0}")]
     Build(String),
-    #[error("SMTP: {0}")]
-    Smtp(String),
+    #[error("SMTP: {message}")]
+    Smtp { message: String, permanent: bool },
+}
+
+impl EmailError {
+    /// Whether sending the same message again could succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EmailError::Url(_) | EmailError::Address { .. } | EmailError::Build(_) => false,
+            EmailError::Smtp { permanent, .. } => !permanent,
+        }
+    }
 }
 
 pub struct EmailSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     default_from: Mailbox,
+    log: NotificationStore,
 }
 
 impl EmailSender {
     /// `smtp_url` as lettre reads it: `smtp://host:port` (plain), `smtp://host?tls=required`
     /// (STARTTLS) or `smtps://user:pass@host` (TLS).
-    pub fn new(smtp_url: &str, default_from: &str) -> Result<Self, EmailError> {
+    pub fn new(
+        smtp_url: &str,
+        default_from: &str,
+        log: NotificationStore,
+    ) -> Result<Self, EmailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|e| EmailError::Url(e.to_string()))?
             .build();
         Ok(Self {
             transport,
             default_from: mailbox(default_from)?,
+            log,
         })
     }
 
@@ -56,7 +80,10 @@ impl EmailSender {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| EmailError::Smtp(e.to_string()))
+            .map_err(|e| EmailError::Smtp {
+                message: e.to_string(),
+                permanent: e.is_permanent(),
+            })
     }
 }
 
@@ -77,6 +104,31 @@ impl EmailSender {
         _ctx: ActivityContext,
         job: EmailJob,
     ) -> Result<(), ActivityError> {
-        Ok(self.send(&job).await?)
+        // A failed lookup is not a reason to hold the message back: at worst it goes twice.
+        match self.log.email_sent(&job).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, event_id = %job.event_id, "checking the send log"),
+        }
+        if let Err(e) = self.send(&job).await {
+            let retryable = e.is_retryable();
+            return Err(ActivityError::application(if retryable {
+                ApplicationFailure::new(e)
+            } else {
+                ApplicationFailure::non_retryable(e)
+            }));
+        }
+        // Sent: from here on, failing the activity would send it again. The workflow records
+        // the outcome too, so a failed write here loses nothing.
+        let sent = EmailOutcome {
+            tenant_id: job.tenant_id,
+            event_id: job.event_id,
+            recipient_id: job.recipient_id,
+            error: None,
+        };
+        if let Err(e) = self.log.record_email_outcome(&sent).await {
+            tracing::warn!(error = %e, event_id = %job.event_id, "recording a sent e-mail");
+        }
+        Ok(())
     }
 }

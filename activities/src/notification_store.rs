@@ -218,14 +218,32 @@ impl NotificationStore {
         Ok(wait_ms)
     }
 
-    /// Marks an e-mail sent, or failed with its error.
+    /// Whether the log already has this e-mail as sent.
+    pub async fn email_sent(&self, job: &EmailJob) -> Result<bool, sqlx::Error> {
+        let mut tx = begin_tenant(&self.pool, job.tenant_id).await?;
+        let sent: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM notification_log
+                            WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'
+                              AND status = 'sent')",
+        )
+        .bind(job.event_id)
+        .bind(job.recipient_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(sent)
+    }
+
+    /// Marks an e-mail sent, or failed with its error. A message already sent stays sent:
+    /// a late failure report for it (a retried attempt after a crash) does not undo that.
     pub async fn record_email_outcome(&self, o: &EmailOutcome) -> Result<(), sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, o.tenant_id).await?;
         sqlx::query(
             "UPDATE notification_log
              SET status = CASE WHEN $3::text IS NULL THEN 'sent' ELSE 'failed' END,
                  error = $3, sent_at = CASE WHEN $3::text IS NULL THEN now() END
-             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'
+               AND status <> 'sent'",
         )
         .bind(o.event_id)
         .bind(o.recipient_id)

@@ -5,6 +5,8 @@
 //! ephemeral ports and an in-process worker on a task queue of its own, against the private
 //! Redis and Temporal that `scripts/test` started. Nothing is mocked.
 
+pub mod bench;
+
 use anyhow::Context;
 use psa_edge::config::{EdgeConfig, RelayConfig};
 use psa_edge::seed::{SeededTenant, seed_tenant};
@@ -93,6 +95,7 @@ pub struct TestEnv {
 
 struct WorkerHandle {
     stop: tokio::sync::oneshot::Sender<()>,
+    kill: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -112,6 +115,16 @@ impl Parts {
     };
     pub const EDGE_ONLY: Parts = Parts {
         edge: true,
+        relay: false,
+        worker: false,
+    };
+    pub const WORKER_ONLY: Parts = Parts {
+        edge: false,
+        relay: false,
+        worker: true,
+    };
+    pub const NONE: Parts = Parts {
+        edge: false,
         relay: false,
         worker: false,
     };
@@ -203,8 +216,9 @@ impl TestEnv {
         format!("http://{}{}", self.edge().http_addr, path)
     }
 
-    pub async fn start_worker(&mut self) -> anyhow::Result<()> {
-        let config = WorkerConfig {
+    /// The worker settings of this test: its task queue and events stream, the test services.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
             temporal_address: self.services.temporal_address.clone(),
             temporal_namespace: "default".into(),
             task_queue: self.task_queue.clone(),
@@ -222,8 +236,16 @@ impl TestEnv {
                 start_id: "0".into(),
                 ..psa_worker::bus::BusConfig::new(self.services.redis_url.clone())
             },
-        };
+        }
+    }
+
+    pub async fn start_worker(&mut self) -> anyhow::Result<()> {
+        self.start_worker_with(self.worker_config()).await
+    }
+
+    pub async fn start_worker_with(&mut self, config: WorkerConfig) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
         // The SDK's worker future is not Send: it gets a runtime of its own on its own thread.
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -231,14 +253,70 @@ impl TestEnv {
                 .enable_all()
                 .build()
                 .expect("worker runtime");
-            if let Err(e) = rt.block_on(psa_worker::run_worker(config, async {
-                let _ = stopped.await;
-            })) {
-                tracing::error!(error = %e, "test worker failed");
-            }
+            rt.block_on(async {
+                let run = psa_worker::run_worker(config, async {
+                    let _ = stopped.await;
+                });
+                tokio::select! {
+                    r = run => if let Err(e) = r {
+                        tracing::error!(error = %e, "test worker failed");
+                    },
+                    // Dropping the worker mid-flight, as a crash would: nothing is drained,
+                    // acknowledged or reported after this.
+                    Ok(()) = killed => {}
+                }
+            });
+            rt.shutdown_background();
         });
-        self.worker = Some(WorkerHandle { stop, thread });
+        self.worker = Some(WorkerHandle { stop, kill, thread });
         Ok(())
+    }
+
+    /// Stops the worker the way a crash does: in-flight work is abandoned, not drained.
+    pub async fn kill_worker(&mut self) {
+        if let Some(w) = self.worker.take() {
+            let _ = w.kill.send(());
+            let _ = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
+    }
+
+    /// Publishes `events` straight to this test's events stream, as the relay would.
+    pub async fn publish(&self, events: &[psa_domain::events::Envelope]) -> anyhow::Result<()> {
+        use psa_domain::events::stream;
+        let mut redis = self.redis().await;
+        for chunk in events.chunks(500) {
+            let mut pipe = redis::pipe();
+            for e in chunk {
+                pipe.cmd("XADD")
+                    .arg(&self.events_stream)
+                    .arg("*")
+                    .arg(stream::FIELD_EVENT_ID)
+                    .arg(e.event_id.to_string())
+                    .arg(stream::FIELD_ENVELOPE)
+                    .arg(serde_json::to_string(e)?)
+                    .ignore();
+            }
+            let _: () = pipe.query_async(&mut redis).await?;
+        }
+        Ok(())
+    }
+
+    /// A `ticket.assigned` event of tenant A for ticket number `number`, assigned to the
+    /// seeded technician by the system (so the technician is a recipient).
+    pub fn ticket_assigned(&self, number: i64) -> psa_domain::events::Envelope {
+        use psa_domain::events::Event;
+        let mut e = psa_domain::notifications::sample_event("ticket.assigned")
+            .expect("a sample ticket.assigned event");
+        e.event_id = Uuid::now_v7();
+        e.tenant_id = self.a.seeded.tenant_id;
+        e.occurred_at = chrono::Utc::now();
+        if let Event::TicketAssigned { ticket, .. } = &mut e.event {
+            ticket.ticket_id = Uuid::now_v7();
+            ticket.number = number;
+            ticket.title = format!("Ticket {number}");
+            ticket.assignee_id = Some(self.a.seeded.technician_user_id);
+        }
+        e
     }
 
     pub async fn temporal(&self) -> anyhow::Result<Client> {
@@ -256,6 +334,7 @@ impl TestEnv {
         if let Some(w) = self.worker.take() {
             let _ = w.stop.send(());
             let _ = tokio::task::spawn_blocking(move || w.thread.join()).await;
+            drop(w.kill);
         }
         self.owner.close().await;
         if let Ok(admin) = PgPool::connect(&self.services.pg_admin_url).await {

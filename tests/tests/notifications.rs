@@ -63,10 +63,12 @@ async fn the_assignee_gets_one_in_app_notification_per_event() {
     let store = NotificationStore::new(app.clone());
     assert_eq!(store.deliver_in_app(&envelope).await.unwrap(), 0);
     assert_eq!(env.count("in_app_notifications").await, 1);
-    let log: Vec<(String, String)> = sqlx::query_as("SELECT channel, status FROM notification_log")
-        .fetch_all(&env.owner)
-        .await
-        .unwrap();
+    // (The e-mail workflow logs its own row, on its own time.)
+    let log: Vec<(String, String)> =
+        sqlx::query_as("SELECT channel, status FROM notification_log WHERE channel = 'in_app'")
+            .fetch_all(&env.owner)
+            .await
+            .unwrap();
     assert_eq!(log, [("in_app".to_owned(), "sent".to_owned())]);
 
     // Read it; the unread filter then shows nothing.
@@ -461,4 +463,117 @@ async fn switches_and_preferences_over_the_api() {
         .collect();
     assert_eq!(titles, ["[#2] Ticket created: After"]);
     env.shutdown().await;
+}
+
+/// Pending entries of the notifications subscriber's consumer group.
+async fn notifications_pending(env: &TestEnv) -> i64 {
+    let mut redis = env.redis().await;
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg(&env.events_stream)
+        .arg("psa:notifications")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    match summary {
+        redis::Value::Array(parts) => match parts.first() {
+            Some(redis::Value::Int(n)) => *n,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+async fn email_log(env: &TestEnv, status: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM notification_log WHERE channel = 'email' AND status = $1",
+    )
+    .bind(status)
+    .fetch_one(&env.owner)
+    .await
+    .unwrap()
+}
+
+/// A worker dies with e-mails in every stage: some events handled and their e-mail workflows
+/// waiting out an SMTP outage, others read by the consumer but not yet handled. The next
+/// worker finishes all of it: every event gets its in-app row and its e-mail exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice() {
+    let mut env = TestEnv::start(Parts::NONE).await.unwrap();
+    let tech = env.a.seeded.technician_user_id;
+    let mut down = env.worker_config();
+    // Nothing listens there: every send fails and is retried.
+    down.smtp_url = "smtp://127.0.0.1:9".into();
+    env.start_worker_with(down).await.unwrap();
+
+    // First half: handled, e-mails planned, sends failing.
+    let first: Vec<_> = (1..=5).map(|n| env.ticket_assigned(n)).collect();
+    env.publish(&first).await.unwrap();
+    eventually(Duration::from_secs(30), || async {
+        Ok((email_log(&env, "queued").await == 5).then_some(()))
+    })
+    .await
+    .expect("the first five e-mails are planned");
+    assert_eq!(env.count("in_app_notifications").await, 5);
+
+    // Second half: the consumer has read some of it (however many its read returned) and is
+    // stuck handling them (in-app inserts wait on a lock); the rest is not read yet.
+    let mut lock = env.owner.begin().await.unwrap();
+    sqlx::query("LOCK TABLE in_app_notifications IN EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let second: Vec<_> = (6..=10).map(|n| env.ticket_assigned(n)).collect();
+    env.publish(&second).await.unwrap();
+    eventually(Duration::from_secs(30), || async {
+        Ok((notifications_pending(&env).await >= 1).then_some(()))
+    })
+    .await
+    .expect("part of the second five is read and in flight");
+
+    env.kill_worker().await;
+    lock.rollback().await.unwrap();
+    assert_eq!(email_log(&env, "sent").await, 0);
+    assert!(received_any(&env, &first).is_empty());
+
+    // A new worker, SMTP back: it takes over the dead consumer's entries and the workflows.
+    env.start_worker().await.unwrap();
+    eventually(Duration::from_secs(120), || async {
+        Ok((email_log(&env, "sent").await == 10).then_some(()))
+    })
+    .await
+    .expect("all ten e-mails sent");
+    // Late retries or redeliveries would show up here.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for e in first.iter().chain(&second) {
+        let message_id = format!("<{}.{tech}@psa>", e.event_id);
+        assert_eq!(
+            received(&env.services.maildir, &message_id).len(),
+            1,
+            "{message_id}"
+        );
+    }
+    assert_eq!(email_log(&env, "sent").await, 10);
+    assert_eq!(env.count("notification_log").await, 20);
+    assert_eq!(env.count("in_app_notifications").await, 10);
+    let dead: i64 = redis::cmd("XLEN")
+        .arg(format!("{}:dead-letter", env.events_stream))
+        .query_async(&mut env.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(dead, 0);
+    env.shutdown().await;
+}
+
+/// Messages at the SMTP sink for any of `events` (to the seeded technician).
+fn received_any(env: &TestEnv, events: &[Envelope]) -> Vec<String> {
+    let tech = env.a.seeded.technician_user_id;
+    events
+        .iter()
+        .flat_map(|e| {
+            received(
+                &env.services.maildir,
+                &format!("<{}.{tech}@psa>", e.event_id),
+            )
+        })
+        .collect()
 }

@@ -55,8 +55,12 @@ pub async fn run_worker(
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;
     // SMTP sends run on a queue of their own, so their pace and failures never hold up the rest.
-    let sender =
-        EmailSender::new(&config.smtp_url, &config.smtp_from).map_err(|e| worker_err(&e))?;
+    let sender = EmailSender::new(
+        &config.smtp_url,
+        &config.smtp_from,
+        NotificationStore::new(pool.clone()),
+    )
+    .map_err(|e| worker_err(&e))?;
     let email_options = WorkerOptions::new(email_task_queue(&config.task_queue))
         .register_activities(sender)
         .build();

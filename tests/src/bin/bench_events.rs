@@ -10,6 +10,7 @@
 use chrono::Utc;
 use futures::future::BoxFuture;
 use psa_domain::events::{Actor, Envelope, Event, ProjectCreated, stream};
+use psa_tests::bench::{arg, peak_rss_mib, percentile};
 use psa_worker::bus::{BusConfig, Consumer, Handler, HandlerError};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -21,7 +22,7 @@ struct NoOp {
     name: String,
     seen: AtomicUsize,
     /// Publish-to-handler latencies in microseconds, when measuring latency.
-    latencies: Mutex<Vec<i64>>,
+    latencies: Mutex<Vec<f64>>,
 }
 
 impl Handler for NoOp {
@@ -36,7 +37,7 @@ impl Handler for NoOp {
                 .num_microseconds()
                 .unwrap_or(i64::MAX);
             if let Ok(mut l) = self.latencies.lock() {
-                l.push(micros);
+                l.push(micros as f64 / 1000.0);
             }
             Ok(())
         })
@@ -75,34 +76,6 @@ async fn publish(
             .ignore();
     }
     pipe.query_async(conn).await
-}
-
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.windows(2)
-        .find(|w| w[0] == name)
-        .and_then(|w| w[1].parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(sorted: &[i64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
 /// Runs `consumers` consumers of `handler` until `target` events were seen; returns the time.
@@ -205,7 +178,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .lock()
         .map(|l| l.clone())
         .unwrap_or_default();
-    lat.sort_unstable();
+    lat.sort_by(f64::total_cmp);
     println!(
         "latency: {latency_events} events at {rate}/s, publish to handler: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         percentile(&lat, 50.0),

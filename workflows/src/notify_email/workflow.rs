@@ -5,13 +5,16 @@ use super::email_task_queue;
 use super::types::EmailOutcome;
 use psa_domain::events::Envelope;
 use std::time::Duration;
-use temporalio_common::RetryPolicy;
+use temporalio_common::{ActivityCloseTimeouts, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult};
 
 #[workflow]
 #[derive(Default)]
 pub struct EmailNotificationWorkflow;
+
+/// How long a message is retried through an SMTP outage before it is recorded as failed.
+const SEND_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// Activities that touch only Postgres.
 fn store_options() -> ActivityOptions {
@@ -39,16 +42,22 @@ impl EmailNotificationWorkflow {
                 }
                 ctx.timer(Duration::from_millis(wait_ms)).await;
             }
-            let send = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(60))
-                .task_queue(email_queue.clone())
-                .retry_policy(
-                    RetryPolicy::builder()
-                        .initial_interval(Duration::from_secs(1))
-                        .maximum_interval(Duration::from_secs(60))
-                        .maximum_attempts(6)
-                        .build(),
-                )
-                .build();
+            // An SMTP outage is waited out (retries for up to a day); only a message the
+            // server refuses for good, or one that cannot be built, fails at once.
+            let send = ActivityOptions::with_close_timeouts(
+                ActivityCloseTimeouts::ScheduleAndStartToClose {
+                    schedule_to_close: SEND_GIVE_UP_AFTER,
+                    start_to_close: Duration::from_secs(60),
+                },
+            )
+            .task_queue(email_queue.clone())
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_secs(1))
+                    .maximum_interval(Duration::from_secs(300))
+                    .build(),
+            )
+            .build();
             let error = ctx
                 .execute_activity(SendEmail, job.clone(), send)
                 .await
