@@ -5,6 +5,7 @@
 //! can be tested exhaustively without any running service.
 
 pub mod auth;
+pub mod calendar;
 pub mod events;
 pub mod ids;
 pub mod money;

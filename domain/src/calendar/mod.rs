@@ -1,0 +1,37 @@
+//! The business calendar: when the clock of an SLA runs.
+//!
+//! A schedule is an IANA zone plus either "always open" (24x7) or weekly opening windows, less
+//! holidays. The rule is per real instant: an instant is business time when its local wall-clock
+//! time lies in an open window of its local weekday and its local date is not a holiday. Across a
+//! DST change a window therefore loses the skipped hour or gains the repeated one, exactly as a
+//! person at the desk would experience it.
+//!
+//! Everything is computed from the UTC instants at which the calendar opens and closes, found
+//! one constant-offset stretch of time at a time, so the cost of any question grows with the
+//! number of days it spans, never with minutes or seconds. Results are exact to the nanosecond.
+//!
+//! Workflows compute their timers with this module, so it must stay deterministic: no clock,
+//! no I/O, no randomness. The zone rules are those compiled into `chrono-tz`.
+
+mod clock;
+mod intervals;
+mod schedule;
+
+pub use clock::{Interval, normalize_pauses};
+pub use schedule::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
+
+use chrono::{DateTime, Utc};
+
+/// How far a search for business time looks before it gives up.
+pub const SEARCH_LIMIT_DAYS: i64 = 366;
+
+/// A question the calendar cannot answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    /// The schedule never opens in the year after `from` (no hours, or all of them holidays).
+    #[error("the schedule has no business time within {SEARCH_LIMIT_DAYS} days of {from}")]
+    NoBusinessTime { from: DateTime<Utc> },
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Schedules as users write them ([`ScheduleSpec`]) and as the clock uses them ([`Calendar`]).
+
+use crate::validation::ValidationErrors;
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+pub(crate) const DAY_SECONDS: u32 = 86_400;
+
+/// A business-hours schedule as stored and as accepted over the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// IANA zone name, e.g. `Europe/London`.
+    pub timezone: String,
+    /// Open every second of every day; `hours` and `holidays` are then ignored.
+    #[serde(default)]
+    pub is_24x7: bool,
+    #[serde(default)]
+    pub hours: Vec<WindowSpec>,
+    #[serde(default)]
+    pub holidays: Vec<HolidaySpec>,
+}
+
+/// One weekly opening window. `end` earlier than `start` runs past midnight into the next day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    pub weekday: i64,
+    /// `"HH:MM"`.
+    pub start: String,
+    /// `"HH:MM"`, or `"24:00"` for the end of the day.
+    pub end: String,
+}
+
+/// A closed day. `recurring` repeats its month and day every year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolidaySpec {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(default)]
+    pub recurring: bool,
+}
+
+/// A validated schedule, ready to answer questions (see `clock.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub(crate) tz: Tz,
+    pub(crate) always_open: bool,
+    /// Per ISO weekday (index 0 = Monday): open `[start, end)` seconds of the local day,
+    /// sorted and disjoint. Windows past midnight are already split onto the next weekday.
+    pub(crate) days: [Vec<(u32, u32)>; 7],
+    pub(crate) holidays: BTreeSet<NaiveDate>,
+    /// `(month, day)` closed every year.
+    pub(crate) recurring: BTreeSet<(u32, u32)>,
+}
+
+/// Parses `"HH:MM"` into seconds of the day; `"24:00"` only when `end`.
+fn time_of_day(value: &str, end: bool) -> Option<u32> {
+    if end && value == "24:00" {
+        return Some(DAY_SECONDS);
+    }
+    let b = value.as_bytes();
+    if b.len() != 5
+        || b[2] != b':'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit())
+    {
+        return None;
+    }
+    NaiveTime::parse_from_str(value, "%H:%M")
+        .ok()
+        .map(|t| t.num_seconds_from_midnight())
+}
+
+impl Calendar {
+    /// Validates `spec`, naming every field at fault under `prefix` (e.g. `schedule`).
+    pub fn new(spec: &ScheduleSpec, prefix: &str) -> Result<Calendar, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let field = |rest: &str| {
+            if prefix.is_empty() {
+                rest.to_owned()
+            } else {
+                format!("{prefix}.{rest}")
+            }
+        };
+        let tz = match spec.timezone.parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                errors.push(
+                    &field("timezone"),
+                    format!(
+                        "unknown time zone `{}` (expected an IANA name such as Europe/London)",
+                        spec.timezone
+                    ),
+                );
+                None
+            }
+        };
+        // Per weekday: (start, end, index of the window it came from).
+        let mut days: [Vec<(u32, u32, usize)>; 7] = Default::default();
+        if !spec.is_24x7 {
+            for (i, w) in spec.hours.iter().enumerate() {
+                let at = |part: &str| field(&format!("hours[{i}].{part}"));
+                let weekday = usize::try_from(w.weekday)
+                    .ok()
+                    .filter(|d| (1..=7).contains(d));
+                if weekday.is_none() {
+                    errors.push(
+                        &at("weekday"),
+                        format!(
+                            "{} is not an ISO weekday (1 = Monday … 7 = Sunday)",
+                            w.weekday
+                        ),
+                    );
+                }
+                let start = time_of_day(&w.start, false);
+                if start.is_none() {
+                    errors.push(
+                        &at("start"),
+                        format!("`{}` is not a time as \"HH:MM\"", w.start),
+                    );
+                }
+                let end = time_of_day(&w.end, true);
+                if end.is_none() {
+                    errors.push(
+                        &at("end"),
+                        format!("`{}` is not a time as \"HH:MM\" (or \"24:00\")", w.end),
+                    );
+                }
+                let (Some(day), Some(start), Some(end)) = (weekday, start, end) else {
+                    continue;
+                };
+                let day = day - 1;
+                if start == end {
+                    errors.push(
+                        &at("end"),
+                        "must differ from start: a window needs a length",
+                    );
+                } else if end > start {
+                    days[day].push((start, end, i));
+                } else {
+                    // Past midnight: the rest of this day, then the start of the next.
+                    days[day].push((start, DAY_SECONDS, i));
+                    if end > 0 {
+                        days[(day + 1) % 7].push((0, end, i));
+                    }
+                }
+            }
+            for (day, windows) in days.iter_mut().enumerate() {
+                windows.sort_unstable();
+                for pair in windows.windows(2) {
+                    let ((_, end_a, a), (start_b, _, b)) = (pair[0], pair[1]);
+                    if start_b < end_a {
+                        let (first, second) = (a.min(b), a.max(b));
+                        errors.push(
+                            &field(&format!("hours[{second}]")),
+                            format!(
+                                "overlaps hours[{first}] on weekday {} (windows of one day must not overlap)",
+                                day + 1
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let mut holidays = BTreeSet::new();
+        let mut recurring = BTreeSet::new();
+        if !spec.is_24x7 {
+            for (i, h) in spec.holidays.iter().enumerate() {
+                match NaiveDate::parse_from_str(&h.date, "%Y-%m-%d") {
+                    Ok(d) if h.recurring => {
+                        recurring.insert((d.month(), d.day()));
+                    }
+                    Ok(d) => {
+                        holidays.insert(d);
+                    }
+                    Err(_) => errors.push(
+                        &field(&format!("holidays[{i}].date")),
+                        format!("`{}` is not a date as YYYY-MM-DD", h.date),
+                    ),
+                }
+            }
+        }
+        errors.into_result()?;
+        let Some(tz) = tz else {
+            // Unreachable: a bad zone pushed an error above.
+            return Err(ValidationErrors::default());
+        };
+        Ok(Calendar {
+            tz,
+            always_open: spec.is_24x7,
+            days: days.map(|d| d.into_iter().map(|(s, e, _)| (s, e)).collect()),
+            holidays,
+            recurring,
+        })
+    }
+
+    /// The zone local times are read in.
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    /// Whether local `date` is a holiday.
+    pub(crate) fn is_holiday(&self, date: NaiveDate) -> bool {
+        self.holidays.contains(&date) || self.recurring.contains(&(date.month(), date.day()))
+    }
+
+    /// Open windows of local `date` in seconds of the day (none on a holiday).
+    pub(crate) fn windows_on(&self, date: NaiveDate) -> &[(u32, u32)] {
+        if self.is_holiday(date) {
+            return &[];
+        }
+        let day = date.weekday().num_days_from_monday() as usize;
+        &self.days[day]
+    }
+}
