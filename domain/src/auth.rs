@@ -47,8 +47,12 @@ impl Role {
                     | ManageTickets
                     | WriteComments
                     | ReadInternalNotes
+                    | ReadSla
             ),
-            Role::Billing => matches!(permission, ReadReference | ReadTickets | ReadInternalNotes),
+            Role::Billing => matches!(
+                permission,
+                ReadReference | ReadTickets | ReadInternalNotes | ReadSla
+            ),
             Role::Client => matches!(permission, ReadTickets | WriteTickets | WriteComments),
         }
     }
@@ -87,6 +91,10 @@ pub enum Permission {
     ManageTickets,
     /// Edit the tenant's notification templates, switches and sender.
     ManageNotifications,
+    /// See SLA schedules, policies, ticket SLA status, audit and compliance; run previews.
+    ReadSla,
+    /// Create and change business-hours schedules, SLA policies and escalation managers.
+    ManageSla,
 }
 
 #[cfg(test)]
@@ -109,6 +117,11 @@ mod tests {
             (Role::Admin, WriteReference, true),
             (Role::Admin, ManageTickets, true),
             (Role::Technician, WriteReference, false),
+            (Role::Technician, ReadSla, true),
+            (Role::Technician, ManageSla, false),
+            (Role::Billing, ReadSla, true),
+            (Role::Client, ReadSla, false),
+            (Role::Admin, ManageSla, true),
             (Role::Technician, WriteTickets, true),
             (Role::Technician, ManageTickets, true),
             (Role::Billing, ReadTickets, true),

@@ -10,5 +10,6 @@ pub mod events;
 pub mod ids;
 pub mod money;
 pub mod notifications;
+pub mod sla;
 pub mod ticket;
 pub mod validation;

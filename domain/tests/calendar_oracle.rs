@@ -6,6 +6,8 @@
 //! changes offset on a whole minute, so each UTC minute is wholly in or out and counting
 //! minutes is exact. Spans are drawn around DST changes of the zones under test.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test.
+
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
 use proptest::prelude::*;

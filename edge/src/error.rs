@@ -23,6 +23,10 @@ pub enum ApiError {
     /// Well-formed but invalid field values.
     #[error("{0}")]
     Invalid(ValidationErrors),
+    /// A request that cannot be answered as asked, field by field (a 400, where a stored
+    /// record's rules would be a 422).
+    #[error("{0}")]
+    Malformed(ValidationErrors),
     #[error("{detail}")]
     Conflict {
         detail: String,
@@ -59,7 +63,7 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -71,7 +75,7 @@ impl ApiError {
 
     fn fields(&self) -> Vec<FieldError> {
         match self {
-            ApiError::Invalid(v) => v.0.clone(),
+            ApiError::Invalid(v) | ApiError::Malformed(v) => v.0.clone(),
             ApiError::BadRequest {
                 field: Some(f),
                 detail,
@@ -208,6 +212,7 @@ impl From<ApiError> for tonic::Status {
             ApiError::NotFound => Code::NotFound,
             ApiError::BadRequest { .. }
             | ApiError::Invalid(_)
+            | ApiError::Malformed(_)
             | ApiError::PayloadTooLarge { .. } => Code::InvalidArgument,
             ApiError::UnsupportedMediaType => Code::InvalidArgument,
             ApiError::Conflict { .. } => Code::AlreadyExists,

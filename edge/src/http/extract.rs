@@ -96,3 +96,29 @@ impl FromRequestParts<AppState> for IdempotencyKey {
         }
     }
 }
+
+/// Reads a JSON value (already taken by [`ApiJson`]) as `T`, naming the field at fault
+/// (`schedule.hours[0].start`) in a 400 when it is missing, unknown or of the wrong type.
+pub fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // "missing field `x`" and "unknown field `x`, expected …" are about a field inside the
+        // object the path names.
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| {
+                let rest = message.strip_prefix(prefix)?;
+                rest.split_once('`').map(|(name, _)| name.to_owned())
+            });
+        let field = match (path.as_str(), named) {
+            ("." | "", Some(name)) => name,
+            ("." | "", None) => "body".to_owned(),
+            (p, Some(name)) if !p.ends_with(&name) => format!("{p}.{name}"),
+            (p, _) => p.to_owned(),
+        };
+        let mut errors = psa_domain::validation::ValidationErrors::default();
+        errors.push(&field, message);
+        ApiError::Malformed(errors)
+    })
+}

@@ -7,6 +7,7 @@ pub mod notification_settings;
 pub mod notifications;
 pub mod openapi;
 pub mod reference;
+pub mod sla;
 pub mod templates;
 pub mod tickets;
 
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             "/notification-templates/{subtype}/preview",
             post(templates::preview),
         )
+        .route("/sla/preview", post(sla::preview))
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))

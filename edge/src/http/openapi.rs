@@ -1,7 +1,7 @@
 //! The OpenAPI document served at `/openapi.json`, generated from the handlers' annotations so
 //! it cannot drift from the code.
 
-use super::{clients, notification_settings, notifications, reference, templates, tickets};
+use super::{clients, notification_settings, notifications, reference, sla, templates, tickets};
 use crate::error::{Problem, ProblemField};
 use axum::Json;
 use utoipa::OpenApi;
@@ -10,6 +10,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "PSA Orchestrator edge API", version = "1"),
     paths(
+        sla::preview,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::change_status,
         tickets::assign, tickets::close, tickets::add_comment, tickets::list_comments,
         clients::create_client, clients::list_clients, clients::get_client, clients::update_client,

@@ -9,6 +9,7 @@ pub mod notification_settings;
 pub mod notifications;
 pub mod reference;
 pub(crate) mod rows;
+pub mod sla;
 pub mod templates;
 pub mod tickets;
 

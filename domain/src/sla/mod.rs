@@ -1,0 +1,13 @@
+//! SLA arithmetic: when each phase of a ticket's SLA is due, when its thresholds fall, how much
+//! business time has elapsed. Pure, on top of [`crate::calendar`]; the SLA workflow, the edge's
+//! status endpoint and the what-if preview all compute with this one module.
+
+mod phase;
+mod preview;
+mod thresholds;
+
+pub use phase::{Phase, PhasePlan, ThresholdAt, plan_phase, threshold_amount};
+pub use preview::{
+    PhasePreview, PreviewPause, PreviewRequest, PreviewResponse, PreviewTargets, preview,
+};
+pub use thresholds::{DEFAULT_THRESHOLDS, MAX_THRESHOLD, normalize_thresholds};
