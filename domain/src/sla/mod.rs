@@ -3,11 +3,20 @@
 //! status endpoint and the what-if preview all compute with this one module.
 
 mod phase;
+mod policy;
 mod preview;
 mod thresholds;
+mod tracker;
 
 pub use phase::{Phase, PhasePlan, ThresholdAt, plan_phase, threshold_amount};
+pub use policy::{
+    DEFAULT_ESCALATION_PERCENTS, SlaPolicySnapshot, ThresholdRule, default_threshold_rules,
+};
 pub use preview::{
     PhasePreview, PreviewPause, PreviewRequest, PreviewResponse, PreviewTargets, preview,
 };
 pub use thresholds::{DEFAULT_THRESHOLDS, MAX_THRESHOLD, normalize_thresholds};
+pub use tracker::{PhaseClock, PhaseView, SlaAction, SlaState, SlaTracker, SlaView};
+
+#[cfg(test)]
+mod tracker_tests;
