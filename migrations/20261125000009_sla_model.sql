@@ -159,3 +159,27 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A stored schedule in the shape the domain calendar reads (`ScheduleSpec`): its windows, its
+-- own holidays and the tenant's global ones. One definition for the edge and the worker. Runs
+-- with the caller's rights, so row-level security limits it to the caller's tenant; NULL when
+-- that tenant has no such schedule.
+CREATE FUNCTION sla_schedule_spec(p_schedule uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'timezone', s.timezone,
+        'is_24x7', s.is_24x7,
+        'hours', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object('weekday', w.weekday, 'start', w.start_time, 'end', w.end_time)
+                             ORDER BY w.weekday, w.start_time)
+              FROM business_hours_windows w
+             WHERE w.tenant_id = s.tenant_id AND w.schedule_id = s.id), '[]'::jsonb),
+        'holidays', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object('date', to_char(h.date, 'YYYY-MM-DD'), 'recurring', h.recurring)
+                             ORDER BY h.date)
+              FROM holidays h
+             WHERE h.tenant_id = s.tenant_id AND (h.schedule_id = s.id OR h.schedule_id IS NULL)), '[]'::jsonb))
+      FROM business_hours_schedules s
+     WHERE s.id = p_schedule
+$$;
+GRANT EXECUTE ON FUNCTION sla_schedule_spec(uuid) TO psa_app;

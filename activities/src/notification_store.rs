@@ -81,6 +81,9 @@ impl NotificationStore {
     /// Writes the in-app notifications `env` calls for, once per (event, recipient): a
     /// redelivered event finds its rows and adds nothing. Returns how many were added.
     pub async fn deliver_in_app(&self, env: &Envelope) -> Result<usize, NotifyError> {
+        if !notifications::channel_allowed(env, "in_app") {
+            return Ok(0);
+        }
         let Some(Planned {
             mut tx,
             subtype,
@@ -126,6 +129,9 @@ impl NotificationStore {
     /// e-mail for this event was already sent is left out, so a re-planned event sends nothing
     /// twice.
     pub async fn plan_emails(&self, env: &Envelope) -> Result<Vec<EmailJob>, NotifyError> {
+        if !notifications::channel_allowed(env, "email") {
+            return Ok(Vec::new());
+        }
         let Some(Planned {
             mut tx,
             subtype,

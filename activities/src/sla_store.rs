@@ -1,26 +1,413 @@
-//! Postgres writes of the ticket SLA workflow.
+//! Postgres reads and writes of the ticket SLA workflow: the policy in force for a ticket, and
+//! each decision of its clock (audit step, SLA columns, SLA event for notifications), once.
 
 use crate::db::begin_tenant;
+use chrono::{DateTime, Utc};
+use psa_domain::calendar::ScheduleSpec;
+use psa_domain::events::{Actor, Envelope, Event, SlaBreached, SlaEscalated, SlaThreshold};
 use psa_domain::ids::new_id;
-use psa_workflows::ticket_sla::RecordStep;
-use psa_workflows::ticket_sla::SlaStep;
-use sqlx::PgPool;
+use psa_domain::sla::{
+    DEFAULT_ESCALATION_PERCENTS, SlaAction, SlaPolicySnapshot, ThresholdRule,
+    default_threshold_rules,
+};
+use psa_workflows::ticket_sla::{
+    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaContextRequest, SlaStep, SlaTicketContext,
+    SlaUpdate,
+};
+use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
+use std::time::Duration;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use uuid::Uuid;
 
-/// Implements the ticket workflow's store activities ([`RecordStep`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SlaStoreError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("ticket {0} not found")]
+    TicketNotFound(Uuid),
+    #[error("stored schedule {0} is unreadable: {1}")]
+    Schedule(Uuid, String),
+    #[error("SLA event is invalid: {0}")]
+    Event(String),
+}
+
+/// Implements the ticket workflow's store activities.
 #[derive(Clone)]
 pub struct SlaStore {
     pool: PgPool,
+    /// How long a closed ticket's SLA run waits for a reopening (`SLA_REOPEN_WINDOW_SECONDS`).
+    reopen_window: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    created_at: DateTime<Utc>,
+    pauses_sla: bool,
+    is_closed: bool,
+    awaiting_client: bool,
+    priority_id: Uuid,
+    policy_id: Option<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    schedule_id: Option<Uuid>,
+    escalation_1_percent: i32,
+    escalation_2_percent: i32,
+    escalation_3_percent: i32,
+}
+
+/// Every day, around the clock, in UTC: the schedule of a tenant that has set up none.
+fn always_open() -> ScheduleSpec {
+    ScheduleSpec {
+        timezone: "UTC".into(),
+        is_24x7: true,
+        hours: vec![],
+        holidays: vec![],
+    }
+}
+
+fn percent(p: i32) -> u16 {
+    u16::try_from(p).unwrap_or(u16::MAX)
 }
 
 impl SlaStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, reopen_window: Duration) -> Self {
+        Self {
+            pool,
+            reopen_window,
+        }
     }
 
-    /// Appends a step to `sla_audit_log`; a repeated `(ticket, step_key)` is a no-op.
+    /// The ticket's SLA-relevant state and the policy in force: the client's policy, else the
+    /// board's, else the tenant default; the policy's schedule, else the tenant's default
+    /// schedule, else around the clock.
+    pub async fn load_context(
+        &self,
+        req: SlaContextRequest,
+    ) -> Result<SlaTicketContext, SlaStoreError> {
+        let mut tx = begin_tenant(&self.pool, req.tenant_id).await?;
+        let ticket: TicketRow = sqlx::query_as(
+            "SELECT t.created_at, s.pauses_sla, s.is_closed, t.awaiting_client, t.priority_id,
+                    COALESCE(c.sla_policy_id, b.sla_policy_id,
+                             (SELECT id FROM sla_policies WHERE is_default)) AS policy_id
+               FROM tickets t
+               JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id
+               JOIN boards b ON b.tenant_id = t.tenant_id AND b.id = t.board_id
+               LEFT JOIN clients c ON c.tenant_id = t.tenant_id AND c.id = t.client_id
+              WHERE t.id = $1",
+        )
+        .bind(req.ticket_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(SlaStoreError::TicketNotFound(req.ticket_id))?;
+        let pause_while_awaiting_client: bool = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT pause_while_awaiting_client FROM tenant_sla_settings), false)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let policy = match ticket.policy_id {
+            Some(id) => {
+                policy(&mut tx, id, ticket.priority_id, pause_while_awaiting_client).await?
+            }
+            None => SlaPolicySnapshot {
+                policy_id: None,
+                schedule: default_schedule(&mut tx).await?,
+                response_minutes: None,
+                resolution_minutes: None,
+                thresholds: default_threshold_rules(),
+                escalation_percents: DEFAULT_ESCALATION_PERCENTS,
+                pause_while_awaiting_client,
+            },
+        };
+        tx.commit().await?;
+        Ok(SlaTicketContext {
+            policy,
+            created_at: ticket.created_at,
+            status_pauses: ticket.pauses_sla,
+            closed: ticket.is_closed,
+            awaiting_client: ticket.awaiting_client,
+            reopen_window_seconds: self.reopen_window.as_secs(),
+        })
+    }
+
+    /// Writes one decision of the clock. The audit step is unique per (ticket, step key): a
+    /// retried write finds it and sends no second event.
+    pub async fn record_update(&self, u: &SlaUpdate) -> Result<(), SlaStoreError> {
+        let mut tx = begin_tenant(&self.pool, u.tenant_id).await?;
+        let mut detail = u.detail.clone();
+        if let Some(obj) = detail.as_object_mut() {
+            obj.insert("state".into(), serde_json::json!(u.view.state));
+            obj.insert(
+                "escalation_level".into(),
+                serde_json::json!(u.view.escalation_level),
+            );
+            if let Some(a) = &u.action {
+                obj.insert("action".into(), serde_json::to_value(a).unwrap_or_default());
+            }
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO sla_audit_log (tenant_id, id, ticket_id, step_key, event, detail, occurred_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant_id, ticket_id, step_key) DO NOTHING",
+        )
+        .bind(u.tenant_id)
+        .bind(new_id())
+        .bind(u.ticket_id)
+        .bind(&u.step_key)
+        .bind(&u.event)
+        .bind(&detail)
+        .bind(u.occurred_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let v = &u.view;
+        let minutes = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
+        sqlx::query(
+            "UPDATE tickets SET
+                 sla_policy_id = $2, sla_started_at = $3,
+                 sla_response_due_at = $4, sla_response_at = $5, sla_response_met = $6,
+                 sla_resolution_due_at = $7, sla_resolution_at = $8, sla_resolution_met = $9,
+                 sla_paused_since = $10, sla_total_paused_minutes = $11,
+                 sla_escalation_level = $12, sla_state = $13
+             WHERE id = $1",
+        )
+        .bind(u.ticket_id)
+        .bind(v.policy_id)
+        .bind(v.started_at)
+        .bind(v.response.due_at)
+        .bind(v.response.stopped_at)
+        .bind(v.response.met)
+        .bind(v.resolution.due_at)
+        .bind(v.resolution.stopped_at)
+        .bind(v.resolution.met)
+        .bind(v.paused_since)
+        .bind(minutes(v.paused_minutes))
+        .bind(i16::from(v.escalation_level))
+        .bind(v.state.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if inserted && let Some(event) = self.event_for(&mut tx, u).await? {
+            let envelope = Envelope {
+                event_id: new_id(),
+                tenant_id: u.tenant_id,
+                occurred_at: u.occurred_at,
+                actor: Actor::System,
+                event,
+            };
+            envelope
+                .validate()
+                .map_err(|e| SlaStoreError::Event(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO outbox (tenant_id, event_id, event_type, envelope) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(u.tenant_id)
+            .bind(envelope.event_id)
+            .bind(envelope.event_type())
+            .bind(serde_json::to_value(&envelope).map_err(|e| SlaStoreError::Event(e.to_string()))?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The SLA event an action calls for, with its recipients. A threshold of 100 % is the
+    /// breach, told once as `sla.breached`.
+    async fn event_for(
+        &self,
+        conn: &mut PgConnection,
+        u: &SlaUpdate,
+    ) -> Result<Option<Event>, SlaStoreError> {
+        let level = u.view.escalation_level;
+        Ok(match &u.action {
+            None => None,
+            Some(SlaAction::Threshold { rule, .. }) if rule.percent == 100 => None,
+            Some(SlaAction::Threshold {
+                phase,
+                rule,
+                due_at,
+            }) => Some(Event::SlaThreshold(SlaThreshold {
+                ticket_id: u.ticket_id,
+                phase: *phase,
+                percent: rule.percent,
+                due_at: due_at.unwrap_or(u.occurred_at),
+                recipients: recipients(conn, u.ticket_id, rule, level).await?,
+                channels: rule.channels.clone(),
+            })),
+            Some(SlaAction::Breached { phase, due_at }) => {
+                let rule = u.breach_rule.clone().unwrap_or_else(|| ThresholdRule {
+                    percent: 100,
+                    notify_assignee: true,
+                    notify_board_manager: true,
+                    notify_escalation_managers: false,
+                    channels: vec![],
+                });
+                Some(Event::SlaBreached(SlaBreached {
+                    ticket_id: u.ticket_id,
+                    phase: *phase,
+                    due_at: due_at.unwrap_or(u.occurred_at),
+                    recipients: recipients(conn, u.ticket_id, &rule, level).await?,
+                    channels: rule.channels.clone(),
+                }))
+            }
+            Some(SlaAction::Escalated { phase, level }) => {
+                let managers = escalation_managers(conn, u.ticket_id, *level).await?;
+                Some(Event::SlaEscalated(SlaEscalated {
+                    ticket_id: u.ticket_id,
+                    phase: *phase,
+                    level: *level,
+                    recipients: managers,
+                    channels: vec![],
+                }))
+            }
+        })
+    }
+}
+
+async fn policy(
+    conn: &mut PgConnection,
+    id: Uuid,
+    priority: Uuid,
+    pause_while_awaiting_client: bool,
+) -> Result<SlaPolicySnapshot, SlaStoreError> {
+    let row: PolicyRow = sqlx::query_as(
+        "SELECT schedule_id, escalation_1_percent, escalation_2_percent, escalation_3_percent
+           FROM sla_policies WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let target: Option<(Option<i32>, Option<i32>, bool)> = sqlx::query_as(
+        "SELECT response_minutes, resolution_minutes, is_24x7 FROM sla_policy_targets
+          WHERE policy_id = $1 AND priority_id = $2",
+    )
+    .bind(id)
+    .bind(priority)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (response, resolution, is_24x7) = target.unwrap_or((None, None, false));
+    let rules: Vec<(i32, bool, bool, bool, Vec<String>)> = sqlx::query_as(
+        "SELECT percent, notify_assignee, notify_board_manager, notify_escalation_managers, channels
+           FROM sla_notification_thresholds WHERE policy_id = $1 ORDER BY percent",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let thresholds = if rules.is_empty() {
+        default_threshold_rules()
+    } else {
+        rules
+            .into_iter()
+            .map(
+                |(p, assignee, manager, escalation, channels)| ThresholdRule {
+                    percent: percent(p),
+                    notify_assignee: assignee,
+                    notify_board_manager: manager,
+                    notify_escalation_managers: escalation,
+                    channels,
+                },
+            )
+            .collect()
+    };
+    let mut schedule = match row.schedule_id {
+        Some(s) => stored_schedule(conn, s).await?,
+        None => default_schedule(conn).await?,
+    };
+    if is_24x7 {
+        schedule.is_24x7 = true;
+    }
+    Ok(SlaPolicySnapshot {
+        policy_id: Some(id),
+        schedule,
+        response_minutes: response.map(i64::from),
+        resolution_minutes: resolution.map(i64::from),
+        thresholds,
+        escalation_percents: [
+            percent(row.escalation_1_percent),
+            percent(row.escalation_2_percent),
+            percent(row.escalation_3_percent),
+        ],
+        pause_while_awaiting_client,
+    })
+}
+
+async fn stored_schedule(conn: &mut PgConnection, id: Uuid) -> Result<ScheduleSpec, SlaStoreError> {
+    let spec: Option<serde_json::Value> = sqlx::query_scalar("SELECT sla_schedule_spec($1)")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    match spec {
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| SlaStoreError::Schedule(id, e.to_string()))
+        }
+        None => Ok(always_open()),
+    }
+}
+
+async fn default_schedule(conn: &mut PgConnection) -> Result<ScheduleSpec, SlaStoreError> {
+    let id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM business_hours_schedules WHERE is_default")
+            .fetch_optional(&mut *conn)
+            .await?;
+    match id {
+        Some(id) => stored_schedule(conn, id).await,
+        None => Ok(always_open()),
+    }
+}
+
+/// The users a rule names for a ticket: its assignee, its board's manager, and the escalation
+/// managers of the ticket's level (level 1 before any escalation).
+async fn recipients(
+    conn: &mut PgConnection,
+    ticket: Uuid,
+    rule: &ThresholdRule,
+    level: u8,
+) -> Result<Vec<Uuid>, SlaStoreError> {
+    let (assignee, manager): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+        "SELECT t.assignee_id, b.manager_id FROM tickets t
+           JOIN boards b ON b.tenant_id = t.tenant_id AND b.id = t.board_id WHERE t.id = $1",
+    )
+    .bind(ticket)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    if rule.notify_assignee {
+        out.extend(assignee);
+    }
+    if rule.notify_board_manager {
+        out.extend(manager);
+    }
+    if rule.notify_escalation_managers {
+        out.extend(escalation_managers(conn, ticket, level.max(1)).await?);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|u| seen.insert(*u));
+    Ok(out)
+}
+
+async fn escalation_managers(
+    conn: &mut PgConnection,
+    ticket: Uuid,
+    level: u8,
+) -> Result<Vec<Uuid>, SlaStoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.user_id FROM board_escalation_managers m
+           JOIN tickets t ON t.tenant_id = m.tenant_id AND t.board_id = m.board_id
+          WHERE t.id = $1 AND m.level = $2 ORDER BY m.user_id",
+    )
+    .bind(ticket)
+    .bind(i16::from(level))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+impl SlaStore {
+    /// Appends a step to `sla_audit_log`; a repeated `(ticket, step_key)` is a no-op. (Runs
+    /// begun before the SLA engine write only these.)
     pub async fn write_step(&self, step: &SlaStep) -> Result<(), sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, step.tenant_id).await?;
         sqlx::query(
@@ -51,5 +438,23 @@ impl SlaStore {
     ) -> Result<(), ActivityError> {
         self.write_step(&step).await?;
         Ok(())
+    }
+
+    #[activity(definition = LoadSlaContext)]
+    pub async fn load_context_activity(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        req: SlaContextRequest,
+    ) -> Result<SlaTicketContext, ActivityError> {
+        Ok(self.load_context(req).await?)
+    }
+
+    #[activity(definition = RecordSlaUpdate)]
+    pub async fn record_update_activity(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        update: SlaUpdate,
+    ) -> Result<(), ActivityError> {
+        Ok(self.record_update(&update).await?)
     }
 }

@@ -51,6 +51,10 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
         | Event::CommentAdded { ticket, .. } => ticket.assignee_id.into_iter().collect(),
         Event::ProjectTaskAssigned(t) => vec![t.assignee_id],
         Event::TimeEntryApproved(t) | Event::TimeEntryRejected(t) => vec![t.user_id],
+        // The SLA engine resolved them from the policy (assignee, board and escalation managers).
+        Event::SlaThreshold(e) => e.recipients.clone(),
+        Event::SlaBreached(e) => e.recipients.clone(),
+        Event::SlaEscalated(e) => e.recipients.clone(),
         _ => Vec::new(),
     };
     if let crate::events::Actor::ApiKey {
@@ -61,6 +65,18 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
         out.retain(|u| *u != actor);
     }
     out
+}
+
+/// Whether `env` may be delivered on `channel` (`email`, `in_app`): SLA events carry the
+/// channels their policy's rule chose; every other event goes out on both.
+pub fn channel_allowed(env: &Envelope, channel: &str) -> bool {
+    let channels = match &env.event {
+        Event::SlaThreshold(e) => &e.channels,
+        Event::SlaBreached(e) => &e.channels,
+        Event::SlaEscalated(e) => &e.channels,
+        _ => return true,
+    };
+    channels.is_empty() || channels.iter().any(|c| c == channel)
 }
 
 /// An example event for `subtype`, for template previews and for checking a template before it
@@ -116,16 +132,22 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             phase: SlaPhase::Resolution,
             percent: 75,
             due_at: at,
+            recipients: vec![id],
+            channels: vec![],
         }),
         "sla.breached" => Event::SlaBreached(SlaBreached {
             ticket_id: id,
             phase: SlaPhase::Resolution,
             due_at: at,
+            recipients: vec![id],
+            channels: vec![],
         }),
         "sla.escalated" => Event::SlaEscalated(SlaEscalated {
             ticket_id: id,
             phase: SlaPhase::Resolution,
             level: 1,
+            recipients: vec![id],
+            channels: vec![],
         }),
         "invoice.generated" => Event::InvoiceGenerated(InvoiceGenerated {
             invoice_id: id,

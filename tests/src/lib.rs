@@ -226,6 +226,8 @@ impl TestEnv {
             metrics_addr: None,
             smtp_url: self.services.smtp_url.clone(),
             smtp_from: "PSA Tests <psa@tests.example>".into(),
+            // Runs end right after a close unless a test needs reopening.
+            sla_reopen_window: Duration::ZERO,
             bus: psa_worker::bus::BusConfig {
                 stream: self.events_stream.clone(),
                 dead_letter_stream: format!("{}:dead-letter", self.events_stream),

@@ -26,7 +26,7 @@ async fn record_step_writes_once_per_step_key() {
         .connect(&env.app_database_url)
         .await
         .unwrap();
-    let store = SlaStore::new(app_pool.clone());
+    let store = SlaStore::new(app_pool.clone(), std::time::Duration::ZERO);
     let step = SlaStep {
         tenant_id: env.a.seeded.tenant_id,
         ticket_id,

@@ -58,8 +58,17 @@ async fn follow_ticket_to_completion<F, Fut>(
 
     close().await;
 
-    wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Completed).await;
-    assert_eq!(audit_steps(env, ticket).await, ["started", "finished"]);
+    let done = wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Completed).await;
+    let steps = audit_steps(env, ticket).await;
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert_eq!(steps[0], "started");
+    assert!(steps[1].starts_with("resolved:"), "{steps:?}");
+    assert_eq!(steps[2], "finished");
+    // No policy: nothing was due, so the SLA is met.
+    assert_eq!(
+        done.search_attributes().get(&sa::SLA_STATE),
+        Some("met".to_owned())
+    );
     assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
     wf::check_replay(&temporal, &id, history_name)
         .await
@@ -89,7 +98,7 @@ async fn http_ticket_runs_its_workflow_until_closed() {
     follow_ticket_to_completion(
         &env,
         ticket,
-        "ticket_sla_http_created_then_closed",
+        "ticket_sla_engine_http_created_then_closed",
         || async {
             let closed = env
                 .ok(
@@ -138,21 +147,26 @@ async fn grpc_ticket_runs_its_workflow_until_closed() {
         .into_inner();
     let id: Uuid = ticket.id.parse().unwrap();
 
-    follow_ticket_to_completion(&env, id, "ticket_sla_grpc_created_then_closed", || async {
-        let mut grpc = grpc.clone();
-        let closed = grpc
-            .close_ticket(authed(
-                &key,
-                CloseTicketRequest {
-                    id: ticket.id.clone(),
-                    status_id: None,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(closed.closed_at.is_some());
-    })
+    follow_ticket_to_completion(
+        &env,
+        id,
+        "ticket_sla_engine_grpc_created_then_closed",
+        || async {
+            let mut grpc = grpc.clone();
+            let closed = grpc
+                .close_ticket(authed(
+                    &key,
+                    CloseTicketRequest {
+                        id: ticket.id.clone(),
+                        status_id: None,
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(closed.closed_at.is_some());
+        },
+    )
     .await;
     env.shutdown().await;
 }

@@ -18,6 +18,9 @@ pub struct WorkerConfig {
     pub smtp_url: String,
     /// Sender of e-mail when the tenant set none (`SMTP_FROM`).
     pub smtp_from: String,
+    /// How long a closed ticket's SLA run waits for a reopening before it ends
+    /// (`SLA_REOPEN_WINDOW_SECONDS`, default 7 days). A reopening after that is not timed.
+    pub sla_reopen_window: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +51,15 @@ impl WorkerConfig {
                 name: "EVENT_MAX_DELIVERIES",
                 reason: "must be a whole number of at least 1".into(),
             })?;
+        let reopen = var("SLA_REOPEN_WINDOW_SECONDS", "604800")
+            .parse()
+            .map_err(|_| ConfigError {
+                name: "SLA_REOPEN_WINDOW_SECONDS",
+                reason: "must be a whole number of seconds".into(),
+            })?;
         Ok(Self {
             bus,
+            sla_reopen_window: std::time::Duration::from_secs(reopen),
             smtp_url: var("SMTP_URL", "smtp://127.0.0.1:2525"),
             smtp_from: var("SMTP_FROM", "PSA <psa@localhost>"),
             temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),

@@ -50,7 +50,7 @@ pub async fn run_worker(
         .map_err(|e| worker_err(&e))?
         .register_workflow::<EmailNotificationWorkflow>()
         .map_err(|e| worker_err(&e))?
-        .register_activities(SlaStore::new(pool.clone()))
+        .register_activities(SlaStore::new(pool.clone(), config.sla_reopen_window))
         .register_activities(NotificationStore::new(pool.clone()))
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;

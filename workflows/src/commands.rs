@@ -77,6 +77,7 @@ impl WorkflowCommand {
                 board_id: ticket.board_id,
                 priority: ticket.priority_name.clone(),
                 opened_at: env.occurred_at,
+                carry: None,
             },
             signal: TicketSignal {
                 event_id: env.event_id,

@@ -220,13 +220,15 @@ impl Envelope {
                 if !(1..=1000).contains(&t.percent) {
                     e.push("payload.percent", "must be between 1 and 1000");
                 }
+                sla_channels(&mut e, &t.channels);
             }
             Event::SlaEscalated(s) => {
                 if !(1..=3).contains(&s.level) {
                     e.push("payload.level", "must be between 1 and 3");
                 }
+                sla_channels(&mut e, &s.channels);
             }
-            Event::SlaBreached(_) => {}
+            Event::SlaBreached(b) => sla_channels(&mut e, &b.channels),
             Event::InvoiceGenerated(i) => {
                 // A credit invoice may total below zero.
                 money(&mut e, "total", &i.total, true);
@@ -319,6 +321,18 @@ impl Event {
             | Event::TicketClosed { ticket }
             | Event::CommentAdded { ticket, .. } => Some(ticket),
             _ => None,
+        }
+    }
+}
+
+/// The notification channels an SLA event may name.
+fn sla_channels(e: &mut ValidationErrors, channels: &[String]) {
+    for (i, c) in channels.iter().enumerate() {
+        if c != "email" && c != "in_app" {
+            e.push(
+                &format!("payload.channels[{i}]"),
+                "must be `email` or `in_app`",
+            );
         }
     }
 }
@@ -426,16 +440,22 @@ mod tests {
                 phase: SlaPhase::Response,
                 percent: 75,
                 due_at: at("2026-01-01T10:00:00Z"),
+                recipients: vec![],
+                channels: vec![],
             }),
             Event::SlaBreached(SlaBreached {
                 ticket_id: Uuid::nil(),
                 phase: SlaPhase::Resolution,
                 due_at: at("2026-01-01T10:00:00Z"),
+                recipients: vec![],
+                channels: vec![],
             }),
             Event::SlaEscalated(SlaEscalated {
                 ticket_id: Uuid::nil(),
                 phase: SlaPhase::Resolution,
                 level: 2,
+                recipients: vec![],
+                channels: vec![],
             }),
             Event::InvoiceGenerated(InvoiceGenerated {
                 invoice_id: Uuid::nil(),
@@ -529,6 +549,8 @@ mod tests {
                     phase: SlaPhase::Response,
                     percent: 0,
                     due_at: at("2026-01-01T10:00:00Z"),
+                    recipients: vec![],
+                    channels: vec![],
                 }),
                 "payload.percent",
             ),
@@ -537,6 +559,8 @@ mod tests {
                     ticket_id: Uuid::nil(),
                     phase: SlaPhase::Response,
                     level: 4,
+                    recipients: vec![],
+                    channels: vec![],
                 }),
                 "payload.level",
             ),

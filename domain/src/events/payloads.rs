@@ -24,6 +24,12 @@ pub struct SlaThreshold {
     /// Percent of the target elapsed: 1..=1000.
     pub percent: u16,
     pub due_at: DateTime<Utc>,
+    /// Who is told (resolved by the SLA engine from the policy's threshold rule).
+    #[serde(default)]
+    pub recipients: Vec<Uuid>,
+    /// `email` and/or `in_app`; empty means both.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +38,12 @@ pub struct SlaBreached {
     pub ticket_id: Uuid,
     pub phase: SlaPhase,
     pub due_at: DateTime<Utc>,
+    /// Who is told (resolved by the SLA engine from the policy's threshold rule).
+    #[serde(default)]
+    pub recipients: Vec<Uuid>,
+    /// `email` and/or `in_app`; empty means both.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +53,12 @@ pub struct SlaEscalated {
     pub phase: SlaPhase,
     /// 1..=3.
     pub level: u8,
+    /// Who is told (resolved by the SLA engine from the policy's threshold rule).
+    #[serde(default)]
+    pub recipients: Vec<Uuid>,
+    /// `email` and/or `in_app`; empty means both.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

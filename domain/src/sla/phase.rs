@@ -4,15 +4,9 @@ use crate::calendar::{Calendar, CalendarError, Interval};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The two clocks of a ticket's SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Until the first public reply by an internal user.
-    Response,
-    /// Until the ticket is closed.
-    Resolution,
-}
+/// The two clocks of a ticket's SLA: response (until the first public reply by an internal
+/// user) and resolution (until the ticket is closed). The same type the SLA events carry.
+pub use crate::events::SlaPhase as Phase;
 
 /// When one threshold of a phase falls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@ impl NotificationHandler {
     /// Starts the event's e-mail workflow; a second start for the same event is a no-op.
     async fn start_emails(&self, event: &Envelope) -> Result<(), HandlerError> {
         if notifications::subtype_for(&event.event).is_none()
+            || !notifications::channel_allowed(event, "email")
             || notifications::direct_recipients(event).is_empty()
         {
             return Ok(());

@@ -2,6 +2,7 @@
 //! (edge → Temporal → worker), so fields are only ever added, with serde defaults.
 
 use chrono::{DateTime, Utc};
+use psa_domain::sla::{SlaAction, SlaPolicySnapshot, SlaTracker, SlaView, ThresholdRule};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,6 +16,19 @@ pub struct TicketWorkflowInput {
     pub board_id: Uuid,
     pub priority: String,
     pub opened_at: DateTime<Utc>,
+    /// Set by continue-as-new: the clock and what the previous run had applied.
+    #[serde(default)]
+    pub carry: Option<SlaCarry>,
+}
+
+/// What one run hands the next when it continues as new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaCarry {
+    pub tracker: SlaTracker,
+    /// The most recent event IDs applied (older ones can no longer be redelivered).
+    pub applied: Vec<Uuid>,
+    pub events_applied: u32,
+    pub reopen_window_seconds: u64,
 }
 
 /// A ticket event as the workflow sees it.
@@ -86,4 +100,45 @@ pub struct SlaStep {
 pub struct TicketWorkflowStatus {
     pub events_applied: u32,
     pub closed: bool,
+    /// The SLA clock as of the last event or wake-up; callers compute the view at their own
+    /// "now" with it (see `SlaTracker::view`).
+    #[serde(default)]
+    pub tracker: Option<SlaTracker>,
+}
+
+/// Which ticket's SLA context to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaContextRequest {
+    pub tenant_id: Uuid,
+    pub ticket_id: Uuid,
+}
+
+/// The ticket as the SLA clock needs it, and the policy in force for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaTicketContext {
+    pub policy: SlaPolicySnapshot,
+    pub created_at: DateTime<Utc>,
+    pub status_pauses: bool,
+    pub closed: bool,
+    pub awaiting_client: bool,
+    /// How long a closed ticket's clock waits for a reopening before its run ends.
+    pub reopen_window_seconds: u64,
+}
+
+/// One decision of the clock, written once: an audit step (idempotent on `step_key`), the
+/// ticket's SLA columns as of `occurred_at`, and for a threshold, breach or escalation the SLA
+/// event that notifies people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaUpdate {
+    pub tenant_id: Uuid,
+    pub ticket_id: Uuid,
+    pub step_key: String,
+    pub event: String,
+    pub detail: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+    pub view: SlaView,
+    pub action: Option<SlaAction>,
+    /// Who hears of a breach: the policy's rule for 100 %.
+    #[serde(default)]
+    pub breach_rule: Option<ThresholdRule>,
 }

@@ -1,0 +1,365 @@
+//! The SLA engine end to end: tickets over the API, the `sla:{tenant}:{ticket}` workflow on the
+//! real Temporal dev server, the audit log, the ticket's SLA columns, and the notifications that
+//! reach people. Targets are minutes on a 24x7 schedule, so real time is the clock.
+
+use psa_domain::ids::sla_workflow_id;
+use psa_tests::{Parts, TestEnv, eventually, wf};
+use psa_workflows::search_attributes as sa;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+use temporalio_client::WorkflowExecutionStatus;
+use uuid::Uuid;
+
+/// A tenant-default policy: P1 has the given targets around the clock.
+async fn policy(env: &TestEnv, response: i32, resolution: i32) -> Uuid {
+    let s = &env.a.seeded;
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO sla_policies (tenant_id, id, name, is_default) VALUES ($1, $2, 'Standard', true)")
+        .bind(s.tenant_id)
+        .bind(id)
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO sla_policy_targets (tenant_id, policy_id, priority_id, response_minutes, resolution_minutes, is_24x7)
+         VALUES ($1, $2, $3, $4, $5, true)",
+    )
+    .bind(s.tenant_id)
+    .bind(id)
+    .bind(s.priority_ids[0])
+    .bind(response)
+    .bind(resolution)
+    .execute(&env.owner)
+    .await
+    .unwrap();
+    id
+}
+
+/// A user of tenant A, for manager roles.
+async fn user(env: &TestEnv, name: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, kind) VALUES ($1, $2, $3, $4, 'internal')")
+        .bind(env.a.seeded.tenant_id)
+        .bind(id)
+        .bind(format!("{name}@alpha.example"))
+        .bind(name)
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    id
+}
+
+async fn steps(env: &TestEnv, ticket: Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT step_key FROM sla_audit_log WHERE ticket_id = $1 ORDER BY recorded_at",
+    )
+    .bind(ticket)
+    .fetch_all(&env.owner)
+    .await
+    .unwrap()
+}
+
+async fn create_ticket(env: &TestEnv, body: serde_json::Value) -> Uuid {
+    let t = env.ok(Method::POST, "/v1/tickets", &env.a.key, &body).await;
+    t["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// In-app notifications of `user` by subtype, for this ticket's SLA events.
+async fn in_app(env: &TestEnv, user: Uuid) -> Vec<String> {
+    let mut v: Vec<String> = sqlx::query_scalar(
+        "SELECT subtype_code FROM in_app_notifications WHERE user_id = $1 AND subtype_code LIKE 'sla.%'",
+    )
+    .bind(user)
+    .fetch_all(&env.owner)
+    .await
+    .unwrap();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresholds_breaches_and_escalations_fire_once_across_a_worker_restart() {
+    let mut env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    policy(&env, 1, 2).await;
+    let manager = user(&env, "manager").await;
+    let escalation: Vec<Uuid> = [
+        user(&env, "lead").await,
+        user(&env, "head").await,
+        user(&env, "ceo").await,
+    ]
+    .to_vec();
+    sqlx::query("UPDATE boards SET manager_id = $1 WHERE id = $2")
+        .bind(manager)
+        .bind(s.board_id)
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    for (level, u) in escalation.iter().enumerate() {
+        sqlx::query("INSERT INTO board_escalation_managers (tenant_id, board_id, level, user_id) VALUES ($1, $2, $3, $4)")
+            .bind(s.tenant_id)
+            .bind(s.board_id)
+            .bind(level as i16 + 1)
+            .bind(u)
+            .execute(&env.owner)
+            .await
+            .unwrap();
+    }
+    let ticket = create_ticket(
+        &env,
+        json!({ "title": "Server down", "priority_id": s.priority_ids[0], "assignee_id": s.technician_user_id }),
+    )
+    .await;
+    let temporal = env.temporal().await.unwrap();
+    let id = sla_workflow_id(s.tenant_id, ticket);
+    wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Running).await;
+    eventually(Duration::from_secs(30), || async {
+        let due: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT sla_response_due_at FROM tickets WHERE id = $1")
+                .bind(ticket)
+                .fetch_one(&env.owner)
+                .await?;
+        Ok(due.map(|_| ()))
+    })
+    .await
+    .expect("the response due time is recorded at start");
+
+    // The worker dies before the first threshold and comes back after it.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    env.kill_worker().await;
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    env.start_worker().await.unwrap();
+
+    let all = eventually(Duration::from_secs(150), || async {
+        let st = steps(&env, ticket).await;
+        Ok(st.iter().any(|k| k == "breached:resolution").then_some(st))
+    })
+    .await
+    .expect("the resolution phase breaches");
+    let mut fired: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|k| *k != "started")
+        .collect();
+    fired.sort_unstable();
+    assert_eq!(
+        fired,
+        [
+            "breached:resolution",
+            "breached:response",
+            "escalated:1",
+            "escalated:2",
+            "escalated:3",
+            "threshold:resolution:100",
+            "threshold:resolution:50",
+            "threshold:resolution:75",
+            "threshold:resolution:90",
+            "threshold:response:100",
+            "threshold:response:50",
+            "threshold:response:75",
+            "threshold:response:90",
+        ]
+    );
+    let (state, level): (String, i16) =
+        sqlx::query_as("SELECT sla_state, sla_escalation_level FROM tickets WHERE id = $1")
+            .bind(ticket)
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    assert_eq!((state.as_str(), level), ("breached", 3));
+    let desc = wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Running).await;
+    assert_eq!(
+        desc.search_attributes().get(&sa::SLA_STATE),
+        Some("breached".to_owned())
+    );
+
+    // People heard of it once each: the assignee of every warning and both breaches, the board
+    // manager of the breaches, each escalation manager of their level.
+    let tech_expected = [
+        "sla.breached",
+        "sla.breached",
+        "sla.warning",
+        "sla.warning",
+        "sla.warning",
+        "sla.warning",
+        "sla.warning",
+        "sla.warning",
+    ];
+    let got = eventually(Duration::from_secs(30), || async {
+        let got = in_app(&env, s.technician_user_id).await;
+        Ok((got.len() >= tech_expected.len()).then_some(got))
+    })
+    .await
+    .expect("the assignee is told");
+    assert_eq!(got, tech_expected);
+    eventually(Duration::from_secs(30), || async {
+        Ok((in_app(&env, manager).await == ["sla.breached", "sla.breached"]).then_some(()))
+    })
+    .await
+    .expect("the board manager hears of both breaches");
+    for u in &escalation {
+        eventually(Duration::from_secs(30), || async {
+            Ok((in_app(&env, *u).await == ["sla.escalated"]).then_some(()))
+        })
+        .await
+        .expect("each escalation manager hears of their level once");
+    }
+    // And by e-mail, once per message.
+    let manager_mail = eventually(Duration::from_secs(60), || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM notification_log WHERE recipient_id = $1 AND channel = 'email' AND status = 'sent'",
+        )
+        .bind(manager)
+        .fetch_one(&env.owner)
+        .await?;
+        Ok((n == 2).then_some(n))
+    })
+    .await
+    .expect("the manager's two breach e-mails are sent");
+    assert_eq!(manager_mail, 2);
+    let delivered = std::fs::read_dir(env.services.maildir.join("new"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter(|m| m.contains("To: manager@alpha.example") && m.contains(&ticket.to_string()))
+        .count();
+    assert_eq!(delivered, 2);
+
+    env.ok(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/close"),
+        &env.a.key,
+        &json!({}),
+    )
+    .await;
+    let done = wf::wait_status(&temporal, &id, WorkflowExecutionStatus::Completed).await;
+    assert_eq!(
+        done.search_attributes().get(&sa::SLA_STATE),
+        Some("breached".to_owned())
+    );
+    wf::check_replay(&temporal, &id, "ticket_sla_engine_breached_across_restart")
+        .await
+        .unwrap();
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pauses_responses_closing_and_reopening_move_the_clock() {
+    let mut env = TestEnv::start(Parts {
+        edge: true,
+        relay: true,
+        worker: false,
+    })
+    .await
+    .unwrap();
+    let mut config = env.worker_config();
+    config.sla_reopen_window = Duration::from_secs(3600);
+    env.start_worker_with(config).await.unwrap();
+    let s = env.a.seeded.clone();
+    policy(&env, 60, 240).await;
+    let tech = env
+        .a
+        .key_for(&env.owner, "technician", Some(s.technician_user_id))
+        .await
+        .unwrap();
+    let temporal = env.temporal().await.unwrap();
+
+    // Created already waiting (a pausing status): paused from the start.
+    let ticket = create_ticket(
+        &env,
+        json!({ "title": "Waiting", "priority_id": s.priority_ids[0], "status_id": s.status_waiting }),
+    )
+    .await;
+    let id = sla_workflow_id(s.tenant_id, ticket);
+    let column = |col: &'static str| {
+        let env = &env;
+        async move {
+            sqlx::query_scalar::<_, Option<String>>(&format!(
+                "SELECT {col}::text FROM tickets WHERE id = $1"
+            ))
+            .bind(ticket)
+            .fetch_one(&env.owner)
+            .await
+            .unwrap()
+        }
+    };
+    eventually(Duration::from_secs(30), || async {
+        Ok((column("sla_state").await.as_deref() == Some("paused")).then_some(()))
+    })
+    .await
+    .expect("paused from the start");
+    assert!(column("sla_paused_since").await.is_some());
+
+    // Resumed, then answered by the technician in public: the response phase is met.
+    env.ok(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/status"),
+        &env.a.key,
+        &json!({ "status_id": s.status_in_progress }),
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Ok((column("sla_state").await.as_deref() == Some("on_track")).then_some(()))
+    })
+    .await
+    .expect("resumed");
+    env.ok(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/comments"),
+        &tech,
+        &json!({ "body": "On it" }),
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Ok((column("sla_response_met").await.as_deref() == Some("true")).then_some(()))
+    })
+    .await
+    .expect("response met");
+
+    // Closed: met. Reopened within the window: the same run counts on.
+    env.ok(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/close"),
+        &env.a.key,
+        &json!({}),
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Ok((column("sla_state").await.as_deref() == Some("met")).then_some(()))
+    })
+    .await
+    .expect("met on close");
+    env.ok(
+        Method::POST,
+        &format!("/v1/tickets/{ticket}/status"),
+        &env.a.key,
+        &json!({ "status_id": s.status_in_progress }),
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Ok((column("sla_state").await.as_deref() == Some("on_track")).then_some(()))
+    })
+    .await
+    .expect("reopened");
+    assert!(column("sla_resolution_met").await.is_none());
+    let st = steps(&env, ticket).await;
+    let kinds: Vec<&str> = st.iter().map(|k| k.split(':').next().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["started", "resumed", "responded", "resolved", "reopened"],
+        "{st:?}"
+    );
+    assert_eq!(wf::run_count(&temporal, &id).await.unwrap(), 1);
+    let status = wf::query(&temporal, &id).await.unwrap();
+    let tracker = status.tracker.expect("the query carries the clock");
+    assert!(!tracker.closed);
+    assert!(tracker.response.stopped_at.is_some());
+    wf::check_replay(
+        &temporal,
+        &id,
+        "ticket_sla_engine_pause_respond_close_reopen",
+    )
+    .await
+    .unwrap();
+    env.shutdown().await;
+}
