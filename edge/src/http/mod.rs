@@ -104,6 +104,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/status", post(tickets::change_status))
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/close", post(tickets::close))
+        .route("/tickets/{id}/sla", get(sla::ticket_sla))
+        .route("/tickets/{id}/sla/audit", get(sla::ticket_audit))
         .route(
             "/tickets/{id}/comments",
             post(tickets::add_comment).get(tickets::list_comments),

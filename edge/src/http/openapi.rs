@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "PSA Orchestrator edge API", version = "1"),
     paths(
-        sla::preview,
+        sla::preview, sla::ticket_sla, sla::ticket_audit,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::change_status,
         tickets::assign, tickets::close, tickets::add_comment, tickets::list_comments,
         clients::create_client, clients::list_clients, clients::get_client, clients::update_client,

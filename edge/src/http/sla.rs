@@ -1,6 +1,6 @@
 //! `/v1/sla/…`: SLA what-if previews.
 
-use super::extract::{ApiJson, typed};
+use super::extract::{ApiJson, ApiPath, typed};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::service::sla as svc;
@@ -21,4 +21,28 @@ pub async fn preview(
 ) -> Result<Json<PreviewResponse>, ApiError> {
     let request: PreviewRequest = typed(body)?;
     Ok(Json(svc::preview(&s.pool, &p, &request).await?))
+}
+
+/// The ticket's SLA: due instants, elapsed and remaining business minutes per phase, pause,
+/// escalation level and state. Live from the running clock; from the last recorded step once
+/// the ticket's run has ended.
+#[utoipa::path(get, path = "/v1/tickets/{id}/sla",
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn ticket_sla(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> Result<Json<svc::TicketSla>, ApiError> {
+    Ok(Json(svc::ticket_sla(&s, &p, id).await?))
+}
+
+/// Every step the ticket's SLA clock took, oldest first.
+#[utoipa::path(get, path = "/v1/tickets/{id}/sla/audit",
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn ticket_audit(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> Result<Json<Vec<svc::AuditStep>>, ApiError> {
+    Ok(Json(svc::ticket_audit(&s.pool, &p, id).await?))
 }

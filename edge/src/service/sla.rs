@@ -61,3 +61,119 @@ pub async fn preview(
     };
     psa_domain::sla::preview(request, &schedule).map_err(ApiError::Malformed)
 }
+
+/// A ticket's SLA as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TicketSla {
+    pub ticket_id: Uuid,
+    /// `workflow` (live, from the running clock), `record` (the last step written, once the
+    /// run has ended) or `pending` (the clock has not started yet).
+    pub source: &'static str,
+    /// Computed at the time of the request when live.
+    #[serde(flatten)]
+    pub sla: Option<psa_domain::sla::SlaView>,
+}
+
+/// One line of a ticket's SLA audit log.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AuditStep {
+    pub step_key: String,
+    pub event: String,
+    pub detail: serde_json::Value,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// 404 unless the caller's tenant has the ticket (and, for a client key, it is its client's).
+async fn visible_ticket(conn: &mut PgConnection, p: &Principal, id: Uuid) -> Result<(), ApiError> {
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)",
+    )
+    .bind(id)
+    .bind(p.client_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    found.map(|_| ()).ok_or(ApiError::NotFound)
+}
+
+pub async fn ticket_sla(
+    state: &crate::state::AppState,
+    p: &Principal,
+    id: Uuid,
+) -> Result<TicketSla, ApiError> {
+    use psa_workflows::ticket_sla::SlaTicketWorkflow;
+    use temporalio_client::{
+        WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowQueryOptions,
+    };
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(&state.pool, p).await?;
+    visible_ticket(&mut tx, p, id).await?;
+    let recorded: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT detail->'view' FROM sla_audit_log WHERE ticket_id = $1 AND detail ? 'view'
+          ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    let client = state.temporal().await?;
+    let handle = client.get_workflow_handle::<SlaTicketWorkflow>(
+        psa_domain::ids::sla_workflow_id(p.tenant_id, id).as_str(),
+    );
+    let running = handle
+        .describe(WorkflowDescribeOptions::default())
+        .await
+        .is_ok_and(|d| d.status() == WorkflowExecutionStatus::Running);
+    if running {
+        let status = handle
+            .query(
+                SlaTicketWorkflow::query_status,
+                (),
+                WorkflowQueryOptions::default(),
+            )
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("SLA clock query: {e}")))?;
+        if let Some(tracker) = status.tracker {
+            let cal = tracker
+                .calendar()
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+            return Ok(TicketSla {
+                ticket_id: id,
+                source: "workflow",
+                sla: Some(tracker.view(&cal, chrono::Utc::now())),
+            });
+        }
+    }
+    Ok(match recorded {
+        Some(v) => TicketSla {
+            ticket_id: id,
+            source: "record",
+            sla: Some(serde_json::from_value(v).map_err(ApiError::internal)?),
+        },
+        None => TicketSla {
+            ticket_id: id,
+            source: "pending",
+            sla: None,
+        },
+    })
+}
+
+pub async fn ticket_audit(
+    pool: &sqlx::PgPool,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Vec<AuditStep>, ApiError> {
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    visible_ticket(&mut tx, p, id).await?;
+    let steps = sqlx::query_as(
+        "SELECT step_key, event, detail, occurred_at, recorded_at FROM sla_audit_log
+          WHERE ticket_id = $1 ORDER BY occurred_at, recorded_at",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(steps)
+}
