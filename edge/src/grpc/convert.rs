@@ -48,6 +48,7 @@ pub fn ticket(t: Ticket) -> pb::Ticket {
         created_at: Some(ts(t.created_at)),
         updated_at: Some(ts(t.updated_at)),
         closed_at: t.closed_at.map(ts),
+        awaiting_client: t.awaiting_client,
     }
 }
 

@@ -91,6 +91,7 @@ impl TicketService for TicketApi {
             contact_id: opt_id("contact_id", r.contact_id.as_deref())?,
             board_id: opt_id("board_id", r.board_id.as_deref())?,
             priority_id: opt_id("priority_id", r.priority_id.as_deref())?,
+            awaiting_client: r.awaiting_client,
         };
         let t = svc::update(&self.state.pool, &p, target(&r.id)?, patch).await?;
         Ok(Response::new(convert::ticket(t)))

@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod reference;
 pub mod sla;
+pub mod sla_config;
 pub mod templates;
 pub mod tickets;
 
@@ -16,7 +17,7 @@ use crate::metrics;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
@@ -99,6 +100,41 @@ pub fn router(state: AppState) -> Router {
             post(templates::preview),
         )
         .route("/sla/preview", post(sla::preview))
+        .route(
+            "/sla/schedules",
+            get(sla_config::list_schedules).post(sla_config::create_schedule),
+        )
+        .route(
+            "/sla/schedules/{id}",
+            get(sla_config::get_schedule)
+                .put(sla_config::replace_schedule)
+                .delete(sla_config::delete_schedule),
+        )
+        .route(
+            "/sla/holidays",
+            get(sla_config::list_holidays).post(sla_config::add_holiday),
+        )
+        .route("/sla/holidays/{id}", delete(sla_config::delete_holiday))
+        .route(
+            "/sla/policies",
+            get(sla_config::list_policies).post(sla_config::create_policy),
+        )
+        .route(
+            "/sla/policies/{id}",
+            get(sla_config::get_policy)
+                .put(sla_config::replace_policy)
+                .delete(sla_config::delete_policy),
+        )
+        .route(
+            "/sla/settings",
+            get(sla_config::settings).put(sla_config::set_settings),
+        )
+        .route("/sla/itil-setup", post(sla_config::itil_setup))
+        .route("/clients/{id}/sla", put(sla_config::assign_client))
+        .route(
+            "/boards/{id}/sla",
+            get(sla_config::board_sla).put(sla_config::set_board_sla),
+        )
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))

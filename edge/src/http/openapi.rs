@@ -1,7 +1,9 @@
 //! The OpenAPI document served at `/openapi.json`, generated from the handlers' annotations so
 //! it cannot drift from the code.
 
-use super::{clients, notification_settings, notifications, reference, sla, templates, tickets};
+use super::{
+    clients, notification_settings, notifications, reference, sla, sla_config, templates, tickets,
+};
 use crate::error::{Problem, ProblemField};
 use axum::Json;
 use utoipa::OpenApi;
@@ -11,6 +13,13 @@ use utoipa::OpenApi;
     info(title = "PSA Orchestrator edge API", version = "1"),
     paths(
         sla::preview, sla::ticket_sla, sla::ticket_audit,
+        sla_config::list_schedules, sla_config::create_schedule, sla_config::get_schedule,
+        sla_config::replace_schedule, sla_config::delete_schedule, sla_config::list_holidays,
+        sla_config::add_holiday, sla_config::delete_holiday, sla_config::list_policies,
+        sla_config::create_policy, sla_config::get_policy, sla_config::replace_policy,
+        sla_config::delete_policy, sla_config::settings, sla_config::set_settings,
+        sla_config::itil_setup, sla_config::assign_client, sla_config::board_sla,
+        sla_config::set_board_sla,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::change_status,
         tickets::assign, tickets::close, tickets::add_comment, tickets::list_comments,
         clients::create_client, clients::list_clients, clients::get_client, clients::update_client,

@@ -177,3 +177,27 @@ pub async fn ticket_audit(
     tx.commit().await?;
     Ok(steps)
 }
+
+/// Tells every open ticket's SLA clock to read its policy again, after a change to SLA
+/// settings, schedules, holidays, policies or their assignment. One `ticket.updated` event
+/// per open ticket (changed: `sla_policy`), in the caller's transaction; a clock whose policy
+/// did not change ignores it. SLA configuration changes are rare; open tickets are thousands.
+pub(crate) async fn resignal_open_tickets(
+    conn: &mut PgConnection,
+    p: &Principal,
+) -> Result<usize, ApiError> {
+    let open: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM tickets WHERE closed_at IS NULL ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    for id in &open {
+        super::tickets::emit(conn, p, *id, |ticket| {
+            psa_domain::events::Event::TicketUpdated {
+                ticket,
+                changed: vec!["sla_policy".into()],
+            }
+        })
+        .await?;
+    }
+    Ok(open.len())
+}

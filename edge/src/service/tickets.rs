@@ -30,6 +30,8 @@ pub struct Ticket {
     pub priority_id: Uuid,
     pub status_id: Uuid,
     pub assignee_id: Option<Uuid>,
+    /// Waiting on the client; stops the SLA clock when the tenant's SLA settings say so.
+    pub awaiting_client: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -55,6 +57,7 @@ pub struct NewTicket {
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
     pub title: Option<String>,
+    pub awaiting_client: Option<bool>,
     pub description: Option<String>,
     pub client_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
@@ -78,7 +81,7 @@ pub struct TicketFilter {
 }
 
 const TICKET_COLS: &str = "id, number, title, description, client_id, contact_id, board_id, priority_id, status_id, \
-                           assignee_id, created_at, updated_at, closed_at";
+                           assignee_id, awaiting_client, created_at, updated_at, closed_at";
 
 /// Client-portal keys see only their client's tickets; staff see the whole tenant.
 fn client_scope(p: &Principal) -> Option<Uuid> {
@@ -151,7 +154,7 @@ pub(crate) async fn snapshot(
     })
 }
 
-async fn emit(
+pub(crate) async fn emit(
     conn: &mut PgConnection,
     p: &Principal,
     ticket_id: Uuid,
@@ -386,7 +389,8 @@ pub async fn update(
     let updated: Ticket = sqlx::query_as(&format!(
         "UPDATE tickets SET title = coalesce($2, title), description = coalesce($3, description),
                 client_id = $4, contact_id = coalesce($5, contact_id), board_id = coalesce($6, board_id),
-                priority_id = coalesce($7, priority_id), updated_at = now()
+                priority_id = coalesce($7, priority_id),
+                awaiting_client = coalesce($8, awaiting_client), updated_at = now()
          WHERE id = $1 RETURNING {TICKET_COLS}"
     ))
     .bind(id)
@@ -396,6 +400,7 @@ pub async fn update(
     .bind(patch.contact_id)
     .bind(patch.board_id)
     .bind(patch.priority_id)
+    .bind(patch.awaiting_client)
     .fetch_one(&mut *tx)
     .await?;
     let changed = changed_fields(&current, &updated);
@@ -423,6 +428,10 @@ fn changed_fields(before: &Ticket, after: &Ticket) -> Vec<String> {
     diff("contact_id", before.contact_id != after.contact_id);
     diff("board_id", before.board_id != after.board_id);
     diff("priority_id", before.priority_id != after.priority_id);
+    diff(
+        "awaiting_client",
+        before.awaiting_client != after.awaiting_client,
+    );
     changed
 }
 

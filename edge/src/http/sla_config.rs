@@ -1,0 +1,211 @@
+//! `/v1/sla/…` configuration: schedules, holidays, policies, settings, the ITIL setup, and
+//! the SLA assignment of clients and boards.
+
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Principal;
+use crate::error::{ApiError, Problem};
+use crate::service::sla_policies::{
+    self as policies, BoardSla, ItilSetup, Policy, PolicyAssignment, PolicyInput, SlaSettings,
+};
+use crate::service::sla_schedules::{
+    self as schedules, Holiday, HolidayInput, Schedule, ScheduleInput,
+};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+#[utoipa::path(get, path = "/v1/sla/schedules", responses((status = 200, body = Vec<Schedule>)))]
+pub async fn list_schedules(
+    State(s): State<AppState>,
+    p: Principal,
+) -> Result<Json<Vec<Schedule>>, ApiError> {
+    Ok(Json(schedules::list(&s.pool, &p).await?))
+}
+
+#[utoipa::path(post, path = "/v1/sla/schedules", request_body = ScheduleInput,
+    responses((status = 201, body = Schedule), (status = 422, body = Problem)))]
+pub async fn create_schedule(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<ScheduleInput>,
+) -> Result<(StatusCode, Json<Schedule>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(schedules::create(&s.pool, &p, input).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/sla/schedules/{id}", responses((status = 200, body = Schedule), (status = 404, body = Problem)))]
+pub async fn get_schedule(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Schedule>, ApiError> {
+    Ok(Json(schedules::get(&s.pool, &p, id).await?))
+}
+
+#[utoipa::path(put, path = "/v1/sla/schedules/{id}", request_body = ScheduleInput,
+    responses((status = 200, body = Schedule), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace_schedule(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ScheduleInput>,
+) -> Result<Json<Schedule>, ApiError> {
+    Ok(Json(schedules::replace(&s.pool, &p, id, input).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/sla/schedules/{id}",
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_schedule(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    schedules::delete(&s.pool, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/sla/holidays", responses((status = 200, body = Vec<Holiday>)))]
+pub async fn list_holidays(
+    State(s): State<AppState>,
+    p: Principal,
+) -> Result<Json<Vec<Holiday>>, ApiError> {
+    Ok(Json(schedules::list_holidays(&s.pool, &p).await?))
+}
+
+#[utoipa::path(post, path = "/v1/sla/holidays", request_body = HolidayInput,
+    responses((status = 201, body = Holiday), (status = 422, body = Problem)))]
+pub async fn add_holiday(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<HolidayInput>,
+) -> Result<(StatusCode, Json<Holiday>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(schedules::add_holiday(&s.pool, &p, input).await?),
+    ))
+}
+
+#[utoipa::path(delete, path = "/v1/sla/holidays/{id}", responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_holiday(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    schedules::delete_holiday(&s.pool, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/sla/policies", responses((status = 200, body = Vec<Policy>)))]
+pub async fn list_policies(
+    State(s): State<AppState>,
+    p: Principal,
+) -> Result<Json<Vec<Policy>>, ApiError> {
+    Ok(Json(policies::list(&s.pool, &p).await?))
+}
+
+#[utoipa::path(post, path = "/v1/sla/policies", request_body = PolicyInput,
+    responses((status = 201, body = Policy), (status = 422, body = Problem)))]
+pub async fn create_policy(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<PolicyInput>,
+) -> Result<(StatusCode, Json<Policy>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(policies::create(&s.pool, &p, input).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/sla/policies/{id}", responses((status = 200, body = Policy), (status = 404, body = Problem)))]
+pub async fn get_policy(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Policy>, ApiError> {
+    Ok(Json(policies::get(&s.pool, &p, id).await?))
+}
+
+#[utoipa::path(put, path = "/v1/sla/policies/{id}", request_body = PolicyInput,
+    responses((status = 200, body = Policy), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace_policy(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<PolicyInput>,
+) -> Result<Json<Policy>, ApiError> {
+    Ok(Json(policies::replace(&s.pool, &p, id, input).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/sla/policies/{id}",
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_policy(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    policies::delete(&s.pool, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/sla/settings", responses((status = 200, body = SlaSettings)))]
+pub async fn settings(
+    State(s): State<AppState>,
+    p: Principal,
+) -> Result<Json<SlaSettings>, ApiError> {
+    Ok(Json(policies::settings(&s.pool, &p).await?))
+}
+
+#[utoipa::path(put, path = "/v1/sla/settings", request_body = SlaSettings, responses((status = 200, body = SlaSettings)))]
+pub async fn set_settings(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<SlaSettings>,
+) -> Result<Json<SlaSettings>, ApiError> {
+    Ok(Json(policies::set_settings(&s.pool, &p, input).await?))
+}
+
+/// Priorities P1..P5, Mon-Fri 08:00-18:00 hours and the "ITIL standard" policy in one call.
+#[utoipa::path(post, path = "/v1/sla/itil-setup", request_body = ItilSetup,
+    responses((status = 200, body = Policy), (status = 422, body = Problem)))]
+pub async fn itil_setup(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<ItilSetup>,
+) -> Result<Json<Policy>, ApiError> {
+    Ok(Json(policies::itil_setup(&s.pool, &p, input).await?))
+}
+
+#[utoipa::path(put, path = "/v1/clients/{id}/sla", request_body = PolicyAssignment,
+    responses((status = 200, body = PolicyAssignment), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn assign_client(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<PolicyAssignment>,
+) -> Result<Json<PolicyAssignment>, ApiError> {
+    Ok(Json(policies::assign_client(&s.pool, &p, id, input).await?))
+}
+
+#[utoipa::path(get, path = "/v1/boards/{id}/sla", responses((status = 200, body = BoardSla), (status = 404, body = Problem)))]
+pub async fn board_sla(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<BoardSla>, ApiError> {
+    Ok(Json(policies::board_sla(&s.pool, &p, id).await?))
+}
+
+#[utoipa::path(put, path = "/v1/boards/{id}/sla", request_body = BoardSla,
+    responses((status = 200, body = BoardSla), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_board_sla(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<BoardSla>,
+) -> Result<Json<BoardSla>, ApiError> {
+    Ok(Json(policies::set_board_sla(&s.pool, &p, id, input).await?))
+}

@@ -1,0 +1,365 @@
+//! Business-hours schedules and holidays. A schedule is validated by the domain calendar
+//! before it is written, so a stored schedule always compiles; every change re-reads the
+//! policy of the tenant's open tickets (see [`super::sla::resignal_open_tickets`]).
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::ApiError;
+use chrono::NaiveDate;
+use psa_domain::auth::Permission;
+use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
+use psa_domain::ids::new_id;
+use psa_domain::validation::{ValidationErrors, text};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    pub name: String,
+    /// IANA zone, e.g. `Europe/London`.
+    pub timezone: String,
+    #[serde(default)]
+    pub is_24x7: bool,
+    /// The schedule of policies that name none.
+    #[serde(default)]
+    pub is_default: bool,
+    #[serde(default)]
+    pub hours: Vec<WindowInput>,
+    /// This schedule's own holidays (tenant-wide ones are under `/v1/sla/holidays`).
+    #[serde(default)]
+    pub holidays: Vec<HolidayInput>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowInput {
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: i64,
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM` or `24:00`; earlier than `start` runs past midnight.
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayInput {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(default)]
+    pub recurring: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Holiday {
+    pub id: Uuid,
+    pub schedule_id: Option<Uuid>,
+    pub name: String,
+    pub date: NaiveDate,
+    pub recurring: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Schedule {
+    pub id: Uuid,
+    pub name: String,
+    pub timezone: String,
+    pub is_24x7: bool,
+    pub is_default: bool,
+    pub hours: Vec<WindowInput>,
+    pub holidays: Vec<Holiday>,
+}
+
+/// Checks the input with the calendar the clock will use; errors name `hours[i].start` etc.
+fn validate(input: &ScheduleInput) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    text(&mut errors, "name", &input.name, 200);
+    let spec = ScheduleSpec {
+        timezone: input.timezone.clone(),
+        is_24x7: input.is_24x7,
+        hours: input
+            .hours
+            .iter()
+            .map(|w| WindowSpec {
+                weekday: w.weekday,
+                start: w.start.clone(),
+                end: w.end.clone(),
+            })
+            .collect(),
+        holidays: input
+            .holidays
+            .iter()
+            .map(|h| HolidaySpec {
+                date: h.date.clone(),
+                recurring: h.recurring,
+            })
+            .collect(),
+    };
+    if let Err(e) = Calendar::new(&spec, "") {
+        errors.0.extend(e.0);
+    }
+    if !input.is_24x7 && input.hours.is_empty() {
+        errors.push("hours", "a schedule that is not 24x7 needs opening hours");
+    }
+    errors.into_result()
+}
+
+async fn read(conn: &mut PgConnection, id: Uuid) -> Result<Schedule, ApiError> {
+    let row: Option<(Uuid, String, String, bool, bool)> = sqlx::query_as(
+        "SELECT id, name, timezone, is_24x7, is_default FROM business_hours_schedules WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (id, name, timezone, is_24x7, is_default) = row.ok_or(ApiError::NotFound)?;
+    let hours = sqlx::query_as::<_, (i16, String, String)>(
+        "SELECT weekday, start_time, end_time FROM business_hours_windows
+          WHERE schedule_id = $1 ORDER BY weekday, start_time",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(weekday, start, end)| WindowInput {
+        weekday: i64::from(weekday),
+        start,
+        end,
+    })
+    .collect();
+    let holidays = sqlx::query_as(
+        "SELECT id, schedule_id, name, date, recurring FROM holidays WHERE schedule_id = $1 ORDER BY date",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Schedule {
+        id,
+        name,
+        timezone,
+        is_24x7,
+        is_default,
+        hours,
+        holidays,
+    })
+}
+
+/// Writes the schedule's windows and own holidays, replacing what it had.
+async fn write_parts(
+    conn: &mut PgConnection,
+    p: &Principal,
+    id: Uuid,
+    input: &ScheduleInput,
+) -> Result<(), ApiError> {
+    if input.is_default {
+        sqlx::query(
+            "UPDATE business_hours_schedules SET is_default = false WHERE is_default AND id <> $1",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM business_hours_windows WHERE schedule_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM holidays WHERE schedule_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for w in &input.hours {
+        sqlx::query(
+            "INSERT INTO business_hours_windows (tenant_id, schedule_id, id, weekday, start_time, end_time)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(p.tenant_id)
+        .bind(id)
+        .bind(new_id())
+        .bind(i16::try_from(w.weekday).unwrap_or(0))
+        .bind(&w.start)
+        .bind(&w.end)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for h in &input.holidays {
+        insert_holiday(conn, p, Some(id), h).await?;
+    }
+    Ok(())
+}
+
+async fn insert_holiday(
+    conn: &mut PgConnection,
+    p: &Principal,
+    schedule: Option<Uuid>,
+    h: &HolidayInput,
+) -> Result<Holiday, ApiError> {
+    let date = NaiveDate::parse_from_str(&h.date, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid("date", "must be a date as YYYY-MM-DD"))?;
+    Ok(sqlx::query_as(
+        "INSERT INTO holidays (tenant_id, id, schedule_id, name, date, recurring)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, schedule_id, name, date, recurring",
+    )
+    .bind(p.tenant_id)
+    .bind(new_id())
+    .bind(schedule)
+    .bind(h.name.as_deref().unwrap_or("Holiday"))
+    .bind(date)
+    .bind(h.recurring)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn list(pool: &PgPool, p: &Principal) -> Result<Vec<Schedule>, ApiError> {
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM business_hours_schedules ORDER BY name")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(read(&mut tx, id).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Schedule, ApiError> {
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let s = read(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub async fn create(
+    pool: &PgPool,
+    p: &Principal,
+    input: ScheduleInput,
+) -> Result<Schedule, ApiError> {
+    p.require(Permission::ManageSla)?;
+    super::check(validate(&input))?;
+    let mut tx = db::begin(pool, p).await?;
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO business_hours_schedules (tenant_id, id, name, timezone, is_24x7, is_default)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(p.tenant_id)
+    .bind(id)
+    .bind(input.name.trim())
+    .bind(&input.timezone)
+    .bind(input.is_24x7)
+    .bind(input.is_default)
+    .execute(&mut *tx)
+    .await?;
+    write_parts(&mut tx, p, id, &input).await?;
+    let s = read(&mut tx, id).await?;
+    super::sla::resignal_open_tickets(&mut tx, p).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub async fn replace(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    input: ScheduleInput,
+) -> Result<Schedule, ApiError> {
+    p.require(Permission::ManageSla)?;
+    super::check(validate(&input))?;
+    let mut tx = db::begin(pool, p).await?;
+    let updated = sqlx::query(
+        "UPDATE business_hours_schedules SET name = $2, timezone = $3, is_24x7 = $4, is_default = $5,
+                updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(input.name.trim())
+    .bind(&input.timezone)
+    .bind(input.is_24x7)
+    .bind(input.is_default)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(ApiError::NotFound);
+    }
+    write_parts(&mut tx, p, id, &input).await?;
+    let s = read(&mut tx, id).await?;
+    super::sla::resignal_open_tickets(&mut tx, p).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiError> {
+    p.require(Permission::ManageSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let used: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_policies WHERE schedule_id = $1)")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if used {
+        return Err(ApiError::Conflict {
+            detail: "a policy uses this schedule; give the policy another schedule first".into(),
+            field: None,
+        });
+    }
+    let deleted = sqlx::query("DELETE FROM business_hours_schedules WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(ApiError::NotFound);
+    }
+    super::sla::resignal_open_tickets(&mut tx, p).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Tenant-wide holidays (they close every schedule).
+pub async fn list_holidays(pool: &PgPool, p: &Principal) -> Result<Vec<Holiday>, ApiError> {
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let rows = sqlx::query_as(
+        "SELECT id, schedule_id, name, date, recurring FROM holidays WHERE schedule_id IS NULL ORDER BY date",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+pub async fn add_holiday(
+    pool: &PgPool,
+    p: &Principal,
+    input: HolidayInput,
+) -> Result<Holiday, ApiError> {
+    p.require(Permission::ManageSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let h = insert_holiday(&mut tx, p, None, &input).await?;
+    super::sla::resignal_open_tickets(&mut tx, p).await?;
+    tx.commit().await?;
+    Ok(h)
+}
+
+pub async fn delete_holiday(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiError> {
+    p.require(Permission::ManageSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let deleted = sqlx::query("DELETE FROM holidays WHERE id = $1 AND schedule_id IS NULL")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(ApiError::NotFound);
+    }
+    super::sla::resignal_open_tickets(&mut tx, p).await?;
+    tx.commit().await?;
+    Ok(())
+}
