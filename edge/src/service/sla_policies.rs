@@ -77,7 +77,7 @@ fn both_channels() -> Vec<String> {
     vec!["email".into(), "in_app".into()]
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Policy {
     pub id: Uuid,
     pub name: String,
@@ -85,7 +85,9 @@ pub struct Policy {
     pub schedule_id: Option<Uuid>,
     pub is_default: bool,
     pub escalation_percents: Vec<i32>,
+    #[sqlx(skip)]
     pub targets: Vec<TargetInput>,
+    #[sqlx(skip)]
     pub thresholds: Vec<ThresholdInput>,
 }
 
@@ -150,25 +152,15 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
 }
 
 async fn read(conn: &mut PgConnection, id: Uuid) -> Result<Policy, ApiError> {
-    let row: Option<(
-        Uuid,
-        String,
-        Option<String>,
-        Option<Uuid>,
-        bool,
-        i32,
-        i32,
-        i32,
-    )> = sqlx::query_as(
+    let mut policy: Policy = sqlx::query_as(
         "SELECT id, name, description, schedule_id, is_default,
-                escalation_1_percent, escalation_2_percent, escalation_3_percent
+                ARRAY[escalation_1_percent, escalation_2_percent, escalation_3_percent] AS escalation_percents
            FROM sla_policies WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let (id, name, description, schedule_id, is_default, e1, e2, e3) =
-        row.ok_or(ApiError::NotFound)?;
+    .await?
+    .ok_or(ApiError::NotFound)?;
     let targets = sqlx::query_as(
         "SELECT priority_id, response_minutes, resolution_minutes, is_24x7 FROM sla_policy_targets
           WHERE policy_id = $1 ORDER BY priority_id",
@@ -183,16 +175,9 @@ async fn read(conn: &mut PgConnection, id: Uuid) -> Result<Policy, ApiError> {
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Policy {
-        id,
-        name,
-        description,
-        schedule_id,
-        is_default,
-        escalation_percents: vec![e1, e2, e3],
-        targets,
-        thresholds,
-    })
+    policy.targets = targets;
+    policy.thresholds = thresholds;
+    Ok(policy)
 }
 
 /// Writes the policy row's fields and replaces its targets and thresholds.
