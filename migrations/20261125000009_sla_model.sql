@@ -134,9 +134,12 @@ ALTER TABLE tickets
     ADD COLUMN sla_response_due_at          timestamptz,
     ADD COLUMN sla_response_at              timestamptz,
     ADD COLUMN sla_response_met             boolean,
+    -- Business minutes the phase counted when it ended (for compliance averages).
+    ADD COLUMN sla_response_minutes         integer,
     ADD COLUMN sla_resolution_due_at        timestamptz,
     ADD COLUMN sla_resolution_at            timestamptz,
     ADD COLUMN sla_resolution_met           boolean,
+    ADD COLUMN sla_resolution_minutes       integer,
     ADD COLUMN sla_paused_since             timestamptz,
     ADD COLUMN sla_total_paused_minutes     integer NOT NULL DEFAULT 0,
     ADD COLUMN sla_escalation_level         smallint NOT NULL DEFAULT 0 CHECK (sla_escalation_level BETWEEN 0 AND 3),

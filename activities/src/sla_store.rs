@@ -172,7 +172,9 @@ impl SlaStore {
                  sla_response_due_at = $4, sla_response_at = $5, sla_response_met = $6,
                  sla_resolution_due_at = $7, sla_resolution_at = $8, sla_resolution_met = $9,
                  sla_paused_since = $10, sla_total_paused_minutes = $11,
-                 sla_escalation_level = $12, sla_state = $13
+                 sla_escalation_level = $12, sla_state = $13,
+                 sla_response_minutes = CASE WHEN $5::timestamptz IS NULL THEN NULL ELSE $14 END,
+                 sla_resolution_minutes = CASE WHEN $8::timestamptz IS NULL THEN NULL ELSE $15 END
              WHERE id = $1",
         )
         .bind(u.ticket_id)
@@ -188,6 +190,8 @@ impl SlaStore {
         .bind(minutes(v.paused_minutes))
         .bind(i16::from(v.escalation_level))
         .bind(v.state.as_str())
+        .bind(minutes(v.response.elapsed_minutes))
+        .bind(minutes(v.resolution.elapsed_minutes))
         .execute(&mut *tx)
         .await?;
         if inserted && let Some(event) = self.event_for(&mut tx, u).await? {

@@ -389,3 +389,166 @@ async fn schedules_policies_and_assignments_are_validated() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_report_groups_rates_and_trend() {
+    let env = TestEnv::start(Parts::EDGE_ONLY).await.unwrap();
+    let key = env.a.key.clone();
+    let s = env.a.seeded.clone();
+    // (priority, started, response met, response minutes, resolution met, resolution minutes,
+    //  closed, state, response due)
+    let cases = [
+        (
+            0,
+            "2026-11-02T10:00:00Z",
+            Some(true),
+            Some(10),
+            Some(true),
+            Some(100),
+            true,
+            "met",
+            "2026-11-02T10:15:00Z",
+        ),
+        (
+            0,
+            "2026-11-03T10:00:00Z",
+            Some(false),
+            Some(40),
+            Some(false),
+            Some(300),
+            true,
+            "breached",
+            "2026-11-03T10:15:00Z",
+        ),
+        (
+            1,
+            "2026-11-03T12:00:00Z",
+            None,
+            None,
+            None,
+            None,
+            false,
+            "at_risk",
+            "2026-11-03T12:30:00Z",
+        ),
+        (
+            1,
+            "2026-10-01T12:00:00Z",
+            Some(true),
+            Some(5),
+            None,
+            None,
+            false,
+            "on_track",
+            "2026-10-01T12:30:00Z",
+        ),
+    ];
+    for (priority, started, r_met, r_min, s_met, s_min, closed, state, due) in cases {
+        let t = env
+            .ok(
+                Method::POST,
+                "/v1/tickets",
+                &key,
+                &json!({ "title": "T", "priority_id": s.priority_ids[priority] }),
+            )
+            .await;
+        sqlx::query(
+            "UPDATE tickets SET sla_started_at = $2::timestamptz, sla_response_met = $3, sla_response_minutes = $4,
+                    sla_response_at = CASE WHEN $3 IS NULL THEN NULL ELSE $2::timestamptz END,
+                    sla_resolution_met = $5, sla_resolution_minutes = $6,
+                    sla_resolution_at = CASE WHEN $5 IS NULL THEN NULL ELSE $2::timestamptz END,
+                    closed_at = CASE WHEN $7 THEN $2::timestamptz END, sla_state = $8,
+                    sla_response_due_at = $9::timestamptz, sla_resolution_due_at = '2099-01-01'
+              WHERE id = $1::uuid",
+        )
+        .bind(t["id"].as_str().unwrap())
+        .bind(started)
+        .bind(r_met)
+        .bind(r_min)
+        .bind(s_met)
+        .bind(s_min)
+        .bind(closed)
+        .bind(state)
+        .bind(due)
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    }
+    let (status, r) = send(
+        &env,
+        Method::GET,
+        "/v1/sla/compliance?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=priority",
+        &key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["totals"]["tickets"], 3);
+    assert_eq!(
+        r["totals"]["breaches"], 3,
+        "two ended late, one running past due"
+    );
+    assert_eq!(r["totals"]["active"], 1);
+    assert_eq!(r["totals"]["at_risk"], 1);
+    let p1 = &r["groups"][0];
+    assert_eq!(p1["label"], "P1");
+    assert_eq!(p1["tickets"], 2);
+    assert_eq!(p1["response"]["met"], 1);
+    assert_eq!(p1["response"]["breached"], 1);
+    assert_eq!(p1["response"]["rate"], 0.5);
+    assert_eq!(p1["response"]["average_minutes"], 25.0);
+    assert_eq!(p1["resolution"]["average_minutes"], 200.0);
+    let p2 = &r["groups"][1];
+    assert_eq!(p2["label"], "P2");
+    assert_eq!(p2["response"]["breached"], 1);
+    assert!(p2["response"]["rate"].as_f64() == Some(0.0));
+    assert!(p2["resolution"]["rate"].is_null(), "nothing ended yet");
+    assert_eq!(
+        r["trend"],
+        json!([
+            { "date": "2026-11-02", "response_met": 1, "response_breached": 0, "resolution_met": 1, "resolution_breached": 0 },
+            { "date": "2026-11-03", "response_met": 0, "response_breached": 2, "resolution_met": 0, "resolution_breached": 1 },
+        ])
+    );
+    // Another tenant sees none of it.
+    let (_, theirs) = send(
+        &env,
+        Method::GET,
+        "/v1/sla/compliance?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+        &env.b.key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(theirs["totals"]["tickets"], 0);
+    // Bad periods and groupings.
+    for (query, field) in [
+        (
+            "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+            Some("to"),
+        ),
+        (
+            "from=2020-01-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+            Some("to"),
+        ),
+        (
+            "from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=weather",
+            None,
+        ),
+        ("to=2026-12-01T00:00:00Z", None),
+        ("from=yesterday&to=2026-12-01T00:00:00Z", None),
+    ] {
+        let (status, problem) = send(
+            &env,
+            Method::GET,
+            &format!("/v1/sla/compliance?{query}"),
+            &key,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {problem}");
+        if let Some(field) = field {
+            assert_eq!(fields(&problem), [field]);
+        }
+    }
+    env.shutdown().await;
+}

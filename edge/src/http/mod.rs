@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             post(templates::preview),
         )
         .route("/sla/preview", post(sla::preview))
+        .route("/sla/compliance", get(sla::compliance))
         .route(
             "/sla/schedules",
             get(sla_config::list_schedules).post(sla_config::create_schedule),

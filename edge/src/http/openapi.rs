@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "PSA Orchestrator edge API", version = "1"),
     paths(
-        sla::preview, sla::ticket_sla, sla::ticket_audit,
+        sla::preview, sla::ticket_sla, sla::ticket_audit, sla::compliance,
         sla_config::list_schedules, sla_config::create_schedule, sla_config::get_schedule,
         sla_config::replace_schedule, sla_config::delete_schedule, sla_config::list_holidays,
         sla_config::add_holiday, sla_config::delete_holiday, sla_config::list_policies,

@@ -1,9 +1,10 @@
 //! `/v1/sla/…`: SLA what-if previews.
 
-use super::extract::{ApiJson, ApiPath, typed};
+use super::extract::{ApiJson, ApiPath, ApiQuery, typed};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::service::sla as svc;
+use crate::service::sla_compliance::{ComplianceQuery, ComplianceReport};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -45,4 +46,18 @@ pub async fn ticket_audit(
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<Vec<svc::AuditStep>>, ApiError> {
     Ok(Json(svc::ticket_audit(&s.pool, &p, id).await?))
+}
+
+/// SLA compliance over a period: response and resolution rates, average business minutes,
+/// breach counts, active and at-risk tickets, overall and per group, with a daily trend.
+#[utoipa::path(get, path = "/v1/sla/compliance", params(ComplianceQuery),
+    responses((status = 200, body = ComplianceReport), (status = 400, body = Problem)))]
+pub async fn compliance(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ComplianceQuery>,
+) -> Result<Json<ComplianceReport>, ApiError> {
+    Ok(Json(
+        crate::service::sla_compliance::report(&s.pool, &p, q).await?,
+    ))
 }

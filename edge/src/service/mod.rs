@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod reference;
 pub(crate) mod rows;
 pub mod sla;
+pub mod sla_compliance;
 pub mod sla_policies;
 pub mod sla_schedules;
 pub mod templates;
