@@ -148,22 +148,15 @@ impl SlaStore {
                 obj.insert("action".into(), serde_json::to_value(a).unwrap_or_default());
             }
         }
-        let inserted = sqlx::query(
-            "INSERT INTO sla_audit_log (tenant_id, id, ticket_id, step_key, event, detail, occurred_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, ticket_id, step_key) DO NOTHING",
-        )
-        .bind(u.tenant_id)
-        .bind(new_id())
-        .bind(u.ticket_id)
-        .bind(&u.step_key)
-        .bind(&u.event)
-        .bind(&detail)
-        .bind(u.occurred_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let step = SlaStep {
+            tenant_id: u.tenant_id,
+            ticket_id: u.ticket_id,
+            step_key: u.step_key.clone(),
+            event: u.event.clone(),
+            detail,
+            occurred_at: u.occurred_at,
+        };
+        let inserted = insert_step(&mut tx, &step).await?;
         let v = &u.view;
         let minutes = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
         sqlx::query(
@@ -414,22 +407,30 @@ impl SlaStore {
     /// begun before the SLA engine write only these.)
     pub async fn write_step(&self, step: &SlaStep) -> Result<(), sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, step.tenant_id).await?;
-        sqlx::query(
-            "INSERT INTO sla_audit_log (tenant_id, id, ticket_id, step_key, event, detail, occurred_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, ticket_id, step_key) DO NOTHING",
-        )
-        .bind(step.tenant_id)
-        .bind(new_id())
-        .bind(step.ticket_id)
-        .bind(&step.step_key)
-        .bind(&step.event)
-        .bind(&step.detail)
-        .bind(step.occurred_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_step(&mut tx, step).await?;
         tx.commit().await
     }
+}
+
+/// Appends `step` to `sla_audit_log` unless the ticket has that step key already; `true` when
+/// it was new.
+async fn insert_step(conn: &mut PgConnection, step: &SlaStep) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO sla_audit_log (tenant_id, id, ticket_id, step_key, event, detail, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant_id, ticket_id, step_key) DO NOTHING",
+    )
+    .bind(step.tenant_id)
+    .bind(new_id())
+    .bind(step.ticket_id)
+    .bind(&step.step_key)
+    .bind(&step.event)
+    .bind(&step.detail)
+    .bind(step.occurred_at)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 #[activities]

@@ -392,6 +392,15 @@ impl TestEnv {
             .expect("count outbox")
     }
 
+    /// A column of a ticket, as text (`None` when NULL): for waiting on what workflows write.
+    pub async fn ticket_column(&self, ticket: Uuid, col: &str) -> Option<String> {
+        sqlx::query_scalar(&format!("SELECT {col}::text FROM tickets WHERE id = $1"))
+            .bind(ticket)
+            .fetch_one(&self.owner)
+            .await
+            .expect("ticket column")
+    }
+
     /// Rows in `table` for all tenants (owner view).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))

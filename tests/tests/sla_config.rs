@@ -35,16 +35,6 @@ fn fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn ticket_column(env: &TestEnv, ticket: &str, col: &str) -> Option<String> {
-    sqlx::query_scalar::<_, Option<String>>(&format!(
-        "SELECT {col}::text FROM tickets WHERE id = $1::uuid"
-    ))
-    .bind(ticket)
-    .fetch_one(&env.owner)
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn itil_setup_times_tickets_and_a_priority_change_retimes_them() {
     let env = TestEnv::start(Parts::ALL).await.unwrap();
@@ -79,9 +69,9 @@ async fn itil_setup_times_tickets_and_a_priority_change_retimes_them() {
             &json!({ "title": "Laptop slow", "priority_id": p2 }),
         )
         .await;
-    let ticket = t["id"].as_str().unwrap().to_owned();
+    let ticket: uuid::Uuid = t["id"].as_str().unwrap().parse().unwrap();
     let due = eventually(Duration::from_secs(30), || async {
-        Ok(ticket_column(&env, &ticket, "sla_resolution_due_at").await)
+        Ok(env.ticket_column(ticket, "sla_resolution_due_at").await)
     })
     .await
     .expect("the resolution due time is set");
@@ -119,7 +109,7 @@ async fn itil_setup_times_tickets_and_a_priority_change_retimes_them() {
     )
     .await;
     let retimed = eventually(Duration::from_secs(30), || async {
-        let due = ticket_column(&env, &ticket, "sla_response_due_at").await;
+        let due = env.ticket_column(ticket, "sla_response_due_at").await;
         Ok(due.filter(|d| {
             let d: chrono::DateTime<chrono::Utc> =
                 chrono::DateTime::parse_from_str(d, "%Y-%m-%d %H:%M:%S%.f%#z")
@@ -150,7 +140,7 @@ async fn itil_setup_times_tickets_and_a_priority_change_retimes_them() {
     .await;
     eventually(Duration::from_secs(30), || async {
         Ok(
-            (ticket_column(&env, &ticket, "sla_state").await.as_deref() == Some("paused"))
+            (env.ticket_column(ticket, "sla_state").await.as_deref() == Some("paused"))
                 .then_some(()),
         )
     })

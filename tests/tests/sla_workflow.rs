@@ -65,6 +65,15 @@ async fn create_ticket(env: &TestEnv, body: serde_json::Value) -> Uuid {
     t["id"].as_str().unwrap().parse().unwrap()
 }
 
+/// Waits up to 30 s for the ticket's `col` to read `want`.
+async fn wait_column(env: &TestEnv, ticket: Uuid, col: &str, want: &str, what: &str) {
+    eventually(Duration::from_secs(30), || async {
+        Ok((env.ticket_column(ticket, col).await.as_deref() == Some(want)).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: {col} never became {want}"));
+}
+
 /// In-app notifications of `user` by subtype, for this ticket's SLA events.
 async fn in_app(env: &TestEnv, user: Uuid) -> Vec<String> {
     let mut v: Vec<String> = sqlx::query_scalar(
@@ -271,24 +280,12 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
     )
     .await;
     let id = sla_workflow_id(s.tenant_id, ticket);
-    let column = |col: &'static str| {
-        let env = &env;
-        async move {
-            sqlx::query_scalar::<_, Option<String>>(&format!(
-                "SELECT {col}::text FROM tickets WHERE id = $1"
-            ))
-            .bind(ticket)
-            .fetch_one(&env.owner)
+    wait_column(&env, ticket, "sla_state", "paused", "paused from the start").await;
+    assert!(
+        env.ticket_column(ticket, "sla_paused_since")
             .await
-            .unwrap()
-        }
-    };
-    eventually(Duration::from_secs(30), || async {
-        Ok((column("sla_state").await.as_deref() == Some("paused")).then_some(()))
-    })
-    .await
-    .expect("paused from the start");
-    assert!(column("sla_paused_since").await.is_some());
+            .is_some()
+    );
 
     // Resumed, then answered by the technician in public: the response phase is met.
     env.ok(
@@ -298,11 +295,7 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
         &json!({ "status_id": s.status_in_progress }),
     )
     .await;
-    eventually(Duration::from_secs(30), || async {
-        Ok((column("sla_state").await.as_deref() == Some("on_track")).then_some(()))
-    })
-    .await
-    .expect("resumed");
+    wait_column(&env, ticket, "sla_state", "on_track", "resumed").await;
     env.ok(
         Method::POST,
         &format!("/v1/tickets/{ticket}/comments"),
@@ -310,11 +303,7 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
         &json!({ "body": "On it" }),
     )
     .await;
-    eventually(Duration::from_secs(30), || async {
-        Ok((column("sla_response_met").await.as_deref() == Some("true")).then_some(()))
-    })
-    .await
-    .expect("response met");
+    wait_column(&env, ticket, "sla_response_met", "true", "response met").await;
 
     // Closed: met. Reopened within the window: the same run counts on.
     env.ok(
@@ -324,11 +313,7 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
         &json!({}),
     )
     .await;
-    eventually(Duration::from_secs(30), || async {
-        Ok((column("sla_state").await.as_deref() == Some("met")).then_some(()))
-    })
-    .await
-    .expect("met on close");
+    wait_column(&env, ticket, "sla_state", "met", "met on close").await;
     env.ok(
         Method::POST,
         &format!("/v1/tickets/{ticket}/status"),
@@ -336,12 +321,12 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
         &json!({ "status_id": s.status_in_progress }),
     )
     .await;
-    eventually(Duration::from_secs(30), || async {
-        Ok((column("sla_state").await.as_deref() == Some("on_track")).then_some(()))
-    })
-    .await
-    .expect("reopened");
-    assert!(column("sla_resolution_met").await.is_none());
+    wait_column(&env, ticket, "sla_state", "on_track", "reopened").await;
+    assert!(
+        env.ticket_column(ticket, "sla_resolution_met")
+            .await
+            .is_none()
+    );
     let st = steps(&env, ticket).await;
     let kinds: Vec<&str> = st.iter().map(|k| k.split(':').next().unwrap()).collect();
     assert_eq!(

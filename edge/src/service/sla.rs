@@ -201,3 +201,50 @@ pub(crate) async fn resignal_open_tickets(
     }
     Ok(open.len())
 }
+
+/// Runs one change to SLA configuration: requires `ManageSla`, runs `change` in a tenant
+/// transaction, re-times the open tickets in the same transaction, commits.
+pub(crate) async fn configure<T>(
+    pool: &sqlx::PgPool,
+    p: &Principal,
+    change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    p.require(Permission::ManageSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let out = change(&mut tx).await?;
+    resignal_open_tickets(&mut tx, p).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Reads, with `ReadSla`, what `read` makes of each ID `ids_sql` selects (or of `id` alone).
+pub(crate) async fn read_each<T>(
+    pool: &sqlx::PgPool,
+    p: &Principal,
+    ids_sql: &str,
+    read: impl AsyncFn(&mut PgConnection, Uuid) -> Result<T, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(ids_sql).fetch_all(&mut *tx).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(read(&mut tx, id).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Reads one record with `read`, with `ReadSla`.
+pub(crate) async fn read_one<T>(
+    pool: &sqlx::PgPool,
+    p: &Principal,
+    id: Uuid,
+    read: impl AsyncFnOnce(&mut PgConnection, Uuid) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    p.require(Permission::ReadSla)?;
+    let mut tx = db::begin(pool, p).await?;
+    let out = read(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(out)
+}

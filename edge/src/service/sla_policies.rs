@@ -280,37 +280,21 @@ async fn write(
 }
 
 pub async fn list(pool: &PgPool, p: &Principal) -> Result<Vec<Policy>, ApiError> {
-    p.require(Permission::ReadSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM sla_policies ORDER BY name")
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(read(&mut tx, id).await?);
-    }
-    tx.commit().await?;
-    Ok(out)
+    super::sla::read_each(pool, p, "SELECT id FROM sla_policies ORDER BY name", read).await
 }
 
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Policy, ApiError> {
-    p.require(Permission::ReadSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let policy = read(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(policy)
+    super::sla::read_one(pool, p, id, read).await
 }
 
 pub async fn create(pool: &PgPool, p: &Principal, input: PolicyInput) -> Result<Policy, ApiError> {
-    p.require(Permission::ManageSla)?;
     super::check(validate(&input))?;
-    let mut tx = db::begin(pool, p).await?;
-    let id = new_id();
-    write(&mut tx, p, id, &input, true).await?;
-    let policy = read(&mut tx, id).await?;
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(policy)
+    super::sla::configure(pool, p, async |tx| {
+        let id = new_id();
+        write(tx, p, id, &input, true).await?;
+        read(tx, id).await
+    })
+    .await
 }
 
 pub async fn replace(
@@ -319,48 +303,37 @@ pub async fn replace(
     id: Uuid,
     input: PolicyInput,
 ) -> Result<Policy, ApiError> {
-    p.require(Permission::ManageSla)?;
     super::check(validate(&input))?;
-    let mut tx = db::begin(pool, p).await?;
-    write(&mut tx, p, id, &input, false).await?;
-    let policy = read(&mut tx, id).await?;
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(policy)
+    super::sla::configure(pool, p, async |tx| {
+        write(tx, p, id, &input, false).await?;
+        read(tx, id).await
+    })
+    .await
 }
 
 pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiError> {
-    p.require(Permission::ManageSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let used: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM clients WHERE sla_policy_id = $1)
-             OR EXISTS (SELECT 1 FROM boards WHERE sla_policy_id = $1)",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if used {
-        return Err(ApiError::Conflict {
-            detail: "clients or boards use this policy; assign them another first".into(),
-            field: None,
-        });
-    }
-    // Tickets keep a record of the policy they ran under; the reference goes, the history stays.
-    sqlx::query("UPDATE tickets SET sla_policy_id = NULL WHERE sla_policy_id = $1")
+    super::sla::configure(pool, p, async |tx| {
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM clients WHERE sla_policy_id = $1)
+                 OR EXISTS (SELECT 1 FROM boards WHERE sla_policy_id = $1)",
+        )
         .bind(id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-    let n = sqlx::query("DELETE FROM sla_policies WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Err(ApiError::NotFound);
-    }
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(())
+        if used {
+            return Err(ApiError::Conflict {
+                detail: "clients or boards use this policy; assign them another first".into(),
+                field: None,
+            });
+        }
+        // Tickets keep their SLA history; only the reference to the policy goes.
+        sqlx::query("UPDATE tickets SET sla_policy_id = NULL WHERE sla_policy_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        super::sla_schedules::delete_by_id(tx, "DELETE FROM sla_policies WHERE id = $1", id).await
+    })
+    .await
 }
 
 /// A client's or board's policy (`null`: fall back to the board's, then the tenant default).
@@ -376,21 +349,20 @@ pub async fn assign_client(
     client: Uuid,
     a: PolicyAssignment,
 ) -> Result<PolicyAssignment, ApiError> {
-    p.require(Permission::ManageSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let n = sqlx::query("UPDATE clients SET sla_policy_id = $2 WHERE id = $1")
-        .bind(client)
-        .bind(a.policy_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(policy_reference)?
-        .rows_affected();
-    if n == 0 {
-        return Err(ApiError::NotFound);
-    }
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(a)
+    super::sla::configure(pool, p, async |tx| {
+        let n = sqlx::query("UPDATE clients SET sla_policy_id = $2 WHERE id = $1")
+            .bind(client)
+            .bind(a.policy_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(policy_reference)?
+            .rows_affected();
+        if n == 0 {
+            return Err(ApiError::NotFound);
+        }
+        Ok(a)
+    })
+    .await
 }
 
 /// A board's SLA settings: its policy, its manager and its escalation managers per level.
@@ -420,27 +392,28 @@ fn policy_reference(e: sqlx::Error) -> ApiError {
     }
 }
 
-pub async fn board_sla(pool: &PgPool, p: &Principal, board: Uuid) -> Result<BoardSla, ApiError> {
-    p.require(Permission::ReadSla)?;
-    let mut tx = db::begin(pool, p).await?;
+async fn read_board(conn: &mut PgConnection, board: Uuid) -> Result<BoardSla, ApiError> {
     let row: Option<(Option<Uuid>, Option<Uuid>)> =
         sqlx::query_as("SELECT sla_policy_id, manager_id FROM boards WHERE id = $1")
             .bind(board)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     let (policy_id, manager_id) = row.ok_or(ApiError::NotFound)?;
     let escalation_managers = sqlx::query_as(
         "SELECT level, user_id FROM board_escalation_managers WHERE board_id = $1 ORDER BY level, user_id",
     )
     .bind(board)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(BoardSla {
         policy_id,
         manager_id,
         escalation_managers,
     })
+}
+
+pub async fn board_sla(pool: &PgPool, p: &Principal, board: Uuid) -> Result<BoardSla, ApiError> {
+    super::sla::read_one(pool, p, board, read_board).await
 }
 
 pub async fn set_board_sla(
@@ -449,7 +422,6 @@ pub async fn set_board_sla(
     board: Uuid,
     input: BoardSla,
 ) -> Result<BoardSla, ApiError> {
-    p.require(Permission::ManageSla)?;
     let mut e = ValidationErrors::default();
     for (i, m) in input.escalation_managers.iter().enumerate() {
         if !(1..=3).contains(&m.level) {
@@ -460,37 +432,36 @@ pub async fn set_board_sla(
         }
     }
     super::check(e.into_result())?;
-    let mut tx = db::begin(pool, p).await?;
-    let n = sqlx::query("UPDATE boards SET sla_policy_id = $2, manager_id = $3 WHERE id = $1")
-        .bind(board)
-        .bind(input.policy_id)
-        .bind(input.manager_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Err(ApiError::NotFound);
-    }
-    sqlx::query("DELETE FROM board_escalation_managers WHERE board_id = $1")
-        .bind(board)
-        .execute(&mut *tx)
-        .await?;
-    for m in &input.escalation_managers {
-        sqlx::query(
-            "INSERT INTO board_escalation_managers (tenant_id, board_id, level, user_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(p.tenant_id)
-        .bind(board)
-        .bind(m.level)
-        .bind(m.user_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    drop(input);
-    board_sla(pool, p, board).await
+    super::sla::configure(pool, p, async |tx| {
+        let n = sqlx::query("UPDATE boards SET sla_policy_id = $2, manager_id = $3 WHERE id = $1")
+            .bind(board)
+            .bind(input.policy_id)
+            .bind(input.manager_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(ApiError::NotFound);
+        }
+        sqlx::query("DELETE FROM board_escalation_managers WHERE board_id = $1")
+            .bind(board)
+            .execute(&mut *tx)
+            .await?;
+        for m in &input.escalation_managers {
+            sqlx::query(
+                "INSERT INTO board_escalation_managers (tenant_id, board_id, level, user_id)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(p.tenant_id)
+            .bind(board)
+            .bind(m.level)
+            .bind(m.user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        read_board(tx, board).await
+    })
+    .await
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -516,19 +487,18 @@ pub async fn set_settings(
     p: &Principal,
     s: SlaSettings,
 ) -> Result<SlaSettings, ApiError> {
-    p.require(Permission::ManageSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    sqlx::query(
-        "INSERT INTO tenant_sla_settings (tenant_id, pause_while_awaiting_client) VALUES ($1, $2)
-         ON CONFLICT (tenant_id) DO UPDATE SET pause_while_awaiting_client = EXCLUDED.pause_while_awaiting_client",
-    )
-    .bind(p.tenant_id)
-    .bind(s.pause_while_awaiting_client)
-    .execute(&mut *tx)
-    .await?;
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(s)
+    super::sla::configure(pool, p, async |tx| {
+        sqlx::query(
+            "INSERT INTO tenant_sla_settings (tenant_id, pause_while_awaiting_client) VALUES ($1, $2)
+             ON CONFLICT (tenant_id) DO UPDATE SET pause_while_awaiting_client = EXCLUDED.pause_while_awaiting_client",
+        )
+        .bind(p.tenant_id)
+        .bind(s.pause_while_awaiting_client)
+        .execute(&mut *tx)
+        .await?;
+        Ok(s)
+    })
+    .await
 }
 
 /// The ITIL standard: (name, response minutes, resolution minutes, around the clock).

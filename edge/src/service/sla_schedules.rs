@@ -214,26 +214,17 @@ async fn insert_holiday(
 }
 
 pub async fn list(pool: &PgPool, p: &Principal) -> Result<Vec<Schedule>, ApiError> {
-    p.require(Permission::ReadSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let ids: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM business_hours_schedules ORDER BY name")
-            .fetch_all(&mut *tx)
-            .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(read(&mut tx, id).await?);
-    }
-    tx.commit().await?;
-    Ok(out)
+    super::sla::read_each(
+        pool,
+        p,
+        "SELECT id FROM business_hours_schedules ORDER BY name",
+        read,
+    )
+    .await
 }
 
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Schedule, ApiError> {
-    p.require(Permission::ReadSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let s = read(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(s)
+    super::sla::read_one(pool, p, id, read).await
 }
 
 pub async fn create(
@@ -241,27 +232,25 @@ pub async fn create(
     p: &Principal,
     input: ScheduleInput,
 ) -> Result<Schedule, ApiError> {
-    p.require(Permission::ManageSla)?;
     super::check(validate(&input))?;
-    let mut tx = db::begin(pool, p).await?;
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO business_hours_schedules (tenant_id, id, name, timezone, is_24x7, is_default)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(p.tenant_id)
-    .bind(id)
-    .bind(input.name.trim())
-    .bind(&input.timezone)
-    .bind(input.is_24x7)
-    .bind(input.is_default)
-    .execute(&mut *tx)
-    .await?;
-    write_parts(&mut tx, p, id, &input).await?;
-    let s = read(&mut tx, id).await?;
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(s)
+    super::sla::configure(pool, p, async |tx| {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO business_hours_schedules (tenant_id, id, name, timezone, is_24x7, is_default)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(p.tenant_id)
+        .bind(id)
+        .bind(input.name.trim())
+        .bind(&input.timezone)
+        .bind(input.is_24x7)
+        .bind(input.is_default)
+        .execute(&mut *tx)
+        .await?;
+        write_parts(tx, p, id, &input).await?;
+        read(tx, id).await
+    })
+    .await
 }
 
 pub async fn replace(
@@ -270,55 +259,62 @@ pub async fn replace(
     id: Uuid,
     input: ScheduleInput,
 ) -> Result<Schedule, ApiError> {
-    p.require(Permission::ManageSla)?;
     super::check(validate(&input))?;
-    let mut tx = db::begin(pool, p).await?;
-    let updated = sqlx::query(
-        "UPDATE business_hours_schedules SET name = $2, timezone = $3, is_24x7 = $4, is_default = $5,
-                updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .bind(input.name.trim())
-    .bind(&input.timezone)
-    .bind(input.is_24x7)
-    .bind(input.is_default)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
-        return Err(ApiError::NotFound);
-    }
-    write_parts(&mut tx, p, id, &input).await?;
-    let s = read(&mut tx, id).await?;
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(s)
+    super::sla::configure(pool, p, async |tx| {
+        let updated = sqlx::query(
+            "UPDATE business_hours_schedules SET name = $2, timezone = $3, is_24x7 = $4, is_default = $5,
+                    updated_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(input.name.trim())
+        .bind(&input.timezone)
+        .bind(input.is_24x7)
+        .bind(input.is_default)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(ApiError::NotFound);
+        }
+        write_parts(tx, p, id, &input).await?;
+        read(tx, id).await
+    })
+    .await
 }
 
 pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiError> {
-    p.require(Permission::ManageSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let used: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_policies WHERE schedule_id = $1)")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if used {
-        return Err(ApiError::Conflict {
-            detail: "a policy uses this schedule; give the policy another schedule first".into(),
-            field: None,
-        });
-    }
-    let deleted = sqlx::query("DELETE FROM business_hours_schedules WHERE id = $1")
+    super::sla::configure(pool, p, async |tx| {
+        let used: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_policies WHERE schedule_id = $1)")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if used {
+            return Err(ApiError::Conflict {
+                detail: "a policy uses this schedule; give the policy another schedule first"
+                    .into(),
+                field: None,
+            });
+        }
+        delete_by_id(tx, "DELETE FROM business_hours_schedules WHERE id = $1", id).await
+    })
+    .await
+}
+
+/// Runs a `DELETE … WHERE id = $1`; 404 when it deleted nothing.
+pub(crate) async fn delete_by_id(
+    conn: &mut PgConnection,
+    sql: &str,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    let deleted = sqlx::query(sql)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
     if deleted == 0 {
         return Err(ApiError::NotFound);
     }
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -340,26 +336,20 @@ pub async fn add_holiday(
     p: &Principal,
     input: HolidayInput,
 ) -> Result<Holiday, ApiError> {
-    p.require(Permission::ManageSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let h = insert_holiday(&mut tx, p, None, &input).await?;
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(h)
+    super::sla::configure(pool, p, async |tx| {
+        insert_holiday(tx, p, None, &input).await
+    })
+    .await
 }
 
 pub async fn delete_holiday(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiError> {
-    p.require(Permission::ManageSla)?;
-    let mut tx = db::begin(pool, p).await?;
-    let deleted = sqlx::query("DELETE FROM holidays WHERE id = $1 AND schedule_id IS NULL")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if deleted == 0 {
-        return Err(ApiError::NotFound);
-    }
-    super::sla::resignal_open_tickets(&mut tx, p).await?;
-    tx.commit().await?;
-    Ok(())
+    super::sla::configure(pool, p, async |tx| {
+        delete_by_id(
+            tx,
+            "DELETE FROM holidays WHERE id = $1 AND schedule_id IS NULL",
+            id,
+        )
+        .await
+    })
+    .await
 }

@@ -12,25 +12,12 @@ use futures::StreamExt;
 use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
 use psa_domain::ids::sla_workflow_id;
 use psa_domain::sla::{normalize_thresholds, plan_phase};
-use psa_tests::bench::{arg, peak_rss_mib};
+use psa_tests::bench::{arg, peak_rss_mib, rss_mib};
 use psa_tests::{Parts, TestEnv};
 use psa_workflows::commands::WorkflowCommand;
 use psa_workflows::ticket_sla::{TicketSignal, TicketSignalKind, TicketWorkflowInput};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn deadlines(n: usize) -> anyhow::Result<()> {
     let spec = ScheduleSpec {

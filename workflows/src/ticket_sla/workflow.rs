@@ -2,8 +2,8 @@
 
 use super::activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
 use super::types::{
-    SlaCarry, SlaContextRequest, SlaStep, SlaUpdate, TicketSignal, TicketSignalKind,
-    TicketWorkflowInput, TicketWorkflowStatus,
+    SlaCarry, SlaContextRequest, SlaStep, SlaTicketContext, SlaUpdate, TicketSignal,
+    TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
 use crate::search_attributes as sa;
 use chrono::{DateTime, Utc};
@@ -155,13 +155,7 @@ async fn start(
     ctx: &mut WorkflowContext<SlaTicketWorkflow>,
     input: &TicketWorkflowInput,
 ) -> WorkflowResult<(SlaTracker, u64)> {
-    let request = SlaContextRequest {
-        tenant_id: input.tenant_id,
-        ticket_id: input.ticket_id,
-    };
-    let context = ctx
-        .execute_activity(LoadSlaContext, request, store_options())
-        .await?;
+    let context = load_context(ctx, input).await?;
     let mut tracker = SlaTracker::new(context.policy, context.created_at);
     let cal = calendar(&tracker)?;
     tracker.awaiting_client = context.awaiting_client;
@@ -171,6 +165,20 @@ async fn start(
     let now = workflow_now(ctx);
     write(ctx, input, &tracker, &cal, "started".into(), None, now).await?;
     Ok((tracker, context.reopen_window_seconds))
+}
+
+/// The ticket's SLA-relevant state and the policy in force for it now.
+async fn load_context(
+    ctx: &mut WorkflowContext<SlaTicketWorkflow>,
+    input: &TicketWorkflowInput,
+) -> WorkflowResult<SlaTicketContext> {
+    let request = SlaContextRequest {
+        tenant_id: input.tenant_id,
+        ticket_id: input.ticket_id,
+    };
+    Ok(ctx
+        .execute_activity(LoadSlaContext, request, store_options())
+        .await?)
 }
 
 /// Applies one ticket event to the clock and records it.
@@ -224,13 +232,7 @@ async fn apply(
         TicketSignalKind::Updated => {
             // Priority, board, client or waiting-on-client may have changed: read the policy
             // in force again; time already counted stays counted.
-            let request = SlaContextRequest {
-                tenant_id: input.tenant_id,
-                ticket_id: input.ticket_id,
-            };
-            let context = ctx
-                .execute_activity(LoadSlaContext, request, store_options())
-                .await?;
+            let context = load_context(ctx, input).await?;
             if context.policy == tracker.policy && context.awaiting_client == awaiting {
                 return Ok(());
             }
