@@ -94,7 +94,7 @@ impl NotificationStore {
         else {
             return Ok(0);
         };
-        let ticket_id = env.event.ticket().map(|t| t.ticket_id);
+        let ticket_id = env.event.ticket_id();
         let mut added = 0;
         for user in recipients {
             if !wants(&mut tx, user, subtype, "in_app").await? {

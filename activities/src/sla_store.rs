@@ -11,12 +11,11 @@ use psa_domain::sla::{
     default_threshold_rules,
 };
 use psa_workflows::ticket_sla::{
-    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaContextRequest, SlaStep, SlaTicketContext,
-    SlaUpdate,
+    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaContextRequest, SlaLimits, SlaStep,
+    SlaTicketContext, SlaUpdate,
 };
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
-use std::time::Duration;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
@@ -37,8 +36,8 @@ pub enum SlaStoreError {
 #[derive(Clone)]
 pub struct SlaStore {
     pool: PgPool,
-    /// How long a closed ticket's SLA run waits for a reopening (`SLA_REOPEN_WINDOW_SECONDS`).
-    reopen_window: Duration,
+    /// Handed to each new run (`SLA_REOPEN_WINDOW_SECONDS`, `SLA_CONTINUE_AS_NEW_EVENTS`).
+    limits: SlaLimits,
 }
 
 #[derive(sqlx::FromRow)]
@@ -74,11 +73,8 @@ fn percent(p: i32) -> u16 {
 }
 
 impl SlaStore {
-    pub fn new(pool: PgPool, reopen_window: Duration) -> Self {
-        Self {
-            pool,
-            reopen_window,
-        }
+    pub fn new(pool: PgPool, limits: SlaLimits) -> Self {
+        Self { pool, limits }
     }
 
     /// The ticket's SLA-relevant state and the policy in force: the client's policy, else the
@@ -129,7 +125,7 @@ impl SlaStore {
             status_pauses: ticket.pauses_sla,
             closed: ticket.is_closed,
             awaiting_client: ticket.awaiting_client,
-            reopen_window_seconds: self.reopen_window.as_secs(),
+            limits: self.limits.clone(),
         })
     }
 

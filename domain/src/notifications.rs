@@ -11,10 +11,18 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// The notification subtype an event maps to (codes in `notification_subtypes`), if any.
+/// The `changed` entry of a `ticket.updated` that only re-times the ticket's SLA clock.
+pub const SLA_POLICY_CHANGE: &str = "sla_policy";
+
 pub fn subtype_for(event: &Event) -> Option<&'static str> {
     Some(match event {
         Event::TicketCreated { .. } => "ticket.created",
         Event::TicketAssigned { .. } => "ticket.assigned",
+        // A change of SLA configuration re-times open tickets through `ticket.updated`
+        // (`changed: ["sla_policy"]`); nobody is told the ticket changed, because it did not.
+        Event::TicketUpdated { changed, .. } if changed.iter().all(|c| c == SLA_POLICY_CHANGE) => {
+            return None;
+        }
         Event::TicketUpdated { .. } => "ticket.updated",
         Event::CommentAdded { .. } => "ticket.commented",
         Event::TicketClosed { .. } => "ticket.closed",
@@ -313,6 +321,20 @@ mod tests {
             status_pauses_sla: false,
             assignee_id: assignee,
         }
+    }
+
+    #[test]
+    fn a_re_timed_sla_is_not_a_ticket_update_anyone_hears_of() {
+        let updated = |changed: &[&str]| Event::TicketUpdated {
+            ticket: ticket(Some(Uuid::nil())),
+            changed: changed.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        assert_eq!(subtype_for(&updated(&[SLA_POLICY_CHANGE])), None);
+        assert_eq!(
+            subtype_for(&updated(&["title", SLA_POLICY_CHANGE])),
+            Some("ticket.updated")
+        );
+        assert_eq!(subtype_for(&updated(&["title"])), Some("ticket.updated"));
     }
 
     fn env(actor_user: Option<Uuid>, event: Event) -> Envelope {

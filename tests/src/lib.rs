@@ -228,6 +228,7 @@ impl TestEnv {
             smtp_from: "PSA Tests <psa@tests.example>".into(),
             // Runs end right after a close unless a test needs reopening.
             sla_reopen_window: Duration::ZERO,
+            sla_continue_after_events: 1000,
             bus: psa_worker::bus::BusConfig {
                 stream: self.events_stream.clone(),
                 dead_letter_stream: format!("{}:dead-letter", self.events_stream),

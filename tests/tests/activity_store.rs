@@ -26,7 +26,13 @@ async fn record_step_writes_once_per_step_key() {
         .connect(&env.app_database_url)
         .await
         .unwrap();
-    let store = SlaStore::new(app_pool.clone(), std::time::Duration::ZERO);
+    let store = SlaStore::new(
+        app_pool.clone(),
+        psa_workflows::ticket_sla::SlaLimits {
+            reopen_window_seconds: 0,
+            continue_after_events: 1000,
+        },
+    );
     let step = SlaStep {
         tenant_id: env.a.seeded.tenant_id,
         ticket_id,

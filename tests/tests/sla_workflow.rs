@@ -348,3 +348,73 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
     .unwrap();
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_paused_and_resumed_many_times_continues_as_new_with_its_clock() {
+    let mut env = TestEnv::start(Parts {
+        edge: true,
+        relay: true,
+        worker: false,
+    })
+    .await
+    .unwrap();
+    let mut config = env.worker_config();
+    config.sla_continue_after_events = 3;
+    env.start_worker_with(config).await.unwrap();
+    let s = env.a.seeded.clone();
+    policy(&env, 60, 240).await;
+    let ticket = create_ticket(
+        &env,
+        json!({ "title": "Flapping", "priority_id": s.priority_ids[0] }),
+    )
+    .await;
+    let id = sla_workflow_id(s.tenant_id, ticket);
+    wait_column(&env, ticket, "sla_state", "on_track", "started").await;
+    for round in 0..4 {
+        for (status, state) in [
+            (s.status_waiting, "paused"),
+            (s.status_in_progress, "on_track"),
+        ] {
+            env.ok(
+                Method::POST,
+                &format!("/v1/tickets/{ticket}/status"),
+                &env.a.key,
+                &json!({ "status_id": status }),
+            )
+            .await;
+            wait_column(&env, ticket, "sla_state", state, &format!("round {round}")).await;
+        }
+    }
+    let temporal = env.temporal().await.unwrap();
+    let runs = eventually(Duration::from_secs(30), || async {
+        let n = wf::run_count(&temporal, &id).await?;
+        Ok((n >= 3).then_some(n))
+    })
+    .await
+    .expect("the run continued as new");
+    assert!(runs >= 3, "{runs} runs for 9 events at 3 per run");
+    let status = wf::query(&temporal, &id).await.unwrap();
+    assert_eq!(
+        status.events_applied, 9,
+        "created + 8 status changes, counted across runs"
+    );
+    let tracker = status.tracker.unwrap();
+    assert!(!tracker.paused());
+    assert!(tracker.response.due_at.is_some());
+    let kinds: Vec<String> = steps(&env, ticket)
+        .await
+        .iter()
+        .map(|k| k.split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "paused").count(), 4);
+    assert_eq!(kinds.iter().filter(|k| *k == "resumed").count(), 4);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "started").count(),
+        1,
+        "a continued run does not start again"
+    );
+    wf::check_replay(&temporal, &id, "ticket_sla_engine_continued_as_new")
+        .await
+        .unwrap();
+    env.shutdown().await;
+}

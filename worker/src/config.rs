@@ -21,6 +21,9 @@ pub struct WorkerConfig {
     /// How long a closed ticket's SLA run waits for a reopening before it ends
     /// (`SLA_REOPEN_WINDOW_SECONDS`, default 7 days). A reopening after that is not timed.
     pub sla_reopen_window: std::time::Duration,
+    /// Events one SLA run applies before it continues as new (`SLA_CONTINUE_AS_NEW_EVENTS`,
+    /// default 1000).
+    pub sla_continue_after_events: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +60,17 @@ impl WorkerConfig {
                 name: "SLA_REOPEN_WINDOW_SECONDS",
                 reason: "must be a whole number of seconds".into(),
             })?;
+        let continue_after = var("SLA_CONTINUE_AS_NEW_EVENTS", "1000")
+            .parse()
+            .ok()
+            .filter(|n: &u32| *n >= 1)
+            .ok_or_else(|| ConfigError {
+                name: "SLA_CONTINUE_AS_NEW_EVENTS",
+                reason: "must be a whole number of at least 1".into(),
+            })?;
         Ok(Self {
             bus,
+            sla_continue_after_events: continue_after,
             sla_reopen_window: std::time::Duration::from_secs(reopen),
             smtp_url: var("SMTP_URL", "smtp://127.0.0.1:2525"),
             smtp_from: var("SMTP_FROM", "PSA <psa@localhost>"),

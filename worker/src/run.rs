@@ -5,7 +5,7 @@ use crate::config::WorkerConfig;
 use psa_activities::{EmailSender, NotificationStore, SlaStore};
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::notify_email::{EmailNotificationWorkflow, email_task_queue};
-use psa_workflows::ticket_sla::SlaTicketWorkflow;
+use psa_workflows::ticket_sla::{SlaLimits, SlaTicketWorkflow};
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -50,7 +50,13 @@ pub async fn run_worker(
         .map_err(|e| worker_err(&e))?
         .register_workflow::<EmailNotificationWorkflow>()
         .map_err(|e| worker_err(&e))?
-        .register_activities(SlaStore::new(pool.clone(), config.sla_reopen_window))
+        .register_activities(SlaStore::new(
+            pool.clone(),
+            SlaLimits {
+                reopen_window_seconds: config.sla_reopen_window.as_secs(),
+                continue_after_events: config.sla_continue_after_events,
+            },
+        ))
         .register_activities(NotificationStore::new(pool.clone()))
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;

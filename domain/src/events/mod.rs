@@ -312,6 +312,16 @@ impl Event {
     }
 
     /// The ticket the event is about, for the events that carry a ticket's snapshot.
+    /// The ticket an event is about, from its snapshot or (SLA events) its ID.
+    pub fn ticket_id(&self) -> Option<Uuid> {
+        match self {
+            Event::SlaThreshold(e) => Some(e.ticket_id),
+            Event::SlaBreached(e) => Some(e.ticket_id),
+            Event::SlaEscalated(e) => Some(e.ticket_id),
+            other => other.ticket().map(|t| t.ticket_id),
+        }
+    }
+
     pub fn ticket(&self) -> Option<&TicketSnapshot> {
         match self {
             Event::TicketCreated { ticket }

@@ -318,6 +318,10 @@ pub async fn update_status(
     .bind(patch.position)
     .fetch_one(&mut *tx)
     .await?;
+    if row.pauses_sla != current.pauses_sla {
+        // Tickets in this status start or stop their SLA clocks.
+        super::sla::resignal_open_tickets(&mut tx, p).await?;
+    }
     tx.commit().await?;
     Ok(row)
 }

@@ -194,7 +194,7 @@ pub(crate) async fn resignal_open_tickets(
         super::tickets::emit(conn, p, *id, |ticket| {
             psa_domain::events::Event::TicketUpdated {
                 ticket,
-                changed: vec!["sla_policy".into()],
+                changed: vec![psa_domain::notifications::SLA_POLICY_CHANGE.into()],
             }
         })
         .await?;

@@ -28,7 +28,21 @@ pub struct SlaCarry {
     /// The most recent event IDs applied (older ones can no longer be redelivered).
     pub applied: Vec<Uuid>,
     pub events_applied: u32,
+    pub limits: SlaLimits,
+    /// Events received and not applied yet when the run continued as new: the next applies
+    /// them first.
+    #[serde(default)]
+    pub pending: Vec<TicketSignal>,
+}
+
+/// Worker settings a run keeps for its whole life (continued runs included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaLimits {
+    /// How long a closed ticket's clock waits for a reopening before its run ends.
     pub reopen_window_seconds: u64,
+    /// Events one run applies before it continues as new, keeping histories short for
+    /// tickets paused and resumed many times.
+    pub continue_after_events: u32,
 }
 
 /// A ticket event as the workflow sees it.
@@ -121,8 +135,7 @@ pub struct SlaTicketContext {
     pub status_pauses: bool,
     pub closed: bool,
     pub awaiting_client: bool,
-    /// How long a closed ticket's clock waits for a reopening before its run ends.
-    pub reopen_window_seconds: u64,
+    pub limits: SlaLimits,
 }
 
 /// One decision of the clock, written once: an audit step (idempotent on `step_key`), the

@@ -2,7 +2,7 @@
 
 use super::activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
 use super::types::{
-    SlaCarry, SlaContextRequest, SlaStep, SlaTicketContext, SlaUpdate, TicketSignal,
+    SlaCarry, SlaContextRequest, SlaLimits, SlaStep, SlaTicketContext, SlaUpdate, TicketSignal,
     TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
 use crate::search_attributes as sa;
@@ -48,16 +48,29 @@ impl SlaTicketWorkflow {
         if !ctx.patched(SLA_ENGINE_PATCH) {
             return skeleton(ctx, &input).await;
         }
-        let (mut tracker, reopen_window) = match input.carry.clone() {
+        let (mut tracker, limits) = match input.carry.clone() {
             Some(carry) => {
+                // Signals can reach this run before this line: keep those the previous run
+                // had not seen, behind the ones it handed over.
                 ctx.state_mut(|s| {
+                    let newer: Vec<TicketSignal> = std::mem::take(&mut s.pending)
+                        .into_iter()
+                        .filter(|sig| !carry.applied.contains(&sig.event_id))
+                        .collect();
                     s.applied = carry.applied.clone();
-                    s.events_applied = carry.events_applied;
+                    s.applied.extend(newer.iter().map(|sig| sig.event_id));
+                    s.events_applied = carry
+                        .events_applied
+                        .saturating_add(u32::try_from(newer.len()).unwrap_or(u32::MAX));
+                    s.pending = carry.pending.clone();
+                    s.pending.extend(newer);
                 });
-                (carry.tracker, carry.reopen_window_seconds)
+                (carry.tracker, carry.limits)
             }
             None => start(ctx, &input).await?,
         };
+        let reopen_window = limits.reopen_window_seconds;
+        let events_at_start = ctx.state(|s| s.events_applied);
         let mut cal = calendar(&tracker)?;
         let mut last_state = None;
         loop {
@@ -90,12 +103,17 @@ impl SlaTicketWorkflow {
                 }
                 continue;
             }
-            if ctx.continue_as_new_suggested() || ctx.history_length() > MAX_HISTORY_EVENTS {
+            let events_this_run = ctx.state(|s| s.events_applied) - events_at_start;
+            if ctx.continue_as_new_suggested()
+                || ctx.history_length() > MAX_HISTORY_EVENTS
+                || events_this_run >= limits.continue_after_events.max(1)
+            {
                 let carry = ctx.state(|s| SlaCarry {
                     tracker: tracker.clone(),
                     applied: s.applied.clone(),
                     events_applied: s.events_applied,
-                    reopen_window_seconds: reopen_window,
+                    limits: limits.clone(),
+                    pending: s.pending.clone(),
                 });
                 let next = TicketWorkflowInput {
                     carry: Some(carry),
@@ -154,7 +172,7 @@ impl SlaTicketWorkflow {
 async fn start(
     ctx: &mut WorkflowContext<SlaTicketWorkflow>,
     input: &TicketWorkflowInput,
-) -> WorkflowResult<(SlaTracker, u64)> {
+) -> WorkflowResult<(SlaTracker, SlaLimits)> {
     let context = load_context(ctx, input).await?;
     let mut tracker = SlaTracker::new(context.policy, context.created_at);
     let cal = calendar(&tracker)?;
@@ -164,7 +182,7 @@ async fn start(
         .map_err(fail)?;
     let now = workflow_now(ctx);
     write(ctx, input, &tracker, &cal, "started".into(), None, now).await?;
-    Ok((tracker, context.reopen_window_seconds))
+    Ok((tracker, context.limits))
 }
 
 /// The ticket's SLA-relevant state and the policy in force for it now.
@@ -233,7 +251,10 @@ async fn apply(
             // Priority, board, client or waiting-on-client may have changed: read the policy
             // in force again; time already counted stays counted.
             let context = load_context(ctx, input).await?;
-            if context.policy == tracker.policy && context.awaiting_client == awaiting {
+            if context.policy == tracker.policy
+                && context.awaiting_client == awaiting
+                && context.status_pauses == tracker.status_pauses
+            {
                 return Ok(());
             }
             let new_cal = Calendar::new(&context.policy.schedule, "schedule")
@@ -241,9 +262,10 @@ async fn apply(
             tracker
                 .change_policy(cal, &new_cal, context.policy, at)
                 .map_err(fail)?;
-            let status_pauses = tracker.status_pauses;
+            // The store's view is the latest: it also carries a status whose
+            // "pauses the SLA" setting was changed.
             tracker
-                .set_pausing(&new_cal, at, status_pauses, context.awaiting_client)
+                .set_pausing(&new_cal, at, context.status_pauses, context.awaiting_client)
                 .map_err(fail)?;
             *cal = new_cal;
             "policy_applied"
