@@ -123,8 +123,9 @@ impl SlaTicketWorkflow {
             }
             match tracker.next_wake(&cal).map_err(fail)? {
                 Some(at) => {
-                    // Whole milliseconds, rounded up: waking a hair early would find nothing due.
-                    let wait = (at - now).num_milliseconds().max(0) + 1;
+                    // From the clock as it is now (the writes above took time), in whole
+                    // milliseconds rounded up: waking a hair early would find nothing due.
+                    let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
                     wait_for_event(ctx, Duration::from_millis(u64::try_from(wait).unwrap_or(1)))
                         .await;
                 }
