@@ -1,7 +1,7 @@
 //! Compiles `proto/` with protox (pure Rust), so no system `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/psa/v1/tickets.proto"];
+    let protos = ["proto/psa/v1/tickets.proto", "proto/psa/v1/sla.proto"];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }

@@ -32,6 +32,9 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
+    /// The record cannot change while others depend on it (409; gRPC FAILED_PRECONDITION).
+    #[error("{0}")]
+    InUse(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
@@ -65,7 +68,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest { .. } | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::InUse(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -216,6 +219,7 @@ impl From<ApiError> for tonic::Status {
             | ApiError::PayloadTooLarge { .. } => Code::InvalidArgument,
             ApiError::UnsupportedMediaType => Code::InvalidArgument,
             ApiError::Conflict { .. } => Code::AlreadyExists,
+            ApiError::InUse(_) => Code::FailedPrecondition,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "internal error");

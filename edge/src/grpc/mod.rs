@@ -2,19 +2,26 @@
 //! error mapping is the one in `error.rs`.
 
 mod convert;
+mod sla;
 mod tickets;
 
 use crate::state::AppState;
+use psa_protos::v1::sla_service_server::SlaServiceServer;
 use psa_protos::v1::ticket_service_server::TicketServiceServer;
 
+pub use sla::SlaApi;
 pub use tickets::TicketApi;
 
-/// The gRPC router: ticket service plus reflection.
+/// The gRPC router: ticket and SLA services plus reflection.
 pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(psa_protos::v1::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let limit = state.config.body_limit;
-    let tickets = TicketServiceServer::new(TicketApi::new(state)).max_decoding_message_size(limit);
-    Ok(tonic::service::Routes::new(tickets).add_service(reflection))
+    let tickets =
+        TicketServiceServer::new(TicketApi::new(state.clone())).max_decoding_message_size(limit);
+    let sla = SlaServiceServer::new(SlaApi::new(state)).max_decoding_message_size(limit);
+    Ok(tonic::service::Routes::new(tickets)
+        .add_service(sla)
+        .add_service(reflection))
 }

@@ -321,10 +321,9 @@ pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiErr
         .fetch_one(&mut *tx)
         .await?;
         if used {
-            return Err(ApiError::Conflict {
-                detail: "clients or boards use this policy; assign them another first".into(),
-                field: None,
-            });
+            return Err(ApiError::InUse(
+                "clients or boards use this policy; assign them another first".into(),
+            ));
         }
         // Tickets keep their SLA history; only the reference to the policy goes.
         sqlx::query("UPDATE tickets SET sla_policy_id = NULL WHERE sla_policy_id = $1")

@@ -290,11 +290,9 @@ pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), ApiErr
                 .fetch_one(&mut *tx)
                 .await?;
         if used {
-            return Err(ApiError::Conflict {
-                detail: "a policy uses this schedule; give the policy another schedule first"
-                    .into(),
-                field: None,
-            });
+            return Err(ApiError::InUse(
+                "a policy uses this schedule; give the policy another schedule first".into(),
+            ));
         }
         delete_by_id(tx, "DELETE FROM business_hours_schedules WHERE id = $1", id).await
     })
