@@ -5,6 +5,8 @@ mod convert;
 mod sla;
 mod tickets;
 
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
 use crate::state::AppState;
 use psa_protos::v1::sla_service_server::SlaServiceServer;
 use psa_protos::v1::ticket_service_server::TicketServiceServer;
@@ -24,4 +26,15 @@ pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflectio
     Ok(tonic::service::Routes::new(tickets)
         .add_service(sla)
         .add_service(reflection))
+}
+
+/// Authenticates a gRPC call from its `authorization` or `x-api-key` metadata.
+async fn principal<T>(state: &AppState, req: &tonic::Request<T>) -> Result<Principal, ApiError> {
+    let md = req.metadata();
+    let header = |name: &str| md.get(name).and_then(|v| v.to_str().ok());
+    auth::authenticate(
+        state,
+        auth::key_from_headers(header("authorization"), header("x-api-key")),
+    )
+    .await
 }

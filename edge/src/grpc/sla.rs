@@ -1,7 +1,7 @@
 //! `psa.v1.SlaService`: the `/v1/sla/…` operations over gRPC, on the same `service/` functions.
 
 use super::convert::{opt_id, target, ts};
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::service::sla as ticket_sla;
 use crate::service::sla_compliance::{self as compliance, ComplianceQuery, GroupBy};
@@ -29,13 +29,7 @@ impl SlaApi {
     }
 
     async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, ApiError> {
-        let md = req.metadata();
-        let header = |name: &str| md.get(name).and_then(|v| v.to_str().ok());
-        auth::authenticate(
-            &self.state,
-            auth::key_from_headers(header("authorization"), header("x-api-key")),
-        )
-        .await
+        super::principal(&self.state, req).await
     }
 }
 

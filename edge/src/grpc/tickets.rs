@@ -1,7 +1,7 @@
 //! `psa.v1.TicketService`.
 
 use super::convert::{self, id, opt_id, target};
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
 use crate::service::comments::{self, NewComment};
@@ -21,13 +21,7 @@ impl TicketApi {
     }
 
     async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, ApiError> {
-        let md = req.metadata();
-        let header = |name: &str| md.get(name).and_then(|v| v.to_str().ok());
-        auth::authenticate(
-            &self.state,
-            auth::key_from_headers(header("authorization"), header("x-api-key")),
-        )
-        .await
+        super::principal(&self.state, req).await
     }
 }
 
