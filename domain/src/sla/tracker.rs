@@ -59,6 +59,24 @@ pub enum SlaAction {
     Escalated { phase: Phase, level: u8 },
 }
 
+/// One thing a phase has reached, before it becomes an [`SlaAction`].
+enum Step {
+    Notify(ThresholdRule),
+    Breach,
+    Escalate(u8),
+}
+
+impl Step {
+    /// Order among steps at the same percent.
+    fn rank(&self) -> u8 {
+        match self {
+            Step::Notify(_) => 0,
+            Step::Breach => 1,
+            Step::Escalate(level) => 1 + level,
+        }
+    }
+}
+
 /// One phase's clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseClock {
@@ -353,25 +371,25 @@ impl SlaTracker {
             };
             let elapsed = p.carried();
             let reached = |percent: u16| threshold_amount(target, percent) <= elapsed;
-            // (percent, what) in ascending percent; escalations after notifications at a tie.
-            let mut steps: Vec<(u16, u8, Option<ThresholdRule>)> = rules
+            // Ordered by percent; at one percent: the notification, then the breach, then
+            // the escalation (`Step::rank`).
+            let mut steps: Vec<(u16, Step)> = rules
                 .into_iter()
                 .filter(|r| !p.notified.contains(&r.percent) && reached(r.percent))
-                .map(|r| (r.percent, 0, Some(r)))
+                .map(|r| (r.percent, Step::Notify(r)))
                 .collect();
             if !p.breached && reached(100) {
-                steps.push((100, 1, None));
+                steps.push((100, Step::Breach));
             }
-            for (i, percent) in escalations.iter().enumerate() {
-                let level = u8::try_from(i + 1).unwrap_or(3);
-                if p.escalated < level && reached(*percent) {
-                    steps.push((*percent, 2 + level, None));
+            for (level, percent) in (1u8..).zip(escalations) {
+                if p.escalated < level && reached(percent) {
+                    steps.push((percent, Step::Escalate(level)));
                 }
             }
-            steps.sort_by_key(|(percent, kind, _)| (*percent, *kind));
-            for (_, kind, rule) in steps {
-                match (kind, rule) {
-                    (0, Some(rule)) => {
+            steps.sort_by_key(|(percent, step)| (*percent, step.rank()));
+            for (_, step) in steps {
+                match step {
+                    Step::Notify(rule) => {
                         p.notified.push(rule.percent);
                         actions.push(SlaAction::Threshold {
                             phase,
@@ -379,16 +397,16 @@ impl SlaTracker {
                             due_at: p.due_at,
                         });
                     }
-                    (1, _) => {
+                    Step::Breach => {
                         p.breached = true;
                         actions.push(SlaAction::Breached {
                             phase,
                             due_at: p.due_at,
                         });
                     }
-                    (k, _) => {
-                        let level = k - 2;
+                    Step::Escalate(level) => {
                         p.escalated = p.escalated.max(level);
+                        // Both phases escalate one ticket: only a new, higher level is news.
                         if level > ticket_level {
                             ticket_level = level;
                             actions.push(SlaAction::Escalated { phase, level });
