@@ -84,18 +84,6 @@ pub struct AuditStep {
     pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// 404 unless the caller's tenant has the ticket (and, for a client key, it is its client's).
-async fn visible_ticket(conn: &mut PgConnection, p: &Principal, id: Uuid) -> Result<(), ApiError> {
-    let found: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)",
-    )
-    .bind(id)
-    .bind(p.client_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    found.map(|_| ()).ok_or(ApiError::NotFound)
-}
-
 pub async fn ticket_sla(
     state: &crate::state::AppState,
     p: &Principal,
@@ -107,7 +95,8 @@ pub async fn ticket_sla(
     };
     p.require(Permission::ReadSla)?;
     let mut tx = db::begin(&state.pool, p).await?;
-    visible_ticket(&mut tx, p, id).await?;
+    // 404 unless the caller may see the ticket (tenant, and a client key's own client).
+    super::tickets::load(&mut tx, p, id, false).await?;
     let recorded: Option<serde_json::Value> = sqlx::query_scalar(
         "SELECT detail->'view' FROM sla_audit_log WHERE ticket_id = $1 AND detail ? 'view'
           ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1",
@@ -166,7 +155,7 @@ pub async fn ticket_audit(
 ) -> Result<Vec<AuditStep>, ApiError> {
     p.require(Permission::ReadSla)?;
     let mut tx = db::begin(pool, p).await?;
-    visible_ticket(&mut tx, p, id).await?;
+    super::tickets::load(&mut tx, p, id, false).await?;
     let steps = sqlx::query_as(
         "SELECT step_key, event, detail, occurred_at, recorded_at FROM sla_audit_log
           WHERE ticket_id = $1 ORDER BY occurred_at, recorded_at",
