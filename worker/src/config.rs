@@ -46,31 +46,27 @@ impl WorkerConfig {
                 reason: e.to_string(),
             })?;
         let mut bus = BusConfig::new(var("REDIS_URL", "redis://127.0.0.1:6379"));
-        bus.max_deliveries = var("EVENT_MAX_DELIVERIES", "10")
-            .parse()
-            .ok()
-            .filter(|n: &u32| *n >= 1)
-            .ok_or_else(|| ConfigError {
-                name: "EVENT_MAX_DELIVERIES",
-                reason: "must be a whole number of at least 1".into(),
-            })?;
+        // A count that must be at least one.
+        let count = |name: &'static str, default: &str| {
+            var(name, default)
+                .parse()
+                .ok()
+                .filter(|n: &u32| *n >= 1)
+                .ok_or_else(|| ConfigError {
+                    name,
+                    reason: "must be a whole number of at least 1".into(),
+                })
+        };
+        bus.max_deliveries = count("EVENT_MAX_DELIVERIES", "10")?;
         let reopen = var("SLA_REOPEN_WINDOW_SECONDS", "604800")
             .parse()
             .map_err(|_| ConfigError {
                 name: "SLA_REOPEN_WINDOW_SECONDS",
                 reason: "must be a whole number of seconds".into(),
             })?;
-        let continue_after = var("SLA_CONTINUE_AS_NEW_EVENTS", "1000")
-            .parse()
-            .ok()
-            .filter(|n: &u32| *n >= 1)
-            .ok_or_else(|| ConfigError {
-                name: "SLA_CONTINUE_AS_NEW_EVENTS",
-                reason: "must be a whole number of at least 1".into(),
-            })?;
         Ok(Self {
             bus,
-            sla_continue_after_events: continue_after,
+            sla_continue_after_events: count("SLA_CONTINUE_AS_NEW_EVENTS", "1000")?,
             sla_reopen_window: std::time::Duration::from_secs(reopen),
             smtp_url: var("SMTP_URL", "smtp://127.0.0.1:2525"),
             smtp_from: var("SMTP_FROM", "PSA <psa@localhost>"),
