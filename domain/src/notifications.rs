@@ -47,23 +47,23 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
     })
 }
 
-/// Users an event notifies that follow from the event alone: a ticket's assignee, a task's
-/// assignee, a time entry's worker. Nobody is notified of their own action. Recipients that
-/// need a lookup (board managers, billing contacts) are added by the store.
+/// Users an event notifies: a ticket's assignee, a task's assignee, a time entry's worker, or
+/// for an SLA event whom the SLA engine resolved from the policy (assignee, board and
+/// escalation managers). Nobody is notified of their own action.
 pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
-    let mut out: Vec<Uuid> = match &env.event {
-        Event::TicketCreated { ticket }
-        | Event::TicketAssigned { ticket, .. }
-        | Event::TicketUpdated { ticket, .. }
-        | Event::TicketClosed { ticket }
-        | Event::CommentAdded { ticket, .. } => ticket.assignee_id.into_iter().collect(),
-        Event::ProjectTaskAssigned(t) => vec![t.assignee_id],
-        Event::TimeEntryApproved(t) | Event::TimeEntryRejected(t) => vec![t.user_id],
-        // The SLA engine resolved them from the policy (assignee, board and escalation managers).
-        Event::SlaThreshold(e) => e.recipients.clone(),
-        Event::SlaBreached(e) => e.recipients.clone(),
-        Event::SlaEscalated(e) => e.recipients.clone(),
-        _ => Vec::new(),
+    let mut out: Vec<Uuid> = if let Some(audience) = env.event.sla_audience() {
+        audience.recipients.to_vec()
+    } else {
+        match &env.event {
+            Event::TicketCreated { ticket }
+            | Event::TicketAssigned { ticket, .. }
+            | Event::TicketUpdated { ticket, .. }
+            | Event::TicketClosed { ticket }
+            | Event::CommentAdded { ticket, .. } => ticket.assignee_id.into_iter().collect(),
+            Event::ProjectTaskAssigned(t) => vec![t.assignee_id],
+            Event::TimeEntryApproved(t) | Event::TimeEntryRejected(t) => vec![t.user_id],
+            _ => Vec::new(),
+        }
     };
     if let crate::events::Actor::ApiKey {
         user_id: Some(actor),
@@ -78,13 +78,9 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
 /// Whether `env` may be delivered on `channel` (`email`, `in_app`): SLA events carry the
 /// channels their policy's rule chose; every other event goes out on both.
 pub fn channel_allowed(env: &Envelope, channel: &str) -> bool {
-    let channels = match &env.event {
-        Event::SlaThreshold(e) => &e.channels,
-        Event::SlaBreached(e) => &e.channels,
-        Event::SlaEscalated(e) => &e.channels,
-        _ => return true,
-    };
-    channels.is_empty() || channels.iter().any(|c| c == channel)
+    env.event
+        .sla_audience()
+        .is_none_or(|a| a.channels.is_empty() || a.channels.iter().any(|c| c == channel))
 }
 
 /// An example event for `subtype`, for template previews and for checking a template before it

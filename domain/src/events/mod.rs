@@ -220,15 +220,13 @@ impl Envelope {
                 if !(1..=1000).contains(&t.percent) {
                     e.push("payload.percent", "must be between 1 and 1000");
                 }
-                sla_channels(&mut e, &t.channels);
             }
             Event::SlaEscalated(s) => {
                 if !(1..=3).contains(&s.level) {
                     e.push("payload.level", "must be between 1 and 3");
                 }
-                sla_channels(&mut e, &s.channels);
             }
-            Event::SlaBreached(b) => sla_channels(&mut e, &b.channels),
+            Event::SlaBreached(_) => {}
             Event::InvoiceGenerated(i) => {
                 // A credit invoice may total below zero.
                 money(&mut e, "total", &i.total, true);
@@ -278,6 +276,9 @@ impl Envelope {
                 }
             }
         }
+        if let Some(audience) = self.event.sla_audience() {
+            sla_channels(&mut e, audience.channels);
+        }
         e.into_result()
     }
 }
@@ -314,12 +315,25 @@ impl Event {
     /// The ticket the event is about, for the events that carry a ticket's snapshot.
     /// The ticket an event is about, from its snapshot or (SLA events) its ID.
     pub fn ticket_id(&self) -> Option<Uuid> {
-        match self {
-            Event::SlaThreshold(e) => Some(e.ticket_id),
-            Event::SlaBreached(e) => Some(e.ticket_id),
-            Event::SlaEscalated(e) => Some(e.ticket_id),
-            other => other.ticket().map(|t| t.ticket_id),
+        match self.sla_audience() {
+            Some(a) => Some(a.ticket_id),
+            None => self.ticket().map(|t| t.ticket_id),
         }
+    }
+
+    /// For an SLA event, its ticket and whom it is for, as the SLA engine resolved them.
+    pub fn sla_audience(&self) -> Option<SlaAudience<'_>> {
+        let (ticket_id, recipients, channels) = match self {
+            Event::SlaThreshold(e) => (e.ticket_id, &e.recipients, &e.channels),
+            Event::SlaBreached(e) => (e.ticket_id, &e.recipients, &e.channels),
+            Event::SlaEscalated(e) => (e.ticket_id, &e.recipients, &e.channels),
+            _ => return None,
+        };
+        Some(SlaAudience {
+            ticket_id,
+            recipients,
+            channels,
+        })
     }
 
     pub fn ticket(&self) -> Option<&TicketSnapshot> {
@@ -333,6 +347,15 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// The ticket, recipients and channels an SLA event carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaAudience<'a> {
+    pub ticket_id: Uuid,
+    pub recipients: &'a [Uuid],
+    /// `email` and/or `in_app`; empty means both.
+    pub channels: &'a [String],
 }
 
 /// The notification channels an SLA event may name.
