@@ -258,18 +258,16 @@ pub async fn create_status(
     let (tenant, req) = (p.tenant_id, input.clone());
     create_once(pool, p, key, &req, move |conn| {
         Box::pin(async move {
+            let id = new_id();
             if input.is_default {
-                // One default per tenant: the new one takes over.
-                sqlx::query("UPDATE statuses SET is_default = false WHERE is_default")
-                    .execute(&mut *conn)
-                    .await?;
+                super::rows::take_default(&mut *conn, "statuses", id).await?;
             }
             Ok(sqlx::query_as(&format!(
                 "INSERT INTO statuses (tenant_id, id, name, is_closed, pauses_sla, is_default, position)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {STATUS_COLS}"
             ))
             .bind(tenant)
-            .bind(new_id())
+            .bind(id)
             .bind(input.name.trim())
             .bind(input.is_closed)
             .bind(input.pauses_sla)
@@ -302,9 +300,7 @@ pub async fn update_status(
     let is_default = patch.is_default.unwrap_or(current.is_default);
     check_status_flags(is_closed, is_default)?;
     if is_default && !current.is_default {
-        sqlx::query("UPDATE statuses SET is_default = false WHERE is_default")
-            .execute(&mut *tx)
-            .await?;
+        super::rows::take_default(&mut tx, "statuses", id).await?;
     }
     let row: Status = sqlx::query_as(&format!(
         "UPDATE statuses SET name = coalesce($2, name), is_closed = $3, pauses_sla = coalesce($4, pauses_sla),

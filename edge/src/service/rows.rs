@@ -97,3 +97,19 @@ where
     })
     .await
 }
+
+/// One default per tenant in `table` (statuses, schedules, policies): the row `id` takes over,
+/// every other row stops being the default. Call it before writing `id` as the default.
+pub(crate) async fn take_default(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {table} SET is_default = false WHERE is_default AND id <> $1"
+    ))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

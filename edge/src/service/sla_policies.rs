@@ -189,10 +189,7 @@ async fn write(
     create: bool,
 ) -> Result<(), ApiError> {
     if input.is_default {
-        sqlx::query("UPDATE sla_policies SET is_default = false WHERE is_default AND id <> $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        super::rows::take_default(conn, "sla_policies", id).await?;
     }
     let esc: Vec<i32> = input
         .escalation_percents

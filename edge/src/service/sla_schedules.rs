@@ -155,12 +155,7 @@ async fn write_parts(
     input: &ScheduleInput,
 ) -> Result<(), ApiError> {
     if input.is_default {
-        sqlx::query(
-            "UPDATE business_hours_schedules SET is_default = false WHERE is_default AND id <> $1",
-        )
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        super::rows::take_default(conn, "business_hours_schedules", id).await?;
     }
     sqlx::query("DELETE FROM business_hours_windows WHERE schedule_id = $1")
         .bind(id)
