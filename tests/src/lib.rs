@@ -123,6 +123,11 @@ impl Parts {
         relay: false,
         worker: true,
     };
+    pub const EDGE_AND_RELAY: Parts = Parts {
+        edge: true,
+        relay: true,
+        worker: false,
+    };
     pub const NONE: Parts = Parts {
         edge: false,
         relay: false,
@@ -145,6 +150,14 @@ fn with_user(url: &str, user: &str) -> anyhow::Result<String> {
 
 impl TestEnv {
     pub async fn start(parts: Parts) -> anyhow::Result<Self> {
+        Self::start_with(parts, |_| {}).await
+    }
+
+    /// Like [`TestEnv::start`], with the worker's settings changed by `worker` first.
+    pub async fn start_with(
+        parts: Parts,
+        worker: impl FnOnce(&mut WorkerConfig),
+    ) -> anyhow::Result<Self> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -175,7 +188,9 @@ impl TestEnv {
             http: reqwest::Client::new(),
         };
         if parts.worker {
-            env.start_worker().await?;
+            let mut config = env.worker_config();
+            worker(&mut config);
+            env.start_worker_with(config).await?;
         }
         if parts.edge {
             env.start_edge(parts.relay).await?;

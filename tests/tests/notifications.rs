@@ -9,6 +9,21 @@ use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 
+/// Waits up to 30 s for the caller of `key` to have any notification; returns the list.
+async fn some_notifications(env: &TestEnv, key: &str, what: &str) -> Value {
+    eventually(Duration::from_secs(30), || async {
+        let list: Value = env
+            .req(Method::GET, "/v1/notifications", key)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok((list["items"].as_array().map_or(0, Vec::len) > 0).then_some(list))
+    })
+    .await
+    .expect(what)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_assignee_gets_one_in_app_notification_per_event() {
     let env = TestEnv::start(Parts::ALL).await.unwrap();
@@ -26,17 +41,7 @@ async fn the_assignee_gets_one_in_app_notification_per_event() {
     )
     .await;
 
-    let list: Value = eventually(Duration::from_secs(30), || async {
-        let list: Value = env
-            .req(Method::GET, "/v1/notifications", &tech)
-            .send()
-            .await?
-            .json()
-            .await?;
-        Ok((list["items"].as_array().map_or(0, Vec::len) > 0).then_some(list))
-    })
-    .await
-    .expect("notification arrives");
+    let list: Value = some_notifications(&env, &tech, "notification arrives").await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["subtype"], "ticket.created");
@@ -444,17 +449,7 @@ async fn switches_and_preferences_over_the_api() {
         .await;
 
     // The first event, handled while silenced, made none.
-    let list = eventually(Duration::from_secs(30), || async {
-        let list: Value = env
-            .req(Method::GET, "/v1/notifications", &tech)
-            .send()
-            .await?
-            .json()
-            .await?;
-        Ok((list["items"].as_array().map_or(0, Vec::len) > 0).then_some(list))
-    })
-    .await
-    .expect("notification for the second ticket");
+    let list = some_notifications(&env, &tech, "notification for the second ticket").await;
     let titles: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -498,12 +493,13 @@ async fn email_log(env: &TestEnv, status: &str) -> i64 {
 /// worker finishes all of it: every event gets its in-app row and its e-mail exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice() {
-    let mut env = TestEnv::start(Parts::NONE).await.unwrap();
+    // Nothing listens on the first worker's SMTP port: every send fails and is retried.
+    let mut env = TestEnv::start_with(Parts::WORKER_ONLY, |c| {
+        c.smtp_url = "smtp://127.0.0.1:9".into();
+    })
+    .await
+    .unwrap();
     let tech = env.a.seeded.technician_user_id;
-    let mut down = env.worker_config();
-    // Nothing listens there: every send fails and is retried.
-    down.smtp_url = "smtp://127.0.0.1:9".into();
-    env.start_worker_with(down).await.unwrap();
 
     // First half: handled, e-mails planned, sends failing.
     let first: Vec<_> = (1..=5).map(|n| env.ticket_assigned(n)).collect();

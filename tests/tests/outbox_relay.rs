@@ -137,13 +137,7 @@ async fn events_after_the_workflow_finished_are_delivered_without_a_second_run()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
-    let env = TestEnv::start(Parts {
-        edge: true,
-        relay: true,
-        worker: false,
-    })
-    .await
-    .unwrap();
+    let env = TestEnv::start(Parts::EDGE_AND_RELAY).await.unwrap();
     create_ticket(&env, "Lost in Redis").await;
     delivered(&env, 1, "published").await;
     let (event_id, first_entry): (Uuid, String) =
@@ -191,13 +185,7 @@ async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_events_are_confirmed_once_persisted() {
-    let env = TestEnv::start(Parts {
-        edge: true,
-        relay: true,
-        worker: false,
-    })
-    .await
-    .unwrap();
+    let env = TestEnv::start(Parts::EDGE_AND_RELAY).await.unwrap();
     create_ticket(&env, "Kept by Redis").await;
     let first: String = eventually(WAIT, || async {
         Ok(sqlx::query_scalar::<_, Option<String>>(

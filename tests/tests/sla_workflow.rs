@@ -254,16 +254,11 @@ async fn thresholds_breaches_and_escalations_fire_once_across_a_worker_restart()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pauses_responses_closing_and_reopening_move_the_clock() {
-    let mut env = TestEnv::start(Parts {
-        edge: true,
-        relay: true,
-        worker: false,
+    let env = TestEnv::start_with(Parts::ALL, |c| {
+        c.sla_reopen_window = Duration::from_secs(3600)
     })
     .await
     .unwrap();
-    let mut config = env.worker_config();
-    config.sla_reopen_window = Duration::from_secs(3600);
-    env.start_worker_with(config).await.unwrap();
     let s = env.a.seeded.clone();
     policy(&env, 60, 240).await;
     let tech = env
@@ -351,16 +346,9 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_paused_and_resumed_many_times_continues_as_new_with_its_clock() {
-    let mut env = TestEnv::start(Parts {
-        edge: true,
-        relay: true,
-        worker: false,
-    })
-    .await
-    .unwrap();
-    let mut config = env.worker_config();
-    config.sla_continue_after_events = 3;
-    env.start_worker_with(config).await.unwrap();
+    let env = TestEnv::start_with(Parts::ALL, |c| c.sla_continue_after_events = 3)
+        .await
+        .unwrap();
     let s = env.a.seeded.clone();
     policy(&env, 60, 240).await;
     let ticket = create_ticket(

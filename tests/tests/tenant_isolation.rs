@@ -222,13 +222,7 @@ async fn another_tenants_rows_are_invisible_and_untouchable() {
 
 #[tokio::test]
 async fn the_application_role_reads_nothing_without_a_tenant() {
-    let env = TestEnv::start(Parts {
-        edge: false,
-        relay: false,
-        worker: false,
-    })
-    .await
-    .unwrap();
+    let env = TestEnv::start(Parts::NONE).await.unwrap();
     let mut conn = sqlx::PgConnection::connect(&env.app_database_url)
         .await
         .unwrap();
