@@ -53,10 +53,14 @@ impl NotificationStore {
         Self { pool }
     }
 
-    /// What every channel decides first: the event's subtype, its recipients, whether the
-    /// tenant's switches let it through, and the rendered template. `None` when nobody is to
-    /// be notified. The returned transaction is the tenant's, still open.
-    async fn plan(&self, env: &Envelope) -> Result<Option<Planned>, NotifyError> {
+    /// What every channel decides first: whether the event goes out on `channel` at all, its
+    /// subtype, its recipients, whether the tenant's switches let it through, and the rendered
+    /// template. `None` when nobody is to be notified. The returned transaction is the
+    /// tenant's, still open.
+    async fn plan(&self, env: &Envelope, channel: &str) -> Result<Option<Planned>, NotifyError> {
+        if !notifications::channel_allowed(env, channel) {
+            return Ok(None);
+        }
         let Some(subtype) = notifications::subtype_for(&env.event) else {
             return Ok(None);
         };
@@ -81,16 +85,13 @@ impl NotificationStore {
     /// Writes the in-app notifications `env` calls for, once per (event, recipient): a
     /// redelivered event finds its rows and adds nothing. Returns how many were added.
     pub async fn deliver_in_app(&self, env: &Envelope) -> Result<usize, NotifyError> {
-        if !notifications::channel_allowed(env, "in_app") {
-            return Ok(0);
-        }
         let Some(Planned {
             mut tx,
             subtype,
             recipients,
             chosen,
             rendered,
-        }) = self.plan(env).await?
+        }) = self.plan(env, "in_app").await?
         else {
             return Ok(0);
         };
@@ -129,16 +130,13 @@ impl NotificationStore {
     /// e-mail for this event was already sent is left out, so a re-planned event sends nothing
     /// twice.
     pub async fn plan_emails(&self, env: &Envelope) -> Result<Vec<EmailJob>, NotifyError> {
-        if !notifications::channel_allowed(env, "email") {
-            return Ok(Vec::new());
-        }
         let Some(Planned {
             mut tx,
             subtype,
             recipients,
             chosen,
             rendered,
-        }) = self.plan(env).await?
+        }) = self.plan(env, "email").await?
         else {
             return Ok(Vec::new());
         };
