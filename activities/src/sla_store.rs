@@ -132,9 +132,9 @@ impl SlaStore {
     /// Writes one decision of the clock. The audit step is unique per (ticket, step key): a
     /// retried write finds it and sends no second event.
     pub async fn record_update(&self, u: &SlaUpdate) -> Result<(), SlaStoreError> {
-        let mut tx = begin_tenant(&self.pool, u.tenant_id).await?;
-        let mut detail = u.detail.clone();
-        if let Some(obj) = detail.as_object_mut() {
+        let mut tx = begin_tenant(&self.pool, u.step.tenant_id).await?;
+        let mut step = u.step.clone();
+        if let Some(obj) = step.detail.as_object_mut() {
             obj.insert("state".into(), serde_json::json!(u.view.state));
             obj.insert(
                 "escalation_level".into(),
@@ -144,14 +144,6 @@ impl SlaStore {
                 obj.insert("action".into(), serde_json::to_value(a).unwrap_or_default());
             }
         }
-        let step = SlaStep {
-            tenant_id: u.tenant_id,
-            ticket_id: u.ticket_id,
-            step_key: u.step_key.clone(),
-            event: u.event.clone(),
-            detail,
-            occurred_at: u.occurred_at,
-        };
         let inserted = insert_step(&mut tx, &step).await?;
         let v = &u.view;
         let minutes = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
@@ -166,7 +158,7 @@ impl SlaStore {
                  sla_resolution_minutes = CASE WHEN $8::timestamptz IS NULL THEN NULL ELSE $15 END
              WHERE id = $1",
         )
-        .bind(u.ticket_id)
+        .bind(u.step.ticket_id)
         .bind(v.policy_id)
         .bind(v.started_at)
         .bind(v.response.due_at)
@@ -186,8 +178,8 @@ impl SlaStore {
         if inserted && let Some(event) = self.event_for(&mut tx, u).await? {
             let envelope = Envelope {
                 event_id: new_id(),
-                tenant_id: u.tenant_id,
-                occurred_at: u.occurred_at,
+                tenant_id: u.step.tenant_id,
+                occurred_at: u.step.occurred_at,
                 actor: Actor::System,
                 event,
             };
@@ -197,7 +189,7 @@ impl SlaStore {
             sqlx::query(
                 "INSERT INTO outbox (tenant_id, event_id, event_type, envelope) VALUES ($1, $2, $3, $4)",
             )
-            .bind(u.tenant_id)
+            .bind(u.step.tenant_id)
             .bind(envelope.event_id)
             .bind(envelope.event_type())
             .bind(serde_json::to_value(&envelope).map_err(|e| SlaStoreError::Event(e.to_string()))?)
@@ -224,11 +216,11 @@ impl SlaStore {
                 rule,
                 due_at,
             }) => Some(Event::SlaThreshold(SlaThreshold {
-                ticket_id: u.ticket_id,
+                ticket_id: u.step.ticket_id,
                 phase: *phase,
                 percent: rule.percent,
-                due_at: due_at.unwrap_or(u.occurred_at),
-                recipients: recipients(conn, u.ticket_id, rule, level).await?,
+                due_at: due_at.unwrap_or(u.step.occurred_at),
+                recipients: recipients(conn, u.step.ticket_id, rule, level).await?,
                 channels: rule.channels.clone(),
             })),
             Some(SlaAction::Breached { phase, due_at }) => {
@@ -240,17 +232,17 @@ impl SlaStore {
                     channels: vec![],
                 });
                 Some(Event::SlaBreached(SlaBreached {
-                    ticket_id: u.ticket_id,
+                    ticket_id: u.step.ticket_id,
                     phase: *phase,
-                    due_at: due_at.unwrap_or(u.occurred_at),
-                    recipients: recipients(conn, u.ticket_id, &rule, level).await?,
+                    due_at: due_at.unwrap_or(u.step.occurred_at),
+                    recipients: recipients(conn, u.step.ticket_id, &rule, level).await?,
                     channels: rule.channels.clone(),
                 }))
             }
             Some(SlaAction::Escalated { phase, level }) => {
-                let managers = escalation_managers(conn, u.ticket_id, *level).await?;
+                let managers = escalation_managers(conn, u.step.ticket_id, *level).await?;
                 Some(Event::SlaEscalated(SlaEscalated {
-                    ticket_id: u.ticket_id,
+                    ticket_id: u.step.ticket_id,
                     phase: *phase,
                     level: *level,
                     recipients: managers,

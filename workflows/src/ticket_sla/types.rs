@@ -143,12 +143,9 @@ pub struct SlaTicketContext {
 /// event that notifies people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaUpdate {
-    pub tenant_id: Uuid,
-    pub ticket_id: Uuid,
-    pub step_key: String,
-    pub event: String,
-    pub detail: serde_json::Value,
-    pub occurred_at: DateTime<Utc>,
+    /// The audit step; its fields sit at the top level of the serialized update.
+    #[serde(flatten)]
+    pub step: SlaStep,
     pub view: SlaView,
     pub action: Option<SlaAction>,
     /// Who hears of a breach: the policy's rule for 100 %.

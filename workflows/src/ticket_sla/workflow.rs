@@ -304,12 +304,7 @@ async fn write(
 ) -> WorkflowResult<()> {
     let event = step_key.split(':').next().unwrap_or("step").to_owned();
     let update = SlaUpdate {
-        tenant_id: input.tenant_id,
-        ticket_id: input.ticket_id,
-        step_key,
-        event,
-        detail: serde_json::json!({ "ticket_number": input.ticket_number }),
-        occurred_at: now,
+        step: audit_step(input, step_key, event, now),
         view: tracker.view(cal, now),
         breach_rule: tracker
             .policy
@@ -373,17 +368,27 @@ async fn record(
     event: &str,
     at: DateTime<Utc>,
 ) -> WorkflowResult<()> {
-    let step = SlaStep {
-        tenant_id: input.tenant_id,
-        ticket_id: input.ticket_id,
-        step_key: step_key.to_owned(),
-        event: event.to_owned(),
-        detail: serde_json::json!({ "ticket_number": input.ticket_number }),
-        occurred_at: at,
-    };
+    let step = audit_step(input, step_key.to_owned(), event.to_owned(), at);
     ctx.execute_activity(RecordStep, step, store_options())
         .await?;
     Ok(())
+}
+
+/// An audit step of this ticket; the store adds the clock's state to its detail.
+fn audit_step(
+    input: &TicketWorkflowInput,
+    step_key: String,
+    event: String,
+    at: DateTime<Utc>,
+) -> SlaStep {
+    SlaStep {
+        tenant_id: input.tenant_id,
+        ticket_id: input.ticket_id,
+        step_key,
+        event,
+        detail: serde_json::json!({ "ticket_number": input.ticket_number }),
+        occurred_at: at,
+    }
 }
 
 /// The workflow clock as UTC. The SDK gives `None` only before the first activation, which
