@@ -140,6 +140,12 @@ impl SlaStore {
                 "escalation_level".into(),
                 serde_json::json!(u.view.escalation_level),
             );
+            // The clock as of this step: the status endpoint reads the last one once the
+            // ticket's run has ended.
+            obj.insert(
+                "view".into(),
+                serde_json::to_value(&u.view).unwrap_or_default(),
+            );
             if let Some(a) = &u.action {
                 obj.insert("action".into(), serde_json::to_value(a).unwrap_or_default());
             }

@@ -249,6 +249,19 @@ async fn thresholds_breaches_and_escalations_fire_once_across_a_worker_restart()
     wf::check_replay(&temporal, &id, "ticket_sla_engine_breached_across_restart")
         .await
         .unwrap();
+    // The run has ended: the API answers from the last recorded step.
+    let sla = env
+        .ok(
+            Method::GET,
+            &format!("/v1/tickets/{ticket}/sla"),
+            &env.a.key,
+            &json!(null),
+        )
+        .await;
+    assert_eq!(sla["source"], "record");
+    assert_eq!(sla["state"], "breached");
+    assert_eq!(sla["escalation_level"], 3);
+    assert_eq!(sla["response"]["met"], false);
     env.shutdown().await;
 }
 
@@ -341,6 +354,53 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
     )
     .await
     .unwrap();
+
+    // Over the API: live from the clock, with business minutes computed now.
+    let sla = env
+        .ok(
+            Method::GET,
+            &format!("/v1/tickets/{ticket}/sla"),
+            &tech,
+            &json!(null),
+        )
+        .await;
+    assert_eq!(sla["source"], "workflow");
+    assert_eq!(sla["state"], "on_track");
+    assert_eq!(sla["response"]["met"], true);
+    assert_eq!(sla["resolution"]["target_minutes"], 240);
+    assert!(sla["resolution"]["remaining_minutes"].as_i64().unwrap() <= 240);
+    let audit = env
+        .ok(
+            Method::GET,
+            &format!("/v1/tickets/{ticket}/sla/audit"),
+            &tech,
+            &json!(null),
+        )
+        .await;
+    assert_eq!(audit.as_array().unwrap().len(), 5);
+    assert_eq!(audit[2]["event"], "responded");
+    // Another tenant's ticket does not exist; a client may not read SLA internals.
+    let r = env
+        .req(
+            Method::GET,
+            &format!("/v1/tickets/{ticket}/sla"),
+            &env.b.key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+    let client = env.a.key_with_role(&env.owner, "client").await.unwrap();
+    let r = env
+        .req(
+            Method::GET,
+            &format!("/v1/tickets/{ticket}/sla/audit"),
+            &client,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
     env.shutdown().await;
 }
 
