@@ -232,11 +232,15 @@ impl SlaTracker {
         let paused = self.paused();
         for phase in [Phase::Response, Phase::Resolution] {
             let p = self.phase_mut(phase);
+            // An ended phase is a record: its target and due instant stay as they were.
+            if !p.running() {
+                continue;
+            }
             let Some(target) = p.target_minutes else {
                 p.due_at = None;
                 continue;
             };
-            if !p.running() || paused {
+            if paused {
                 continue;
             }
             let left = TimeDelta::minutes(target) - p.carried();
@@ -316,6 +320,8 @@ impl SlaTracker {
             self.closed = false;
             self.resolution.stopped_at = None;
             self.resolution.anchor = at;
+            // Counting again, under the policy in force now.
+            self.resolution.target_minutes = self.policy.resolution_minutes;
         }
         self.refresh_due(cal)
     }
@@ -330,8 +336,14 @@ impl SlaTracker {
         at: DateTime<Utc>,
     ) -> Result<(), CalendarError> {
         self.settle(old, at);
-        self.response.target_minutes = policy.response_minutes;
-        self.resolution.target_minutes = policy.resolution_minutes;
+        // Only a running phase takes the new targets: an ended one keeps its record (its
+        // target, due instant and whether it was met), however often policies change later.
+        if self.response.running() {
+            self.response.target_minutes = policy.response_minutes;
+        }
+        if self.resolution.running() {
+            self.resolution.target_minutes = policy.resolution_minutes;
+        }
         let was = self.paused();
         self.policy = policy;
         match (was, self.paused()) {

@@ -246,3 +246,27 @@ fn events_out_of_order_never_move_the_clock_back() {
     assert_eq!(t.view(&cal, min(20)).response.elapsed_minutes, 20);
     assert_eq!(t.settled_at, min(20));
 }
+
+#[test]
+fn an_ended_phase_keeps_its_record_when_the_policy_is_applied_again() {
+    let (mut t, cal) = started(policy(Some(60), Some(240), true));
+    t.respond(&cal, min(10)).unwrap();
+    assert_eq!(t.response.due_at, Some(min(60)));
+    // The ticket leaves its policy for one without targets, then the policy is applied again.
+    t.change_policy(&cal, &cal, policy(None, None, true), min(20))
+        .unwrap();
+    t.change_policy(&cal, &cal, policy(Some(60), Some(240), true), min(30))
+        .unwrap();
+    let v = t.view(&cal, min(30));
+    assert_eq!(v.response.met, Some(true));
+    assert_eq!(v.response.due_at, Some(min(60)));
+    assert_eq!(v.response.target_minutes, Some(60));
+    // A reopened resolution takes the target in force when it reopens.
+    t.resolve(&cal, min(40)).unwrap();
+    t.change_policy(&cal, &cal, policy(Some(60), Some(120), true), min(50))
+        .unwrap();
+    assert_eq!(t.resolution.target_minutes, Some(240), "ended: unchanged");
+    t.reopen(&cal, min(60)).unwrap();
+    assert_eq!(t.resolution.target_minutes, Some(120));
+    assert_eq!(t.resolution.due_at, Some(min(60 + 120 - 40)));
+}
