@@ -3,15 +3,15 @@
 
 use crate::db::begin_tenant;
 use chrono::{DateTime, Utc};
-use psa_domain::calendar::ScheduleSpec;
+use psa_domain::calendar::{Calendar, ScheduleSpec};
 use psa_domain::events::{Actor, Envelope, Event, SlaBreached, SlaEscalated, SlaThreshold};
 use psa_domain::ids::new_id;
 use psa_domain::sla::{
-    DEFAULT_ESCALATION_PERCENTS, SlaAction, SlaPolicySnapshot, ThresholdRule,
+    DEFAULT_ESCALATION_PERCENTS, SlaAction, SlaPolicySnapshot, SlaTracker, ThresholdRule,
     default_threshold_rules,
 };
 use psa_workflows::ticket_sla::{
-    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaContextRequest, SlaLimits, SlaStep,
+    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaContextRequest, SlaLimits, SlaRecord, SlaStep,
     SlaTicketContext, SlaUpdate,
 };
 use sqlx::{PgConnection, PgPool};
@@ -26,8 +26,6 @@ pub enum SlaStoreError {
     Database(#[from] sqlx::Error),
     #[error("ticket {0} not found")]
     TicketNotFound(Uuid),
-    #[error("stored schedule {0} is unreadable: {1}")]
-    Schedule(Uuid, String),
     #[error("SLA event is invalid: {0}")]
     Event(String),
 }
@@ -43,6 +41,7 @@ pub struct SlaStore {
 #[derive(sqlx::FromRow)]
 struct TicketRow {
     created_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
     pauses_sla: bool,
     is_closed: bool,
     awaiting_client: bool,
@@ -56,6 +55,16 @@ struct PolicyRow {
     escalation_1_percent: i32,
     escalation_2_percent: i32,
     escalation_3_percent: i32,
+}
+
+/// What reading a stored configuration found wrong with it. Stored data is not trusted to be
+/// valid (old rows, rows written by SQL): a clock is told, never brought down.
+#[derive(Default)]
+struct Findings {
+    /// Left out and harmless: the rest of the configuration is used.
+    ignored: Vec<String>,
+    /// The configuration cannot be used at all.
+    error: Option<String>,
 }
 
 /// Every day, around the clock, in UTC: the schedule of a tenant that has set up none.
@@ -86,7 +95,7 @@ impl SlaStore {
     ) -> Result<SlaTicketContext, SlaStoreError> {
         let mut tx = begin_tenant(&self.pool, req.tenant_id).await?;
         let ticket: TicketRow = sqlx::query_as(
-            "SELECT t.created_at, s.pauses_sla, s.is_closed, t.awaiting_client, t.priority_id,
+            "SELECT t.created_at, t.closed_at, s.pauses_sla, s.is_closed, t.awaiting_client, t.priority_id,
                     COALESCE(c.sla_policy_id, b.sla_policy_id,
                              (SELECT id FROM sla_policies WHERE is_default)) AS policy_id
                FROM tickets t
@@ -104,19 +113,46 @@ impl SlaStore {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let policy = match ticket.policy_id {
+        let mut findings = Findings::default();
+        let mut policy = match ticket.policy_id {
             Some(id) => {
-                policy(&mut tx, id, ticket.priority_id, pause_while_awaiting_client).await?
+                policy(
+                    &mut tx,
+                    id,
+                    ticket.priority_id,
+                    pause_while_awaiting_client,
+                    &mut findings,
+                )
+                .await?
             }
             None => SlaPolicySnapshot {
                 policy_id: None,
-                schedule: default_schedule(&mut tx).await?,
+                schedule: default_schedule(&mut tx, &mut findings).await?,
                 response_minutes: None,
                 resolution_minutes: None,
                 thresholds: default_threshold_rules(),
                 escalation_percents: DEFAULT_ESCALATION_PERCENTS,
                 pause_while_awaiting_client,
             },
+        };
+        for h in policy.schedule.take_unreadable_holidays() {
+            findings.ignored.push(format!(
+                "holiday `{}` ignored: not a date as YYYY-MM-DD",
+                h.date
+            ));
+        }
+        if findings.error.is_none()
+            && let Err(e) = Calendar::new(&policy.schedule, "schedule")
+        {
+            findings.error = Some(format!("the schedule cannot be used: {e}"));
+        }
+        if !findings.ignored.is_empty() || findings.error.is_some() {
+            tracing::warn!(ticket = %req.ticket_id, ignored = ?findings.ignored, error = ?findings.error, "SLA configuration has unreadable data");
+        }
+        let record = if req.with_record {
+            record(&mut tx, req.ticket_id).await?
+        } else {
+            None
         };
         tx.commit().await?;
         Ok(SlaTicketContext {
@@ -126,6 +162,10 @@ impl SlaStore {
             closed: ticket.is_closed,
             awaiting_client: ticket.awaiting_client,
             limits: self.limits.clone(),
+            closed_at: ticket.closed_at,
+            configuration_error: findings.error,
+            ignored: findings.ignored,
+            record,
         })
     }
 
@@ -148,6 +188,12 @@ impl SlaStore {
             );
             if let Some(a) = &u.action {
                 obj.insert("action".into(), serde_json::to_value(a).unwrap_or_default());
+            }
+            if let Some(t) = &u.tracker {
+                obj.insert(
+                    "tracker".into(),
+                    serde_json::to_value(t).unwrap_or_default(),
+                );
             }
         }
         let inserted = insert_step(&mut tx, &step).await?;
@@ -264,6 +310,7 @@ async fn policy(
     id: Uuid,
     priority: Uuid,
     pause_while_awaiting_client: bool,
+    findings: &mut Findings,
 ) -> Result<SlaPolicySnapshot, SlaStoreError> {
     let row: PolicyRow = sqlx::query_as(
         "SELECT schedule_id, escalation_1_percent, escalation_2_percent, escalation_3_percent
@@ -305,8 +352,8 @@ async fn policy(
             .collect()
     };
     let mut schedule = match row.schedule_id {
-        Some(s) => stored_schedule(conn, s).await?,
-        None => default_schedule(conn).await?,
+        Some(s) => stored_schedule(conn, s, findings).await?,
+        None => default_schedule(conn, findings).await?,
     };
     if is_24x7 {
         schedule.is_24x7 = true;
@@ -326,26 +373,66 @@ async fn policy(
     })
 }
 
-async fn stored_schedule(conn: &mut PgConnection, id: Uuid) -> Result<ScheduleSpec, SlaStoreError> {
+async fn stored_schedule(
+    conn: &mut PgConnection,
+    id: Uuid,
+    findings: &mut Findings,
+) -> Result<ScheduleSpec, SlaStoreError> {
     let spec: Option<serde_json::Value> = sqlx::query_scalar("SELECT sla_schedule_spec($1)")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    match spec {
-        Some(v) => {
-            serde_json::from_value(v).map_err(|e| SlaStoreError::Schedule(id, e.to_string()))
+    match spec.map(serde_json::from_value::<ScheduleSpec>) {
+        Some(Ok(spec)) => Ok(spec),
+        Some(Err(e)) => {
+            findings.error = Some(format!("stored schedule {id} is unreadable: {e}"));
+            Ok(always_open())
         }
         None => Ok(always_open()),
     }
 }
 
-async fn default_schedule(conn: &mut PgConnection) -> Result<ScheduleSpec, SlaStoreError> {
+/// What earlier runs wrote for the ticket; `None` when nothing was.
+async fn record(conn: &mut PgConnection, ticket: Uuid) -> Result<Option<SlaRecord>, SlaStoreError> {
+    let step_keys: Vec<String> = sqlx::query_scalar(
+        "SELECT step_key FROM sla_audit_log WHERE ticket_id = $1 ORDER BY occurred_at, recorded_at",
+    )
+    .bind(ticket)
+    .fetch_all(&mut *conn)
+    .await?;
+    if step_keys.is_empty() {
+        return Ok(None);
+    }
+    let tracker: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT detail->'tracker' FROM sla_audit_log WHERE ticket_id = $1 AND detail ? 'tracker'
+          ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1",
+    )
+    .bind(ticket)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let response_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT sla_response_at FROM tickets WHERE id = $1")
+            .bind(ticket)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Some(SlaRecord {
+        // A record this code cannot read is rebuilt from the step keys instead.
+        tracker: tracker.and_then(|v| serde_json::from_value::<SlaTracker>(v).ok()),
+        step_keys,
+        response_at,
+    }))
+}
+
+async fn default_schedule(
+    conn: &mut PgConnection,
+    findings: &mut Findings,
+) -> Result<ScheduleSpec, SlaStoreError> {
     let id: Option<Uuid> =
         sqlx::query_scalar("SELECT id FROM business_hours_schedules WHERE is_default")
             .fetch_optional(&mut *conn)
             .await?;
     match id {
-        Some(id) => stored_schedule(conn, id).await,
+        Some(id) => stored_schedule(conn, id, findings).await,
         None => Ok(always_open()),
     }
 }

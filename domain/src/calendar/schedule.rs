@@ -23,6 +23,19 @@ pub struct ScheduleSpec {
     pub holidays: Vec<HolidaySpec>,
 }
 
+impl ScheduleSpec {
+    /// Removes and returns the holidays whose date cannot be read as `YYYY-MM-DD` (a year
+    /// past 9999, say, stored before the API refused it). A schedule read back from storage
+    /// drops them, so one bad row closes no day rather than making the whole schedule unusable.
+    pub fn take_unreadable_holidays(&mut self) -> Vec<HolidaySpec> {
+        let (keep, bad) = std::mem::take(&mut self.holidays)
+            .into_iter()
+            .partition(|h| NaiveDate::parse_from_str(&h.date, "%Y-%m-%d").is_ok());
+        self.holidays = keep;
+        bad
+    }
+}
+
 /// One weekly opening window. `end` earlier than `start` runs past midnight into the next day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

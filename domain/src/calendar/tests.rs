@@ -385,3 +385,22 @@ fn overlapping_windows_are_refused_and_touching_ones_accepted() {
     );
     assert!(Calendar::new(&spec("UTC", &[(1, "00:00", "24:00")], &[]), "").is_ok());
 }
+
+#[test]
+fn unreadable_holidays_are_taken_out_and_the_rest_is_kept() {
+    let mut s = spec(
+        "UTC",
+        &[(1, "09:00", "17:00")],
+        &[
+            ("+10000-01-01", false),
+            ("2026-12-25", true),
+            ("10000-01-01", false),
+        ],
+    );
+    assert!(Calendar::new(&s, "schedule").is_err());
+    let bad = s.take_unreadable_holidays();
+    assert_eq!(bad.len(), 2);
+    assert_eq!(s.holidays.len(), 1);
+    assert_eq!(s.holidays[0].date, "2026-12-25");
+    assert!(Calendar::new(&s, "schedule").is_ok());
+}

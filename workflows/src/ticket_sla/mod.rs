@@ -12,7 +12,7 @@ mod workflow;
 
 pub use activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
 pub use types::{
-    SlaCarry, SlaContextRequest, SlaLimits, SlaStep, SlaTicketContext, SlaUpdate, TicketSignal,
-    TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
+    SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
+    TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
 pub use workflow::SlaTicketWorkflow;

@@ -33,6 +33,9 @@ pub struct SlaCarry {
     /// them first.
     #[serde(default)]
     pub pending: Vec<TicketSignal>,
+    /// The configuration could not be used when the run continued: the next reads it again.
+    #[serde(default)]
+    pub configuration_error: Option<String>,
 }
 
 /// Worker settings a run keeps for its whole life (continued runs included).
@@ -118,6 +121,10 @@ pub struct TicketWorkflowStatus {
     /// "now" with it (see `SlaTracker::view`).
     #[serde(default)]
     pub tracker: Option<SlaTracker>,
+    /// Why the clock cannot read its configuration; it keeps counting on its last good one
+    /// (or waits for one) and reads it again later.
+    #[serde(default)]
+    pub configuration_error: Option<String>,
 }
 
 /// Which ticket's SLA context to load.
@@ -125,6 +132,22 @@ pub struct TicketWorkflowStatus {
 pub struct SlaContextRequest {
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
+    /// Also read what earlier runs of the ticket's clock recorded (a run starting anew).
+    #[serde(default)]
+    pub with_record: bool,
+}
+
+/// What earlier runs of a ticket's clock wrote, so a run re-created after one failed or was
+/// terminated goes on from there instead of from zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaRecord {
+    /// The clock as of the last step that carried it.
+    pub tracker: Option<SlaTracker>,
+    /// Every step key written for the ticket: thresholds, breaches and escalations already
+    /// told are not told again.
+    pub step_keys: Vec<String>,
+    /// The ticket's recorded first response (`tickets.sla_response_at`).
+    pub response_at: Option<DateTime<Utc>>,
 }
 
 /// The ticket as the SLA clock needs it, and the policy in force for it.
@@ -136,6 +159,19 @@ pub struct SlaTicketContext {
     pub closed: bool,
     pub awaiting_client: bool,
     pub limits: SlaLimits,
+    /// When the ticket was closed, if it is.
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Why the configuration in force cannot be used (`policy` is then not to be used).
+    #[serde(default)]
+    pub configuration_error: Option<String>,
+    /// Parts of the configuration left out because they cannot be read, e.g. a holiday dated
+    /// past 9999: each closes no day instead of making the schedule unusable.
+    #[serde(default)]
+    pub ignored: Vec<String>,
+    /// Set when asked for (`with_record`) and the ticket has audit steps already.
+    #[serde(default)]
+    pub record: Option<SlaRecord>,
 }
 
 /// One decision of the clock, written once: an audit step (idempotent on `step_key`), the
@@ -151,4 +187,8 @@ pub struct SlaUpdate {
     /// Who hears of a breach: the policy's rule for 100 %.
     #[serde(default)]
     pub breach_rule: Option<ThresholdRule>,
+    /// The whole clock after this decision, kept with the step so that a run re-created after
+    /// a failure can go on from it.
+    #[serde(default)]
+    pub tracker: Option<SlaTracker>,
 }

@@ -1,12 +1,17 @@
 //! The ticket workflow's body: reads top to bottom like the process it models.
+//!
+//! Stored configuration is data the clock does not control: a schedule or policy it cannot use
+//! never fails the run. The clock keeps counting on its last good configuration (or, before it
+//! has one, waits), says so in its state, its search attribute and the audit log, and reads the
+//! configuration again on a backing-off timer and on every `ticket.updated`.
 
 use super::activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
 use super::types::{
-    SlaCarry, SlaContextRequest, SlaLimits, SlaStep, SlaTicketContext, SlaUpdate, TicketSignal,
-    TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
+    SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
+    TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
 use crate::search_attributes as sa;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use psa_domain::calendar::Calendar;
 use psa_domain::sla::{Phase, SlaAction, SlaTracker};
 use std::time::Duration;
@@ -19,11 +24,22 @@ use uuid::Uuid;
 
 /// Histories begun with this marker run the SLA engine; older ones the skeleton.
 const SLA_ENGINE_PATCH: &str = "sla-engine-1";
+/// Histories with this marker start the clock from the ticket's creation event and the
+/// ticket's record (a close before the start is a close step, a re-created run goes on from
+/// what the failed one wrote); older ones from the ticket's state at start.
+const START_PATCH: &str = "sla-start-from-record-1";
+/// Histories with this marker outlive configuration they cannot use; older ones failed.
+const CONFIGURATION_PATCH: &str = "sla-configuration-errors-1";
 /// Event IDs remembered for de-duplication (a redelivery comes within minutes, not thousands
 /// of events later).
 const REMEMBERED_EVENTS: usize = 500;
 /// Continue as new well before the server's history limits.
 const MAX_HISTORY_EVENTS: u32 = 4_000;
+/// The first wait before an unusable configuration is read again; it doubles up to an hour.
+const RETRY_FIRST_SECONDS: i64 = 30;
+const RETRY_MAX_SECONDS: i64 = 3_600;
+/// The search attribute `SlaState` while the configuration cannot be used.
+const CONFIGURATION_ERROR_STATE: &str = "configuration_error";
 
 #[workflow]
 #[derive(Default)]
@@ -36,6 +52,28 @@ pub struct SlaTicketWorkflow {
     pending: Vec<TicketSignal>,
     closed: bool,
     tracker: Option<SlaTracker>,
+    /// Why the configuration in force cannot be used, while it cannot.
+    configuration_error: Option<String>,
+}
+
+/// When an unusable configuration is read again.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    at: DateTime<Utc>,
+    attempt: u32,
+}
+
+impl Retry {
+    /// The retry after `attempt` earlier ones, from `now`.
+    fn after(now: DateTime<Utc>, attempt: u32) -> Retry {
+        let seconds = RETRY_FIRST_SECONDS
+            .saturating_mul(1_i64 << attempt.min(16))
+            .min(RETRY_MAX_SECONDS);
+        Retry {
+            at: now + TimeDelta::seconds(seconds),
+            attempt: attempt.saturating_add(1),
+        }
+    }
 }
 
 #[workflow_methods]
@@ -48,6 +86,7 @@ impl SlaTicketWorkflow {
         if !ctx.patched(SLA_ENGINE_PATCH) {
             return skeleton(ctx, &input).await;
         }
+        let mut retry = None;
         let (mut tracker, limits) = match input.carry.clone() {
             Some(carry) => {
                 // Signals can reach this run before this line: keep those the previous run
@@ -64,7 +103,11 @@ impl SlaTicketWorkflow {
                         .saturating_add(u32::try_from(newer.len()).unwrap_or(u32::MAX));
                     s.pending = carry.pending.clone();
                     s.pending.extend(newer);
+                    s.configuration_error = carry.configuration_error.clone();
                 });
+                if carry.configuration_error.is_some() {
+                    retry = Some(Retry::after(workflow_now(ctx), 0));
+                }
                 (carry.tracker, carry.limits)
             }
             None => start(ctx, &input).await?,
@@ -76,16 +119,23 @@ impl SlaTicketWorkflow {
         loop {
             let batch = ctx.state_mut(|s| std::mem::take(&mut s.pending));
             for signal in batch {
-                apply(ctx, &input, &mut tracker, &mut cal, signal).await?;
+                apply(ctx, &input, &mut tracker, &mut cal, &mut retry, signal).await?;
             }
             let now = workflow_now(ctx);
+            if let Some(r) = retry.filter(|r| r.at <= now) {
+                let key = format!("retry-{}", r.attempt);
+                reload(ctx, &input, &mut tracker, &mut cal, &mut retry, now, key).await?;
+            }
             for action in tracker.due(&cal, now).map_err(fail)? {
                 let key = action_key(&action);
-                write(ctx, &input, &tracker, &cal, key, Some(action), now).await?;
+                write(ctx, &input, (&tracker, &cal), key, Some(action), now, None).await?;
             }
-            let state = tracker.state();
+            let state = match ctx.state(|s| s.configuration_error.is_some()) {
+                true => CONFIGURATION_ERROR_STATE,
+                false => tracker.state().as_str(),
+            };
             if last_state != Some(state) {
-                ctx.upsert_search_attributes([sa::SLA_STATE.value_set(state.as_str().to_owned())]);
+                ctx.upsert_search_attributes([sa::SLA_STATE.value_set(state.to_owned())]);
                 last_state = Some(state);
             }
             ctx.state_mut(|s| {
@@ -98,7 +148,16 @@ impl SlaTicketWorkflow {
                 let woke = wait_for_event(ctx, Duration::from_secs(reopen_window.max(1))).await;
                 if !woke && ctx.state(|s| s.pending.is_empty()) {
                     let now = workflow_now(ctx);
-                    write(ctx, &input, &tracker, &cal, "finished".into(), None, now).await?;
+                    write(
+                        ctx,
+                        &input,
+                        (&tracker, &cal),
+                        "finished".into(),
+                        None,
+                        now,
+                        None,
+                    )
+                    .await?;
                     return Ok(ctx.state(|s| s.status()));
                 }
                 continue;
@@ -114,6 +173,7 @@ impl SlaTicketWorkflow {
                     events_applied: s.events_applied,
                     limits: limits.clone(),
                     pending: s.pending.clone(),
+                    configuration_error: s.configuration_error.clone(),
                 });
                 let next = TicketWorkflowInput {
                     carry: Some(carry),
@@ -121,7 +181,24 @@ impl SlaTicketWorkflow {
                 };
                 ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
-            match tracker.next_wake(&cal).map_err(fail)? {
+            let next_wake = match tracker.next_wake(&cal) {
+                Ok(at) => at,
+                Err(e) => {
+                    let key = format!("wake-{}", retry.map_or(0, |r| r.attempt));
+                    let error = format!("the schedule cannot time the clock: {e}");
+                    configuration_failed(
+                        ctx,
+                        &input,
+                        Some((&tracker, &cal)),
+                        &mut retry,
+                        error,
+                        &key,
+                    )
+                    .await?;
+                    None
+                }
+            };
+            match next_wake.into_iter().chain(retry.map(|r| r.at)).min() {
                 Some(at) => {
                     // From the clock as it is now (the writes above took time), in whole
                     // milliseconds rounded up: waking a hair early would find nothing due.
@@ -165,35 +242,224 @@ impl SlaTicketWorkflow {
             events_applied: self.events_applied,
             closed: self.closed,
             tracker: self.tracker.clone(),
+            configuration_error: self.configuration_error.clone(),
         }
     }
 }
 
-/// The first run of a ticket: load its policy and state, start the clock, record the start.
+/// The first run of a ticket's clock (or the first after a run that failed): load its policy
+/// and state, start the clock, record the start. Until the configuration can be used it
+/// waits, reading it again on a timer and on every event.
 async fn start(
     ctx: &mut WorkflowContext<SlaTicketWorkflow>,
     input: &TicketWorkflowInput,
 ) -> WorkflowResult<(SlaTracker, SlaLimits)> {
-    let context = load_context(ctx, input).await?;
-    let mut tracker = SlaTracker::new(context.policy, context.created_at);
-    let cal = calendar(&tracker)?;
+    if !ctx.patched(START_PATCH) {
+        let context = load_context(ctx, input, false).await?;
+        let mut tracker = SlaTracker::new(context.policy, context.created_at);
+        let cal = calendar(&tracker)?;
+        tracker.awaiting_client = context.awaiting_client;
+        tracker
+            .start(&cal, context.status_pauses, context.closed)
+            .map_err(fail)?;
+        let now = workflow_now(ctx);
+        write(
+            ctx,
+            input,
+            (&tracker, &cal),
+            "started".into(),
+            None,
+            now,
+            None,
+        )
+        .await?;
+        return Ok((tracker, context.limits));
+    }
+    let mut retry = None;
+    loop {
+        let context = load_context(ctx, input, true).await?;
+        let now = workflow_now(ctx);
+        // The ticket as it was created, when its creation event is here to say.
+        let created = ctx.state(|s| {
+            s.pending.iter().find_map(|sig| match sig.kind {
+                TicketSignalKind::Created {
+                    is_closed,
+                    pauses_sla,
+                    ..
+                } => Some((pauses_sla, is_closed)),
+                _ => None,
+            })
+        });
+        let begun = match context.configuration_error.clone() {
+            Some(e) => Err(e),
+            None => first_clock(&context, created, now),
+        };
+        match begun {
+            Ok(first) => {
+                let had_error = ctx.state_mut(|s| s.configuration_error.take().is_some());
+                let mut note = serde_json::Map::new();
+                if !context.ignored.is_empty() {
+                    note.insert("ignored".into(), serde_json::json!(context.ignored));
+                }
+                if had_error {
+                    note.insert("recovered".into(), serde_json::json!(true));
+                }
+                let note = (!note.is_empty()).then_some(serde_json::Value::Object(note));
+                let (tracker, cal) = (first.tracker, first.cal);
+                for (key, at) in first.steps {
+                    write(ctx, input, (&tracker, &cal), key, None, at, note.clone()).await?;
+                }
+                return Ok((tracker, context.limits));
+            }
+            Err(error) => {
+                let key = format!("start-{}", retry.map_or(0, |r: Retry| r.attempt));
+                let first_time = ctx.state(|s| s.configuration_error.is_none());
+                configuration_failed(ctx, input, None, &mut retry, error, &key).await?;
+                if first_time {
+                    ctx.upsert_search_attributes([
+                        sa::SLA_STATE.value_set(CONFIGURATION_ERROR_STATE.to_owned())
+                    ]);
+                }
+                // Read again when the timer fires or any event arrives (`ticket.updated`
+                // follows every configuration change).
+                let seen = ctx.state(|s| s.events_applied);
+                let at = retry.map_or(now, |r| r.at);
+                let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
+                let mut timer = ctx.timer(Duration::from_millis(u64::try_from(wait).unwrap_or(1)));
+                let woke = temporalio_sdk::workflows::select! {
+                    _ = &mut timer => false,
+                    _ = ctx.wait_condition(move |s: &SlaTicketWorkflow| s.events_applied != seen) => true,
+                };
+                if woke {
+                    timer.cancel();
+                }
+            }
+        }
+    }
+}
+
+/// A started clock and the steps that record how it started.
+struct FirstClock {
+    tracker: SlaTracker,
+    cal: Calendar,
+    steps: Vec<(String, DateTime<Utc>)>,
+}
+
+/// Starts the clock from the ticket's record. A ticket whose clock ran before (its run failed
+/// or was terminated) goes on from what that run wrote, brought up to the ticket's state now;
+/// a new one starts at its creation, as it was created when its creation event is at hand
+/// (events after it then apply at their own instants), else as it is now, closed at its
+/// closing instant.
+fn first_clock(
+    context: &SlaTicketContext,
+    created: Option<(bool, bool)>,
+    now: DateTime<Utc>,
+) -> Result<FirstClock, String> {
+    let cal = Calendar::new(&context.policy.schedule, "schedule")
+        .map_err(|e| format!("the schedule cannot be used: {e}"))?;
+    let wake_error =
+        |e: psa_domain::calendar::CalendarError| format!("the schedule cannot time the clock: {e}");
+    if let Some(record) = &context.record {
+        let mut tracker = rebuilt(context, record, &cal).map_err(wake_error)?;
+        let old = tracker.calendar().unwrap_or_else(|_| cal.clone());
+        if tracker.policy != context.policy {
+            tracker
+                .change_policy(&old, &cal, context.policy.clone(), now)
+                .map_err(wake_error)?;
+        }
+        if context.closed && !tracker.closed {
+            let at = context.closed_at.unwrap_or(now);
+            tracker.resolve(&cal, at).map_err(wake_error)?;
+        } else if !context.closed && tracker.closed {
+            tracker.reopen(&cal, now).map_err(wake_error)?;
+        }
+        tracker
+            .set_pausing(&cal, now, context.status_pauses, context.awaiting_client)
+            .map_err(wake_error)?;
+        tracker.next_wake(&cal).map_err(wake_error)?;
+        let key = format!("rebuilt:{}", now.timestamp_millis());
+        return Ok(FirstClock {
+            tracker,
+            cal,
+            steps: vec![(key, now)],
+        });
+    }
+    let mut tracker = SlaTracker::new(context.policy.clone(), context.created_at);
     tracker.awaiting_client = context.awaiting_client;
-    tracker
-        .start(&cal, context.status_pauses, context.closed)
-        .map_err(fail)?;
-    let now = workflow_now(ctx);
-    write(ctx, input, &tracker, &cal, "started".into(), None, now).await?;
-    Ok((tracker, context.limits))
+    let (pauses, closed) = created.unwrap_or((context.status_pauses, false));
+    tracker.start(&cal, pauses, closed).map_err(wake_error)?;
+    let mut steps = vec![("started".to_owned(), now)];
+    if created.is_none() && context.closed {
+        let at = context.closed_at.unwrap_or(context.created_at);
+        tracker.resolve(&cal, at).map_err(wake_error)?;
+        steps.push(("resolved:start".to_owned(), now.max(at)));
+    }
+    tracker.next_wake(&cal).map_err(wake_error)?;
+    Ok(FirstClock {
+        tracker,
+        cal,
+        steps,
+    })
+}
+
+/// The clock an earlier run wrote: as it recorded it, or, from steps written before steps
+/// carried the clock, counted from the creation with what was already told marked as told.
+fn rebuilt(
+    context: &SlaTicketContext,
+    record: &SlaRecord,
+    cal: &Calendar,
+) -> Result<SlaTracker, psa_domain::calendar::CalendarError> {
+    if let Some(tracker) = &record.tracker {
+        return Ok(tracker.clone());
+    }
+    let mut tracker = SlaTracker::new(context.policy.clone(), context.created_at);
+    tracker.start(cal, false, false)?;
+    for key in &record.step_keys {
+        let parts: Vec<&str> = key.split(':').collect();
+        let phase = |name: &str| match name {
+            "response" => Some(Phase::Response),
+            "resolution" => Some(Phase::Resolution),
+            _ => None,
+        };
+        match parts.as_slice() {
+            ["threshold", p, percent] => {
+                if let (Some(p), Ok(percent)) = (phase(p), percent.parse::<u16>()) {
+                    let clock = match p {
+                        Phase::Response => &mut tracker.response,
+                        Phase::Resolution => &mut tracker.resolution,
+                    };
+                    clock.notified.push(percent);
+                }
+            }
+            ["breached", p] => match phase(p) {
+                Some(Phase::Response) => tracker.response.breached = true,
+                Some(Phase::Resolution) => tracker.resolution.breached = true,
+                None => {}
+            },
+            ["escalated", level] => {
+                if let Ok(level) = level.parse::<u8>() {
+                    tracker.escalation_level = tracker.escalation_level.max(level);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(at) = record.response_at {
+        tracker.respond(cal, at)?;
+    }
+    Ok(tracker)
 }
 
 /// The ticket's SLA-relevant state and the policy in force for it now.
 async fn load_context(
     ctx: &mut WorkflowContext<SlaTicketWorkflow>,
     input: &TicketWorkflowInput,
+    with_record: bool,
 ) -> WorkflowResult<SlaTicketContext> {
     let request = SlaContextRequest {
         tenant_id: input.tenant_id,
         ticket_id: input.ticket_id,
+        with_record,
     };
     Ok(ctx
         .execute_activity(LoadSlaContext, request, store_options())
@@ -206,11 +472,12 @@ async fn apply(
     input: &TicketWorkflowInput,
     tracker: &mut SlaTracker,
     cal: &mut Calendar,
+    retry: &mut Option<Retry>,
     signal: TicketSignal,
 ) -> WorkflowResult<()> {
     let at = signal.occurred_at;
     let awaiting = tracker.awaiting_client;
-    let step = match signal.kind {
+    let (step, applied) = match signal.kind {
         // The start already read the ticket as created.
         TicketSignalKind::Created { .. } | TicketSignalKind::Assigned { .. } => return Ok(()),
         TicketSignalKind::StatusChanged {
@@ -221,60 +488,169 @@ async fn apply(
             if tracker.closed {
                 return Ok(());
             }
-            tracker.resolve(cal, at).map_err(fail)?;
-            "resolved"
+            ("resolved", tracker.resolve(cal, at))
         }
         TicketSignalKind::StatusChanged { pauses_sla, .. } => {
             let reopened = tracker.closed;
+            let mut applied = Ok(());
             if reopened {
-                tracker.reopen(cal, at).map_err(fail)?;
+                applied = tracker.reopen(cal, at);
             }
             let was = tracker.paused();
-            tracker
-                .set_pausing(cal, at, pauses_sla, awaiting)
-                .map_err(fail)?;
+            let applied = applied.and(tracker.set_pausing(cal, at, pauses_sla, awaiting));
             match (reopened, was, tracker.paused()) {
-                (true, _, _) => "reopened",
-                (false, false, true) => "paused",
-                (false, true, false) => "resumed",
+                (true, _, _) => ("reopened", applied),
+                (false, false, true) => ("paused", applied),
+                (false, true, false) => ("resumed", applied),
                 _ => return Ok(()),
             }
         }
         TicketSignalKind::CommentAdded {
             by_internal_user: true,
             is_public: true,
-        } if tracker.response.stopped_at.is_none() => {
-            tracker.respond(cal, at).map_err(fail)?;
-            "responded"
-        }
+        } if tracker.response.stopped_at.is_none() => ("responded", tracker.respond(cal, at)),
         TicketSignalKind::CommentAdded { .. } => return Ok(()),
         TicketSignalKind::Updated => {
             // Priority, board, client or waiting-on-client may have changed: read the policy
             // in force again; time already counted stays counted.
-            let context = load_context(ctx, input).await?;
-            if context.policy == tracker.policy
-                && context.awaiting_client == awaiting
-                && context.status_pauses == tracker.status_pauses
-            {
-                return Ok(());
-            }
-            let new_cal = Calendar::new(&context.policy.schedule, "schedule")
-                .map_err(ApplicationFailure::non_retryable)?;
-            tracker
-                .change_policy(cal, &new_cal, context.policy, at)
-                .map_err(fail)?;
-            // The store's view is the latest: it also carries a status whose
-            // "pauses the SLA" setting was changed.
-            tracker
-                .set_pausing(&new_cal, at, context.status_pauses, context.awaiting_client)
-                .map_err(fail)?;
-            *cal = new_cal;
-            "policy_applied"
+            let key = signal.event_id.to_string();
+            return reload(ctx, input, tracker, cal, retry, at, key).await;
         }
     };
     let key = format!("{step}:{}", signal.event_id);
     let now = workflow_now(ctx).max(at);
-    write(ctx, input, tracker, cal, key, None, now).await
+    if let Err(e) = applied {
+        // The event is applied (the phase ended, the pause began); only the due instants
+        // could not be computed under this schedule.
+        let error = format!("the schedule cannot time the clock: {e}");
+        let note_key = signal.event_id.to_string();
+        configuration_failed(ctx, input, Some((tracker, cal)), retry, error, &note_key).await?;
+    }
+    write(ctx, input, (tracker, cal), key, None, now, None).await
+}
+
+/// Reads the configuration in force again and applies it from `at`. One that cannot be used
+/// leaves the clock on its last good one, and is read again later.
+async fn reload(
+    ctx: &mut WorkflowContext<SlaTicketWorkflow>,
+    input: &TicketWorkflowInput,
+    tracker: &mut SlaTracker,
+    cal: &mut Calendar,
+    retry: &mut Option<Retry>,
+    at: DateTime<Utc>,
+    key: String,
+) -> WorkflowResult<()> {
+    let context = load_context(ctx, input, false).await?;
+    let had_error = ctx.state(|s| s.configuration_error.is_some());
+    let unchanged = context.configuration_error.is_none()
+        && context.policy == tracker.policy
+        && context.awaiting_client == tracker.awaiting_client
+        && context.status_pauses == tracker.status_pauses;
+    let outcome = if unchanged {
+        if !had_error {
+            return Ok(());
+        }
+        // The data is back as it was: usable if the clock can be timed with it.
+        tracker
+            .next_wake(cal)
+            .map(|_| None)
+            .map_err(|e| format!("the schedule cannot time the clock: {e}"))
+    } else {
+        match context.configuration_error.clone() {
+            Some(e) => Err(e),
+            None => rebased(tracker, cal, &context, at).map(Some),
+        }
+    };
+    match outcome {
+        Ok(next) => {
+            if let Some((next_tracker, next_cal)) = next {
+                *tracker = next_tracker;
+                *cal = next_cal;
+            }
+            ctx.state_mut(|s| s.configuration_error = None);
+            *retry = None;
+            let step = if had_error {
+                "configuration_recovered"
+            } else {
+                "policy_applied"
+            };
+            let note = (!context.ignored.is_empty())
+                .then(|| serde_json::json!({ "ignored": context.ignored }));
+            let now = workflow_now(ctx).max(at);
+            write(
+                ctx,
+                input,
+                (tracker, cal),
+                format!("{step}:{key}"),
+                None,
+                now,
+                note,
+            )
+            .await
+        }
+        Err(error) => {
+            configuration_failed(ctx, input, Some((tracker, cal)), retry, error, &key).await
+        }
+    }
+}
+
+/// The clock under the configuration in `context` from `at`, or why it cannot be.
+fn rebased(
+    tracker: &SlaTracker,
+    cal: &Calendar,
+    context: &SlaTicketContext,
+    at: DateTime<Utc>,
+) -> Result<(SlaTracker, Calendar), String> {
+    let new_cal = Calendar::new(&context.policy.schedule, "schedule")
+        .map_err(|e| format!("the schedule cannot be used: {e}"))?;
+    let mut next = tracker.clone();
+    let timed =
+        |e: psa_domain::calendar::CalendarError| format!("the schedule cannot time the clock: {e}");
+    next.change_policy(cal, &new_cal, context.policy.clone(), at)
+        .map_err(timed)?;
+    // The store's view is the latest: it also carries a status whose "pauses the SLA"
+    // setting was changed.
+    next.set_pausing(&new_cal, at, context.status_pauses, context.awaiting_client)
+        .map_err(timed)?;
+    next.next_wake(&new_cal).map_err(timed)?;
+    Ok((next, new_cal))
+}
+
+/// The configuration cannot be used: say so (state, audit step when the reason is new) and
+/// read it again later. Histories from before this behaviour failed here, and still do.
+async fn configuration_failed(
+    ctx: &mut WorkflowContext<SlaTicketWorkflow>,
+    input: &TicketWorkflowInput,
+    clock: Option<(&SlaTracker, &Calendar)>,
+    retry: &mut Option<Retry>,
+    error: String,
+    key: &str,
+) -> WorkflowResult<()> {
+    if !ctx.patched(CONFIGURATION_PATCH) {
+        return Err(ApplicationFailure::non_retryable(error).into());
+    }
+    let now = workflow_now(ctx);
+    *retry = Some(Retry::after(now, retry.map_or(0, |r| r.attempt)));
+    let is_new = ctx.state_mut(|s| {
+        let is_new = s.configuration_error.as_deref() != Some(error.as_str());
+        s.configuration_error = Some(error.clone());
+        is_new
+    });
+    if !is_new {
+        return Ok(());
+    }
+    let key = format!("configuration_error:{key}");
+    let note = serde_json::json!({ "configuration_error": error });
+    match clock {
+        Some(clock) => write(ctx, input, clock, key, None, now, Some(note)).await,
+        None => {
+            let mut step = audit_step(input, key, CONFIGURATION_ERROR_STATE.to_owned(), now);
+            merge(&mut step.detail, Some(note));
+            ctx.execute_activity(RecordStep, step, store_options())
+                .await?;
+            Ok(())
+        }
+    }
 }
 
 /// Sleeps for `wait` on a durable timer or until an event arrives, whichever is first;
@@ -292,19 +668,22 @@ async fn wait_for_event(ctx: &WorkflowContext<SlaTicketWorkflow>, wait: Duration
     woke
 }
 
-/// Writes one decision: audit step, ticket columns, and for an action its SLA event.
+/// Writes one decision: audit step (with `note` in its detail), ticket columns, and for an
+/// action its SLA event.
 async fn write(
     ctx: &mut WorkflowContext<SlaTicketWorkflow>,
     input: &TicketWorkflowInput,
-    tracker: &SlaTracker,
-    cal: &Calendar,
+    (tracker, cal): (&SlaTracker, &Calendar),
     step_key: String,
     action: Option<SlaAction>,
     now: DateTime<Utc>,
+    note: Option<serde_json::Value>,
 ) -> WorkflowResult<()> {
     let event = step_key.split(':').next().unwrap_or("step").to_owned();
+    let mut step = audit_step(input, step_key, event, now);
+    merge(&mut step.detail, note);
     let update = SlaUpdate {
-        step: audit_step(input, step_key, event, now),
+        step,
         view: tracker.view(cal, now),
         breach_rule: tracker
             .policy
@@ -313,10 +692,19 @@ async fn write(
             .find(|r| r.percent == 100)
             .cloned(),
         action,
+        tracker: Some(tracker.clone()),
     };
     ctx.execute_activity(RecordSlaUpdate, update, store_options())
         .await?;
     Ok(())
+}
+
+/// Adds the fields of `note` (an object) to `detail` (an object).
+fn merge(detail: &mut serde_json::Value, note: Option<serde_json::Value>) {
+    if let (Some(target), Some(serde_json::Value::Object(fields))) = (detail.as_object_mut(), note)
+    {
+        target.extend(fields);
+    }
 }
 
 /// The audit step key of an action: unique per ticket, so a retry writes it once.
