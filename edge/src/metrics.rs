@@ -57,6 +57,24 @@ pub static OUTBOX_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
     )
     .expect(REGISTERED)
 });
+/// SLA clock runs the relay found ended without finishing (label `previous`: failed,
+/// terminated, timed_out, canceled) and started anew for the ticket's next event.
+pub static SLA_RUNS_RECREATED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "psa_sla_runs_recreated_total",
+        "SLA clock runs found failed or terminated and re-created by the relay",
+        &["previous"]
+    )
+    .expect(REGISTERED)
+});
+/// Ticket events that reached an SLA clock already finished (ticket closed, reopen window over).
+pub static SLA_EVENTS_AFTER_FINISH: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "psa_sla_events_after_finish_total",
+        "Ticket events for an SLA clock that had already finished"
+    )
+    .expect(REGISTERED)
+});
 
 /// Records every request's count and latency by route template (never the raw path, which
 /// would explode label cardinality with IDs).

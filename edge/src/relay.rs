@@ -9,8 +9,9 @@
 use crate::metrics;
 use crate::state::AppState;
 use psa_domain::events::stream;
-use psa_workflows::commands::WorkflowCommand;
+use psa_workflows::commands::{Delivered, WorkflowCommand};
 use std::time::Duration;
+use temporalio_client::WorkflowExecutionStatus;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -212,12 +213,38 @@ impl Relay {
         let command: WorkflowCommand =
             serde_json::from_value(command.clone()).map_err(|e| format!("bad command: {e}"))?;
         let client = self.state.temporal().await.map_err(|e| e.to_string())?;
+        // Any error leaves the row to be retried with backoff: the event is never dropped.
         let outcome = command
             .execute(client, &self.state.config.task_queue)
             .await
             .map_err(|e| e.to_string())?;
+        match outcome {
+            Delivered::Signalled => {}
+            Delivered::WorkflowClosed => metrics::SLA_EVENTS_AFTER_FINISH.inc(),
+            Delivered::Recreated { previous } => {
+                let previous = status_label(previous);
+                metrics::SLA_RUNS_RECREATED
+                    .with_label_values(&[previous])
+                    .inc();
+                tracing::warn!(
+                    previous,
+                    "SLA clock run had ended without finishing; re-created"
+                );
+            }
+        }
         tracing::debug!(?outcome, "workflow command delivered");
         Ok(())
+    }
+}
+
+/// A metric label for how a workflow run ended.
+fn status_label(status: WorkflowExecutionStatus) -> &'static str {
+    match status {
+        WorkflowExecutionStatus::Failed => "failed",
+        WorkflowExecutionStatus::Terminated => "terminated",
+        WorkflowExecutionStatus::TimedOut => "timed_out",
+        WorkflowExecutionStatus::Canceled => "canceled",
+        _ => "other",
     }
 }
 

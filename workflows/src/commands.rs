@@ -10,7 +10,8 @@ use psa_domain::ids::sla_workflow_id;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
-    Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
+    Client, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy, WorkflowStartOptions,
 };
 use temporalio_common::search_attributes::SearchAttributes;
 
@@ -36,6 +37,23 @@ pub enum Delivered {
     Signalled,
     /// The workflow already finished; a late event for it has nothing left to change.
     WorkflowClosed,
+    /// The ticket's last run had ended without finishing (failed, terminated, timed out or
+    /// cancelled): a new run was started with the signal, and rebuilds the clock from the
+    /// ticket's record.
+    Recreated { previous: WorkflowExecutionStatus },
+}
+
+/// Why a command could not be carried out now; the relay retries it.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Start(#[from] WorkflowStartError),
+    #[error("describing workflow {0}: {1}")]
+    Describe(String, String),
+    /// The workflow ID is taken by a run in a state that allows neither a signal nor a new run
+    /// yet (e.g. one started between two calls); the next attempt decides.
+    #[error("workflow {0} is {1:?}; retrying")]
+    Undecided(String, WorkflowExecutionStatus),
 }
 
 impl WorkflowCommand {
@@ -90,51 +108,97 @@ impl WorkflowCommand {
 
     /// Carries the command out. Safe to repeat: starts use the business-key workflow ID with the
     /// "use existing" conflict policy, and the workflow ignores an event ID it has seen.
+    ///
+    /// A ticket has one clock: a run that finished (closed ticket, reopen window over) is never
+    /// started again by a late event. A run that ended without finishing (failed, terminated)
+    /// is re-created by the next event instead of silencing the ticket's clock for good.
     pub async fn execute(
         &self,
         client: &Client,
         task_queue: &str,
-    ) -> Result<Delivered, WorkflowStartError> {
+    ) -> Result<Delivered, CommandError> {
         match self {
-            WorkflowCommand::TicketSignalWithStart {
-                workflow_id,
-                input,
-                signal,
-                summary,
-            } => {
-                let search = SearchAttributes::new([
-                    sa::TENANT_ID.value_set(input.tenant_id.to_string()),
-                    sa::TICKET_ID.value_set(input.ticket_id.to_string()),
-                    sa::BOARD_ID.value_set(input.board_id.to_string()),
-                    sa::PRIORITY.value_set(input.priority.clone()),
-                ]);
-                let options = WorkflowStartOptions::new(task_queue, workflow_id.as_str())
-                    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-                    // One run per ticket: a late event must not start a second one.
-                    .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-                    .search_attributes(search)
-                    .static_summary(summary.clone())
-                    .build();
-                let result = client
-                    .signal_with_start_workflow(
-                        SlaTicketWorkflow::run,
-                        input.clone(),
-                        SlaTicketWorkflow::ticket_event,
-                        signal.clone(),
-                        options,
-                    )
-                    .await;
-                match result {
-                    Ok(_) => Ok(Delivered::Signalled),
-                    // Signal-with-start answers ALREADY_EXISTS only when the run is closed and the
-                    // reuse policy forbids another (a running one would have been signalled).
-                    Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Delivered::WorkflowClosed),
-                    Err(WorkflowStartError::Rpc(s)) if s.code() == tonic::Code::AlreadyExists => {
-                        Ok(Delivered::WorkflowClosed)
+            WorkflowCommand::TicketSignalWithStart { workflow_id, .. } => {
+                if self
+                    .signal_with_start(client, task_queue, WorkflowIdReusePolicy::RejectDuplicate)
+                    .await?
+                {
+                    return Ok(Delivered::Signalled);
+                }
+                let handle = client.get_workflow_handle::<SlaTicketWorkflow>(workflow_id.as_str());
+                let status = handle
+                    .describe(WorkflowDescribeOptions::default())
+                    .await
+                    .map_err(|e| CommandError::Describe(workflow_id.clone(), e.to_string()))?
+                    .status();
+                match status {
+                    WorkflowExecutionStatus::Completed => Ok(Delivered::WorkflowClosed),
+                    WorkflowExecutionStatus::Failed
+                    | WorkflowExecutionStatus::Terminated
+                    | WorkflowExecutionStatus::TimedOut
+                    | WorkflowExecutionStatus::Canceled => {
+                        let started = self
+                            .signal_with_start(
+                                client,
+                                task_queue,
+                                WorkflowIdReusePolicy::AllowDuplicateFailedOnly,
+                            )
+                            .await?;
+                        // Refused: the run found a moment ago was replaced by one that has
+                        // since finished; that one decides, as for any finished run.
+                        Ok(if started {
+                            Delivered::Recreated { previous: status }
+                        } else {
+                            Delivered::WorkflowClosed
+                        })
                     }
-                    Err(e) => Err(e),
+                    other => Err(CommandError::Undecided(workflow_id.clone(), other)),
                 }
             }
+        }
+    }
+
+    /// Signal-with-start under `reuse`; `false` when the server refused because the workflow ID
+    /// is taken by a closed run the policy does not allow replacing (a running one would have
+    /// been signalled).
+    async fn signal_with_start(
+        &self,
+        client: &Client,
+        task_queue: &str,
+        reuse: WorkflowIdReusePolicy,
+    ) -> Result<bool, WorkflowStartError> {
+        let WorkflowCommand::TicketSignalWithStart {
+            workflow_id,
+            input,
+            signal,
+            summary,
+        } = self;
+        let search = SearchAttributes::new([
+            sa::TENANT_ID.value_set(input.tenant_id.to_string()),
+            sa::TICKET_ID.value_set(input.ticket_id.to_string()),
+            sa::BOARD_ID.value_set(input.board_id.to_string()),
+            sa::PRIORITY.value_set(input.priority.clone()),
+        ]);
+        let options = WorkflowStartOptions::new(task_queue, workflow_id.as_str())
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .id_reuse_policy(reuse)
+            .search_attributes(search)
+            .static_summary(summary.clone())
+            .build();
+        let result = client
+            .signal_with_start_workflow(
+                SlaTicketWorkflow::run,
+                input.clone(),
+                SlaTicketWorkflow::ticket_event,
+                signal.clone(),
+                options,
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(false),
+            Err(WorkflowStartError::Rpc(s)) if s.code() == tonic::Code::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the shape the domain calendar takes.
 
 use crate::auth::Principal;
+use crate::compute;
 use crate::db;
 use crate::error::ApiError;
 use psa_domain::auth::Permission;
@@ -59,7 +60,12 @@ pub async fn preview(
             ));
         }
     };
-    psa_domain::sla::preview(request, &schedule).map_err(ApiError::Malformed)
+    let request = request.clone();
+    compute::bounded("the preview", move || {
+        psa_domain::sla::preview(&request, &schedule)
+    })
+    .await?
+    .map_err(ApiError::Malformed)
 }
 
 /// A ticket's SLA as the API shows it.
@@ -69,13 +75,23 @@ pub struct TicketSla {
     /// `workflow` (live, from the running clock), `record` (the last step written, once the
     /// run has ended) or `pending` (the clock has not started yet).
     pub source: &'static str,
+    /// How the ticket's clock itself is: `running`; `configuration_error` (running on its last
+    /// good configuration, or waiting for one, until the configuration can be read; see
+    /// `configuration_error`); `finished` (ticket closed and reopen window over); `failed`,
+    /// `terminated`, `timed_out` or `canceled` (the run ended without finishing: the figures
+    /// are the last recorded, and the ticket's next event re-creates the clock); `none` (not
+    /// started yet); `unknown` (the workflow service cannot be asked now).
+    pub clock: &'static str,
+    /// Why the clock cannot use the SLA configuration in force, while it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration_error: Option<String>,
     /// Computed at the time of the request when live.
     #[serde(flatten)]
     pub sla: Option<psa_domain::sla::SlaView>,
 }
 
 /// One line of a ticket's SLA audit log.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditStep {
     pub step_key: String,
     pub event: String,
@@ -90,6 +106,7 @@ pub async fn ticket_sla(
     id: Uuid,
 ) -> Result<TicketSla, ApiError> {
     use psa_workflows::ticket_sla::SlaTicketWorkflow;
+    use temporalio_client::errors::WorkflowInteractionError;
     use temporalio_client::{
         WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowQueryOptions,
     };
@@ -110,11 +127,21 @@ pub async fn ticket_sla(
     let handle = client.get_workflow_handle::<SlaTicketWorkflow>(
         psa_domain::ids::sla_workflow_id(p.tenant_id, id).as_str(),
     );
-    let running = handle
-        .describe(WorkflowDescribeOptions::default())
-        .await
-        .is_ok_and(|d| d.status() == WorkflowExecutionStatus::Running);
-    if running {
+    let mut clock = match handle.describe(WorkflowDescribeOptions::default()).await {
+        Ok(d) => match d.status() {
+            WorkflowExecutionStatus::Running | WorkflowExecutionStatus::ContinuedAsNew => "running",
+            WorkflowExecutionStatus::Completed => "finished",
+            WorkflowExecutionStatus::Failed => "failed",
+            WorkflowExecutionStatus::Terminated => "terminated",
+            WorkflowExecutionStatus::TimedOut => "timed_out",
+            WorkflowExecutionStatus::Canceled => "canceled",
+            _ => "unknown",
+        },
+        Err(WorkflowInteractionError::NotFound(_)) => "none",
+        Err(_) => "unknown",
+    };
+    let mut configuration_error = None;
+    if clock == "running" {
         let status = handle
             .query(
                 SlaTicketWorkflow::query_status,
@@ -123,13 +150,20 @@ pub async fn ticket_sla(
             )
             .await
             .map_err(|e| ApiError::Unavailable(format!("SLA clock query: {e}")))?;
-        if let Some(tracker) = status.tracker {
-            let cal = tracker
-                .calendar()
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+        if status.configuration_error.is_some() {
+            clock = "configuration_error";
+            configuration_error = status.configuration_error;
+        }
+        // The clock's own schedule was usable when it took it; should it not be now, the
+        // last recorded figures answer.
+        if let Some(tracker) = status.tracker
+            && let Ok(cal) = tracker.calendar()
+        {
             return Ok(TicketSla {
                 ticket_id: id,
                 source: "workflow",
+                clock,
+                configuration_error,
                 sla: Some(tracker.view(&cal, chrono::Utc::now())),
             });
         }
@@ -138,11 +172,15 @@ pub async fn ticket_sla(
         Some(v) => TicketSla {
             ticket_id: id,
             source: "record",
+            clock,
+            configuration_error,
             sla: Some(serde_json::from_value(v).map_err(ApiError::internal)?),
         },
         None => TicketSla {
             ticket_id: id,
             source: "pending",
+            clock,
+            configuration_error,
             sla: None,
         },
     })
@@ -168,27 +206,14 @@ pub async fn ticket_audit(
 }
 
 /// Tells every open ticket's SLA clock to read its policy again, after a change to SLA
-/// settings, schedules, holidays, policies or their assignment. One `ticket.updated` event
-/// per open ticket (changed: `sla_policy`), in the caller's transaction; a clock whose policy
-/// did not change ignores it. SLA configuration changes are rare; open tickets are thousands.
+/// settings, schedules, holidays, policies or their assignment: records, in the caller's
+/// transaction, a re-time job that `crate::sla_retime` runs after commit, a page of tickets at a
+/// time, so the request costs one row however many tickets are open.
 pub(crate) async fn resignal_open_tickets(
     conn: &mut PgConnection,
     p: &Principal,
-) -> Result<usize, ApiError> {
-    let open: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM tickets WHERE closed_at IS NULL ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
-    for id in &open {
-        super::tickets::emit(conn, p, *id, |ticket| {
-            psa_domain::events::Event::TicketUpdated {
-                ticket,
-                changed: vec![psa_domain::notifications::SLA_POLICY_CHANGE.into()],
-            }
-        })
-        .await?;
-    }
-    Ok(open.len())
+) -> Result<(), ApiError> {
+    crate::sla_retime::request(conn, p).await
 }
 
 /// Runs one change to SLA configuration: requires `ManageSla`, runs `change` in a tenant
