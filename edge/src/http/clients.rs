@@ -20,12 +20,16 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ContactQuery {
+    /// Only this client's contacts.
     pub client_id: Option<Uuid>,
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(post, path = "/v1/clients", request_body = ClientInput,
+#[utoipa::path(post, path = "/v1/clients", operation_id = "createClient", tag = "clients", request_body = ClientInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Client), (status = 422, body = Problem)))]
 pub async fn create_client(
@@ -40,7 +44,7 @@ pub async fn create_client(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/clients", params(ListQuery), responses((status = 200, body = Page<Client>)))]
+#[utoipa::path(get, path = "/v1/clients", operation_id = "listClients", tag = "clients", params(ListQuery), responses((status = 200, body = Page<Client>)))]
 pub async fn list_clients(
     State(s): State<AppState>,
     p: Principal,
@@ -50,7 +54,7 @@ pub async fn list_clients(
     Ok(Json(clients::list_clients(&s.pool, &p, page).await?))
 }
 
-#[utoipa::path(get, path = "/v1/clients/{id}", responses((status = 200, body = Client), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/clients/{id}", operation_id = "getClient", tag = "clients", responses((status = 200, body = Client), (status = 404, body = Problem)))]
 pub async fn get_client(
     State(s): State<AppState>,
     p: Principal,
@@ -59,7 +63,7 @@ pub async fn get_client(
     Ok(Json(clients::get_client(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/clients/{id}", request_body = ClientPatch, responses((status = 200, body = Client), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/clients/{id}", operation_id = "updateClient", tag = "clients", request_body = ClientPatch, responses((status = 200, body = Client), (status = 404, body = Problem)))]
 pub async fn update_client(
     State(s): State<AppState>,
     p: Principal,
@@ -69,7 +73,7 @@ pub async fn update_client(
     Ok(Json(clients::update_client(&s.pool, &p, id, patch).await?))
 }
 
-#[utoipa::path(post, path = "/v1/contacts", request_body = ContactInput,
+#[utoipa::path(post, path = "/v1/contacts", operation_id = "createContact", tag = "clients", request_body = ContactInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Contact), (status = 422, body = Problem)))]
 pub async fn create_contact(
@@ -84,7 +88,7 @@ pub async fn create_contact(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/contacts", params(ContactQuery), responses((status = 200, body = Page<Contact>)))]
+#[utoipa::path(get, path = "/v1/contacts", operation_id = "listContacts", tag = "clients", params(ContactQuery), responses((status = 200, body = Page<Contact>)))]
 pub async fn list_contacts(
     State(s): State<AppState>,
     p: Principal,
@@ -96,7 +100,7 @@ pub async fn list_contacts(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/contacts/{id}", responses((status = 200, body = Contact), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/contacts/{id}", operation_id = "getContact", tag = "clients", responses((status = 200, body = Contact), (status = 404, body = Problem)))]
 pub async fn get_contact(
     State(s): State<AppState>,
     p: Principal,
@@ -105,7 +109,7 @@ pub async fn get_contact(
     Ok(Json(clients::get_contact(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/contacts/{id}", request_body = ContactPatch, responses((status = 200, body = Contact), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/contacts/{id}", operation_id = "updateContact", tag = "clients", request_body = ContactPatch, responses((status = 200, body = Contact), (status = 404, body = Problem)))]
 pub async fn update_contact(
     State(s): State<AppState>,
     p: Principal,

@@ -11,12 +11,23 @@ use std::time::Duration;
 use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 
 /// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", operation_id = "getHealth", tag = "meta", security(()),
+    responses((status = 200, description = "The process answers.", content_type = "text/plain", body = String, example = "ok")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: Postgres, Redis and Temporal all answer. Each check is bounded so a hung
 /// dependency makes the probe fail rather than hang.
+#[utoipa::path(get, path = "/readyz", operation_id = "getReadiness", tag = "meta", security(()),
+    responses(
+        (status = 200, description = "Postgres, Redis and Temporal answer.", body = super::openapi::schemas::Readiness),
+        (status = 503, description = "A dependency does not answer (the report says which), or the edge is overloaded.",
+            content(
+                (super::openapi::schemas::Readiness = "application/json"),
+                (crate::error::Problem = "application/problem+json"),
+            )),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     const LIMIT: Duration = Duration::from_secs(2);
     let postgres = tokio::time::timeout(LIMIT, sqlx::query("SELECT 1").execute(&state.pool))
@@ -64,6 +75,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
+/// Prometheus metrics of this process.
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "meta", security(()),
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
+        content_type = "text/plain", body = String)))]
 pub async fn metrics() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -10,12 +10,12 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 
-#[utoipa::path(get, path = "/v1/notification-settings", responses((status = 200, body = Settings)))]
+#[utoipa::path(get, path = "/v1/notification-settings", operation_id = "getNotificationSettings", tag = "notifications", responses((status = 200, body = Settings)))]
 pub async fn get(State(s): State<AppState>, p: Principal) -> Result<Json<Settings>, ApiError> {
     Ok(Json(svc::get(&s.pool, &p).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/notification-settings", request_body = SettingsPatch,
+#[utoipa::path(patch, path = "/v1/notification-settings", operation_id = "updateNotificationSettings", tag = "notifications", request_body = SettingsPatch,
     responses((status = 200, body = Settings), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<AppState>,
@@ -25,7 +25,7 @@ pub async fn update(
     Ok(Json(svc::update(&s.pool, &p, patch).await?))
 }
 
-#[utoipa::path(put, path = "/v1/notification-settings/categories/{category}", request_body = Switch,
+#[utoipa::path(put, path = "/v1/notification-settings/categories/{category}", operation_id = "setNotificationCategory", tag = "notifications", request_body = Switch,
     responses((status = 200, body = Settings), (status = 404, body = Problem)))]
 pub async fn set_category(
     State(s): State<AppState>,
@@ -38,7 +38,7 @@ pub async fn set_category(
     ))
 }
 
-#[utoipa::path(put, path = "/v1/notification-settings/subtypes/{code}", request_body = Switch,
+#[utoipa::path(put, path = "/v1/notification-settings/subtypes/{code}", operation_id = "setNotificationSubtype", tag = "notifications", request_body = Switch,
     responses((status = 200, body = Settings), (status = 404, body = Problem)))]
 pub async fn set_subtype(
     State(s): State<AppState>,
@@ -51,7 +51,7 @@ pub async fn set_subtype(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/me/notification-preferences", responses((status = 200, body = Vec<Preference>)))]
+#[utoipa::path(get, path = "/v1/me/notification-preferences", operation_id = "listNotificationPreferences", tag = "notifications", responses((status = 200, body = Vec<Preference>)))]
 pub async fn preferences(
     State(s): State<AppState>,
     p: Principal,
@@ -59,7 +59,7 @@ pub async fn preferences(
     Ok(Json(svc::preferences(&s.pool, &p).await?))
 }
 
-#[utoipa::path(put, path = "/v1/me/notification-preferences/{subtype}", request_body = PreferenceInput,
+#[utoipa::path(put, path = "/v1/me/notification-preferences/{subtype}", operation_id = "setNotificationPreference", tag = "notifications", request_body = PreferenceInput,
     responses((status = 200, body = Vec<Preference>), (status = 404, body = Problem)))]
 pub async fn set_preference(
     State(s): State<AppState>,

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use uuid::Uuid;
 
-#[utoipa::path(get, path = "/v1/notifications", params(NotificationQuery),
+#[utoipa::path(get, path = "/v1/notifications", operation_id = "listNotifications", tag = "notifications", params(NotificationQuery),
     responses((status = 200, body = Page<Notification>), (status = 403, body = Problem)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -20,7 +20,7 @@ pub async fn list(
     Ok(Json(svc::list(&s.pool, &p, q).await?))
 }
 
-#[utoipa::path(post, path = "/v1/notifications/{id}/read",
+#[utoipa::path(post, path = "/v1/notifications/{id}/read", operation_id = "markNotificationRead", tag = "notifications",
     responses((status = 200, body = Notification), (status = 404, body = Problem)))]
 pub async fn mark_read(
     State(s): State<AppState>,

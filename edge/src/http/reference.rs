@@ -22,12 +22,13 @@ use uuid::Uuid;
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(post, path = "/v1/boards", request_body = BoardInput,
+#[utoipa::path(post, path = "/v1/boards", operation_id = "createBoard", tag = "reference", request_body = BoardInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Board), (status = 422, body = Problem)))]
 pub async fn create_board(
@@ -42,7 +43,7 @@ pub async fn create_board(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/boards", params(ListQuery), responses((status = 200, body = Page<Board>)))]
+#[utoipa::path(get, path = "/v1/boards", operation_id = "listBoards", tag = "reference", params(ListQuery), responses((status = 200, body = Page<Board>)))]
 pub async fn list_boards(
     State(s): State<AppState>,
     p: Principal,
@@ -52,7 +53,7 @@ pub async fn list_boards(
     Ok(Json(reference::list_boards(&s.pool, &p, page).await?))
 }
 
-#[utoipa::path(get, path = "/v1/boards/{id}", responses((status = 200, body = Board), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/boards/{id}", operation_id = "getBoard", tag = "reference", responses((status = 200, body = Board), (status = 404, body = Problem)))]
 pub async fn get_board(
     State(s): State<AppState>,
     p: Principal,
@@ -61,7 +62,7 @@ pub async fn get_board(
     Ok(Json(reference::get_board(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/boards/{id}", request_body = BoardPatch, responses((status = 200, body = Board), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/boards/{id}", operation_id = "updateBoard", tag = "reference", request_body = BoardPatch, responses((status = 200, body = Board), (status = 404, body = Problem)))]
 pub async fn update_board(
     State(s): State<AppState>,
     p: Principal,
@@ -71,7 +72,7 @@ pub async fn update_board(
     Ok(Json(reference::update_board(&s.pool, &p, id, patch).await?))
 }
 
-#[utoipa::path(post, path = "/v1/priorities", request_body = PriorityInput,
+#[utoipa::path(post, path = "/v1/priorities", operation_id = "createPriority", tag = "reference", request_body = PriorityInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Priority), (status = 422, body = Problem)))]
 pub async fn create_priority(
@@ -86,7 +87,7 @@ pub async fn create_priority(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/priorities", params(ListQuery), responses((status = 200, body = Page<Priority>)))]
+#[utoipa::path(get, path = "/v1/priorities", operation_id = "listPriorities", tag = "reference", params(ListQuery), responses((status = 200, body = Page<Priority>)))]
 pub async fn list_priorities(
     State(s): State<AppState>,
     p: Principal,
@@ -96,7 +97,7 @@ pub async fn list_priorities(
     Ok(Json(reference::list_priorities(&s.pool, &p, page).await?))
 }
 
-#[utoipa::path(get, path = "/v1/priorities/{id}", responses((status = 200, body = Priority), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/priorities/{id}", operation_id = "getPriority", tag = "reference", responses((status = 200, body = Priority), (status = 404, body = Problem)))]
 pub async fn get_priority(
     State(s): State<AppState>,
     p: Principal,
@@ -105,7 +106,7 @@ pub async fn get_priority(
     Ok(Json(reference::get_priority(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/priorities/{id}", request_body = PriorityPatch, responses((status = 200, body = Priority), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/priorities/{id}", operation_id = "updatePriority", tag = "reference", request_body = PriorityPatch, responses((status = 200, body = Priority), (status = 404, body = Problem)))]
 pub async fn update_priority(
     State(s): State<AppState>,
     p: Principal,
@@ -117,7 +118,7 @@ pub async fn update_priority(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/statuses", request_body = StatusInput,
+#[utoipa::path(post, path = "/v1/statuses", operation_id = "createStatus", tag = "reference", request_body = StatusInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Status), (status = 422, body = Problem)))]
 pub async fn create_status(
@@ -132,7 +133,7 @@ pub async fn create_status(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/statuses", params(ListQuery), responses((status = 200, body = Page<Status>)))]
+#[utoipa::path(get, path = "/v1/statuses", operation_id = "listStatuses", tag = "reference", params(ListQuery), responses((status = 200, body = Page<Status>)))]
 pub async fn list_statuses(
     State(s): State<AppState>,
     p: Principal,
@@ -142,7 +143,7 @@ pub async fn list_statuses(
     Ok(Json(reference::list_statuses(&s.pool, &p, page).await?))
 }
 
-#[utoipa::path(get, path = "/v1/statuses/{id}", responses((status = 200, body = Status), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/statuses/{id}", operation_id = "getStatus", tag = "reference", responses((status = 200, body = Status), (status = 404, body = Problem)))]
 pub async fn get_status(
     State(s): State<AppState>,
     p: Principal,
@@ -151,7 +152,7 @@ pub async fn get_status(
     Ok(Json(reference::get_status(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/statuses/{id}", request_body = StatusPatch, responses((status = 200, body = Status), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/statuses/{id}", operation_id = "updateStatus", tag = "reference", request_body = StatusPatch, responses((status = 200, body = Status), (status = 404, body = Problem)))]
 pub async fn update_status(
     State(s): State<AppState>,
     p: Principal,
@@ -163,7 +164,7 @@ pub async fn update_status(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/users", params(ListQuery), responses((status = 200, body = Page<User>)))]
+#[utoipa::path(get, path = "/v1/users", operation_id = "listUsers", tag = "reference", params(ListQuery), responses((status = 200, body = Page<User>)))]
 pub async fn list_users(
     State(s): State<AppState>,
     p: Principal,

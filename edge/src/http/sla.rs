@@ -1,6 +1,7 @@
 //! `/v1/sla/…`: SLA what-if previews.
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, typed};
+use super::openapi::schemas::{SlaPreviewRequest, SlaPreviewResponse, TicketSla};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::service::sla as svc;
@@ -12,9 +13,10 @@ use psa_domain::sla::{PreviewRequest, PreviewResponse};
 
 /// Due instants, threshold instants and (with `at`) elapsed and remaining business minutes of
 /// both phases, for a schedule given inline or by `schedule_id`. Nothing is stored.
-#[utoipa::path(post, path = "/v1/sla/preview",
-    request_body(content = Object, description = "schedule or schedule_id, started_at, targets {response_minutes, resolution_minutes}, optional thresholds, pauses [{from, to}], at"),
-    responses((status = 200, body = Object), (status = 400, body = Problem)))]
+#[utoipa::path(post, path = "/v1/sla/preview", operation_id = "previewSla", tag = "sla",
+    request_body = SlaPreviewRequest,
+    responses((status = 200, description = "Due and threshold instants of both phases.", body = SlaPreviewResponse),
+        (status = 400, description = "A field is missing, mistyped or out of range; `errors` name each one.", body = Problem)))]
 pub async fn preview(
     State(s): State<AppState>,
     p: Principal,
@@ -27,8 +29,8 @@ pub async fn preview(
 /// The ticket's SLA: due instants, elapsed and remaining business minutes per phase, pause,
 /// escalation level and state. Live from the running clock; from the last recorded step once
 /// the ticket's run has ended.
-#[utoipa::path(get, path = "/v1/tickets/{id}/sla",
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/tickets/{id}/sla", operation_id = "getTicketSla", tag = "sla",
+    responses((status = 200, description = "The ticket's SLA.", body = TicketSla)))]
 pub async fn ticket_sla(
     State(s): State<AppState>,
     p: Principal,
@@ -38,8 +40,8 @@ pub async fn ticket_sla(
 }
 
 /// Every step the ticket's SLA clock took, oldest first.
-#[utoipa::path(get, path = "/v1/tickets/{id}/sla/audit",
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/tickets/{id}/sla/audit", operation_id = "listTicketSlaAudit", tag = "sla",
+    responses((status = 200, description = "The audit log, oldest first.", body = Vec<svc::AuditStep>)))]
 pub async fn ticket_audit(
     State(s): State<AppState>,
     p: Principal,
@@ -50,8 +52,8 @@ pub async fn ticket_audit(
 
 /// SLA compliance over a period: response and resolution rates, average business minutes,
 /// breach counts, active and at-risk tickets, overall and per group, with a daily trend.
-#[utoipa::path(get, path = "/v1/sla/compliance", params(ComplianceQuery),
-    responses((status = 200, body = ComplianceReport), (status = 400, body = Problem)))]
+#[utoipa::path(get, path = "/v1/sla/compliance", operation_id = "getSlaCompliance", tag = "sla", params(ComplianceQuery),
+    responses((status = 200, description = "The report.", body = ComplianceReport)))]
 pub async fn compliance(
     State(s): State<AppState>,
     p: Principal,

@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
-#[utoipa::path(get, path = "/v1/sla/schedules", responses((status = 200, body = Vec<Schedule>)))]
+#[utoipa::path(get, path = "/v1/sla/schedules", operation_id = "listSlaSchedules", tag = "sla", responses((status = 200, body = Vec<Schedule>)))]
 pub async fn list_schedules(
     State(s): State<AppState>,
     p: Principal,
@@ -24,7 +24,7 @@ pub async fn list_schedules(
     Ok(Json(schedules::list(&s.pool, &p).await?))
 }
 
-#[utoipa::path(post, path = "/v1/sla/schedules", request_body = ScheduleInput,
+#[utoipa::path(post, path = "/v1/sla/schedules", operation_id = "createSlaSchedule", tag = "sla", request_body = ScheduleInput,
     responses((status = 201, body = Schedule), (status = 422, body = Problem)))]
 pub async fn create_schedule(
     State(s): State<AppState>,
@@ -37,7 +37,7 @@ pub async fn create_schedule(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/sla/schedules/{id}", responses((status = 200, body = Schedule), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/sla/schedules/{id}", operation_id = "getSlaSchedule", tag = "sla", responses((status = 200, body = Schedule), (status = 404, body = Problem)))]
 pub async fn get_schedule(
     State(s): State<AppState>,
     p: Principal,
@@ -46,7 +46,7 @@ pub async fn get_schedule(
     Ok(Json(schedules::get(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(put, path = "/v1/sla/schedules/{id}", request_body = ScheduleInput,
+#[utoipa::path(put, path = "/v1/sla/schedules/{id}", operation_id = "replaceSlaSchedule", tag = "sla", request_body = ScheduleInput,
     responses((status = 200, body = Schedule), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace_schedule(
     State(s): State<AppState>,
@@ -57,7 +57,7 @@ pub async fn replace_schedule(
     Ok(Json(schedules::replace(&s.pool, &p, id, input).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/sla/schedules/{id}",
+#[utoipa::path(delete, path = "/v1/sla/schedules/{id}", operation_id = "deleteSlaSchedule", tag = "sla",
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete_schedule(
     State(s): State<AppState>,
@@ -68,7 +68,7 @@ pub async fn delete_schedule(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/sla/holidays", responses((status = 200, body = Vec<Holiday>)))]
+#[utoipa::path(get, path = "/v1/sla/holidays", operation_id = "listSlaHolidays", tag = "sla", responses((status = 200, body = Vec<Holiday>)))]
 pub async fn list_holidays(
     State(s): State<AppState>,
     p: Principal,
@@ -76,7 +76,7 @@ pub async fn list_holidays(
     Ok(Json(schedules::list_holidays(&s.pool, &p).await?))
 }
 
-#[utoipa::path(post, path = "/v1/sla/holidays", request_body = HolidayInput,
+#[utoipa::path(post, path = "/v1/sla/holidays", operation_id = "createSlaHoliday", tag = "sla", request_body = HolidayInput,
     responses((status = 201, body = Holiday), (status = 422, body = Problem)))]
 pub async fn add_holiday(
     State(s): State<AppState>,
@@ -89,7 +89,7 @@ pub async fn add_holiday(
     ))
 }
 
-#[utoipa::path(delete, path = "/v1/sla/holidays/{id}", responses((status = 204), (status = 404, body = Problem)))]
+#[utoipa::path(delete, path = "/v1/sla/holidays/{id}", operation_id = "deleteSlaHoliday", tag = "sla", responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_holiday(
     State(s): State<AppState>,
     p: Principal,
@@ -99,7 +99,7 @@ pub async fn delete_holiday(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/sla/policies", responses((status = 200, body = Vec<Policy>)))]
+#[utoipa::path(get, path = "/v1/sla/policies", operation_id = "listSlaPolicies", tag = "sla", responses((status = 200, body = Vec<Policy>)))]
 pub async fn list_policies(
     State(s): State<AppState>,
     p: Principal,
@@ -107,7 +107,7 @@ pub async fn list_policies(
     Ok(Json(policies::list(&s.pool, &p).await?))
 }
 
-#[utoipa::path(post, path = "/v1/sla/policies", request_body = PolicyInput,
+#[utoipa::path(post, path = "/v1/sla/policies", operation_id = "createSlaPolicy", tag = "sla", request_body = PolicyInput,
     responses((status = 201, body = Policy), (status = 422, body = Problem)))]
 pub async fn create_policy(
     State(s): State<AppState>,
@@ -120,7 +120,7 @@ pub async fn create_policy(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/sla/policies/{id}", responses((status = 200, body = Policy), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/sla/policies/{id}", operation_id = "getSlaPolicy", tag = "sla", responses((status = 200, body = Policy), (status = 404, body = Problem)))]
 pub async fn get_policy(
     State(s): State<AppState>,
     p: Principal,
@@ -129,7 +129,7 @@ pub async fn get_policy(
     Ok(Json(policies::get(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(put, path = "/v1/sla/policies/{id}", request_body = PolicyInput,
+#[utoipa::path(put, path = "/v1/sla/policies/{id}", operation_id = "replaceSlaPolicy", tag = "sla", request_body = PolicyInput,
     responses((status = 200, body = Policy), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace_policy(
     State(s): State<AppState>,
@@ -140,7 +140,7 @@ pub async fn replace_policy(
     Ok(Json(policies::replace(&s.pool, &p, id, input).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/sla/policies/{id}",
+#[utoipa::path(delete, path = "/v1/sla/policies/{id}", operation_id = "deleteSlaPolicy", tag = "sla",
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete_policy(
     State(s): State<AppState>,
@@ -151,7 +151,7 @@ pub async fn delete_policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/sla/settings", responses((status = 200, body = SlaSettings)))]
+#[utoipa::path(get, path = "/v1/sla/settings", operation_id = "getSlaSettings", tag = "sla", responses((status = 200, body = SlaSettings)))]
 pub async fn settings(
     State(s): State<AppState>,
     p: Principal,
@@ -159,7 +159,7 @@ pub async fn settings(
     Ok(Json(policies::settings(&s.pool, &p).await?))
 }
 
-#[utoipa::path(put, path = "/v1/sla/settings", request_body = SlaSettings, responses((status = 200, body = SlaSettings)))]
+#[utoipa::path(put, path = "/v1/sla/settings", operation_id = "replaceSlaSettings", tag = "sla", request_body = SlaSettings, responses((status = 200, body = SlaSettings)))]
 pub async fn set_settings(
     State(s): State<AppState>,
     p: Principal,
@@ -169,7 +169,7 @@ pub async fn set_settings(
 }
 
 /// Priorities P1..P5, Mon-Fri 08:00-18:00 hours and the "ITIL standard" policy in one call.
-#[utoipa::path(post, path = "/v1/sla/itil-setup", request_body = ItilSetup,
+#[utoipa::path(post, path = "/v1/sla/itil-setup", operation_id = "setUpItilSla", tag = "sla", request_body = ItilSetup,
     responses((status = 200, body = Policy), (status = 422, body = Problem)))]
 pub async fn itil_setup(
     State(s): State<AppState>,
@@ -179,7 +179,7 @@ pub async fn itil_setup(
     Ok(Json(policies::itil_setup(&s.pool, &p, input).await?))
 }
 
-#[utoipa::path(put, path = "/v1/clients/{id}/sla", request_body = PolicyAssignment,
+#[utoipa::path(put, path = "/v1/clients/{id}/sla", operation_id = "assignClientSlaPolicy", tag = "sla", request_body = PolicyAssignment,
     responses((status = 200, body = PolicyAssignment), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn assign_client(
     State(s): State<AppState>,
@@ -190,7 +190,7 @@ pub async fn assign_client(
     Ok(Json(policies::assign_client(&s.pool, &p, id, input).await?))
 }
 
-#[utoipa::path(get, path = "/v1/boards/{id}/sla", responses((status = 200, body = BoardSla), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/boards/{id}/sla", operation_id = "getBoardSla", tag = "sla", responses((status = 200, body = BoardSla), (status = 404, body = Problem)))]
 pub async fn board_sla(
     State(s): State<AppState>,
     p: Principal,
@@ -199,7 +199,7 @@ pub async fn board_sla(
     Ok(Json(policies::board_sla(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(put, path = "/v1/boards/{id}/sla", request_body = BoardSla,
+#[utoipa::path(put, path = "/v1/boards/{id}/sla", operation_id = "replaceBoardSla", tag = "sla", request_body = BoardSla,
     responses((status = 200, body = BoardSla), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn set_board_sla(
     State(s): State<AppState>,

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 
-#[utoipa::path(get, path = "/v1/notification-templates", responses((status = 200, body = Vec<TemplateView>)))]
+#[utoipa::path(get, path = "/v1/notification-templates", operation_id = "listNotificationTemplates", tag = "notifications", responses((status = 200, body = Vec<TemplateView>)))]
 pub async fn list(
     State(s): State<AppState>,
     p: Principal,
@@ -16,7 +16,7 @@ pub async fn list(
     Ok(Json(svc::list(&s.pool, &p).await?))
 }
 
-#[utoipa::path(get, path = "/v1/notification-templates/{subtype}",
+#[utoipa::path(get, path = "/v1/notification-templates/{subtype}", operation_id = "getNotificationTemplate", tag = "notifications",
     responses((status = 200, body = TemplateView), (status = 404, body = Problem)))]
 pub async fn get(
     State(s): State<AppState>,
@@ -26,7 +26,7 @@ pub async fn get(
     Ok(Json(svc::get(&s.pool, &p, &subtype).await?))
 }
 
-#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/clone",
+#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/clone", operation_id = "cloneNotificationTemplate", tag = "notifications",
     responses((status = 200, body = TemplateView), (status = 404, body = Problem)))]
 pub async fn clone_to_tenant(
     State(s): State<AppState>,
@@ -36,7 +36,7 @@ pub async fn clone_to_tenant(
     Ok(Json(svc::clone_to_tenant(&s.pool, &p, &subtype).await?))
 }
 
-#[utoipa::path(put, path = "/v1/notification-templates/{subtype}", request_body = TemplateInput,
+#[utoipa::path(put, path = "/v1/notification-templates/{subtype}", operation_id = "replaceNotificationTemplate", tag = "notifications", request_body = TemplateInput,
     responses((status = 200, body = TemplateView), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<AppState>,
@@ -54,7 +54,7 @@ pub struct PreviewRequest {
     pub template: Option<TemplateInput>,
 }
 
-#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/preview", request_body = PreviewRequest,
+#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/preview", operation_id = "previewNotificationTemplate", tag = "notifications", request_body = PreviewRequest,
     responses((status = 200, body = Preview), (status = 422, body = Problem)))]
 pub async fn preview(
     State(s): State<AppState>,

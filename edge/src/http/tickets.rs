@@ -35,7 +35,7 @@ pub struct CloseRequest {
     pub status_id: Option<Uuid>,
 }
 
-#[utoipa::path(post, path = "/v1/tickets", request_body = NewTicket,
+#[utoipa::path(post, path = "/v1/tickets", operation_id = "createTicket", tag = "tickets", request_body = NewTicket,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Ticket), (status = 422, body = Problem)))]
 pub async fn create(
@@ -48,7 +48,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(t)))
 }
 
-#[utoipa::path(get, path = "/v1/tickets", params(TicketFilter), responses((status = 200, body = Page<Ticket>)))]
+#[utoipa::path(get, path = "/v1/tickets", operation_id = "listTickets", tag = "tickets", params(TicketFilter), responses((status = 200, body = Page<Ticket>)))]
 pub async fn list(
     State(s): State<AppState>,
     p: Principal,
@@ -57,7 +57,7 @@ pub async fn list(
     Ok(Json(svc::list(&s.pool, &p, f).await?))
 }
 
-#[utoipa::path(get, path = "/v1/tickets/{id}", responses((status = 200, body = Ticket), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/tickets/{id}", operation_id = "getTicket", tag = "tickets", responses((status = 200, body = Ticket), (status = 404, body = Problem)))]
 pub async fn get(
     State(s): State<AppState>,
     p: Principal,
@@ -66,7 +66,7 @@ pub async fn get(
     Ok(Json(svc::get(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/tickets/{id}", request_body = TicketPatch, responses((status = 200, body = Ticket)))]
+#[utoipa::path(patch, path = "/v1/tickets/{id}", operation_id = "updateTicket", tag = "tickets", request_body = TicketPatch, responses((status = 200, body = Ticket)))]
 pub async fn update(
     State(s): State<AppState>,
     p: Principal,
@@ -76,7 +76,7 @@ pub async fn update(
     Ok(Json(svc::update(&s.pool, &p, id, patch).await?))
 }
 
-#[utoipa::path(post, path = "/v1/tickets/{id}/status", request_body = StatusChange, responses((status = 200, body = Ticket)))]
+#[utoipa::path(post, path = "/v1/tickets/{id}/status", operation_id = "changeTicketStatus", tag = "tickets", request_body = StatusChange, responses((status = 200, body = Ticket)))]
 pub async fn change_status(
     State(s): State<AppState>,
     p: Principal,
@@ -88,7 +88,7 @@ pub async fn change_status(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/tickets/{id}/assign", request_body = Assignment, responses((status = 200, body = Ticket)))]
+#[utoipa::path(post, path = "/v1/tickets/{id}/assign", operation_id = "assignTicket", tag = "tickets", request_body = Assignment, responses((status = 200, body = Ticket)))]
 pub async fn assign(
     State(s): State<AppState>,
     p: Principal,
@@ -98,7 +98,7 @@ pub async fn assign(
     Ok(Json(svc::assign(&s.pool, &p, id, body.assignee_id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/tickets/{id}/close", request_body = CloseRequest, responses((status = 200, body = Ticket)))]
+#[utoipa::path(post, path = "/v1/tickets/{id}/close", operation_id = "closeTicket", tag = "tickets", request_body = CloseRequest, responses((status = 200, body = Ticket)))]
 pub async fn close(
     State(s): State<AppState>,
     p: Principal,
@@ -108,7 +108,7 @@ pub async fn close(
     Ok(Json(svc::close(&s.pool, &p, id, body.status_id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/tickets/{id}/comments", request_body = NewComment,
+#[utoipa::path(post, path = "/v1/tickets/{id}/comments", operation_id = "createTicketComment", tag = "tickets", request_body = NewComment,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
     responses((status = 201, body = Comment)))]
 pub async fn add_comment(
@@ -122,7 +122,7 @@ pub async fn add_comment(
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-#[utoipa::path(get, path = "/v1/tickets/{id}/comments", params(ListQuery), responses((status = 200, body = Page<Comment>)))]
+#[utoipa::path(get, path = "/v1/tickets/{id}/comments", operation_id = "listTicketComments", tag = "tickets", params(ListQuery), responses((status = 200, body = Page<Comment>)))]
 pub async fn list_comments(
     State(s): State<AppState>,
     p: Principal,

@@ -16,7 +16,10 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A customer organisation of the MSP; tickets and contacts may belong to one.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f", "name": "Acme Ltd",
+    "created_at": "2026-03-02T09:30:00Z", "updated_at": "2026-03-02T09:30:00Z"}))]
 pub struct Client {
     pub id: Uuid,
     pub name: String,
@@ -27,16 +30,23 @@ pub struct Client {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
+    #[schema(max_length = 200)]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
+/// A person at a client.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-2d3e-7f40-8152-637485960a1b",
+    "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f", "name": "Jo Bloggs",
+    "email": "jo@acme.example", "phone": "+44 20 7946 0000",
+    "created_at": "2026-03-02T09:30:00Z", "updated_at": "2026-03-02T09:30:00Z"}))]
 pub struct Contact {
     pub id: Uuid,
     pub client_id: Uuid,
@@ -51,16 +61,22 @@ pub struct Contact {
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub client_id: Uuid,
+    #[schema(max_length = 200)]
     pub name: String,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
+    #[schema(max_length = 50)]
     pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
+    #[schema(max_length = 50)]
     pub phone: Option<String>,
 }
 

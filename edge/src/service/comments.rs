@@ -17,7 +17,13 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A comment on a ticket, by staff or by the client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-3e4f-7a51-9263-748596a0b1c2",
+    "ticket_id": "0190d9a0-4f50-7b62-a374-8596a0b1c2d3",
+    "author_user_id": "0190d9a0-5061-7c73-b485-96a0b1c2d3e4", "author_kind": "internal",
+    "is_internal": false, "body": "Replaced the toner; printing again.",
+    "created_at": "2026-03-02T10:05:00Z"}))]
 pub struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -33,6 +39,7 @@ pub struct Comment {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
+    #[schema(max_length = 20000)]
     pub body: String,
     #[serde(default)]
     pub is_internal: bool,

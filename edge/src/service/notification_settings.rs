@@ -42,7 +42,10 @@ pub struct SubtypeSwitch {
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     pub enabled: Option<bool>,
+    /// An e-mail address.
+    #[schema(max_length = 254)]
     pub from_address: Option<String>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub rate_limit_per_minute: Option<i32>,
 }
 

@@ -29,7 +29,10 @@ pub struct Notification {
 pub struct NotificationQuery {
     /// Only unread ones.
     pub unread: Option<bool>,
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

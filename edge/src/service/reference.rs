@@ -34,12 +34,14 @@ pub struct Board {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoardInput {
+    #[schema(max_length = 200)]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoardPatch {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -55,6 +57,7 @@ pub struct Priority {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriorityInput {
+    #[schema(max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub rank: i32,
@@ -63,6 +66,7 @@ pub struct PriorityInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriorityPatch {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     pub rank: Option<i32>,
 }
@@ -83,6 +87,7 @@ pub struct Status {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
+    #[schema(max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub is_closed: bool,
@@ -97,6 +102,7 @@ pub struct StatusInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusPatch {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     pub is_closed: Option<bool>,
     pub pauses_sla: Option<bool>,

@@ -27,10 +27,19 @@ fn yes() -> bool {
     true
 }
 
+/// An SLA policy to create or replace: business-minute targets per priority, warning
+/// thresholds, and the escalation levels reached past a breach.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Gold", "description": "Business hours, fast response",
+    "schedule_id": null, "is_default": false, "escalation_percents": [125, 150, 200],
+    "targets": [{"priority_id": "0190d9a0-7283-7e95-96b7-b1c2d3e4f506",
+        "response_minutes": 30, "resolution_minutes": 240, "is_24x7": false}],
+    "thresholds": [{"percent": 75, "notify_assignee": true, "channels": ["email", "in_app"]}]}))]
 pub struct PolicyInput {
+    #[schema(max_length = 200)]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `null`: the tenant's default schedule.
     pub schedule_id: Option<Uuid>,
@@ -39,10 +48,13 @@ pub struct PolicyInput {
     pub is_default: bool,
     /// Percent of a phase's target at which escalation levels 1, 2 and 3 are reached.
     #[serde(default = "default_escalations")]
+    #[schema(min_items = 3, max_items = 3, default = json!([125, 150, 200]))]
     pub escalation_percents: Vec<i64>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub targets: Vec<TargetInput>,
     /// Absent: 50/75/90 warn the assignee, 100 (breach) also the board manager.
+    #[schema(max_items = 100)]
     pub thresholds: Option<Vec<ThresholdInput>>,
 }
 
@@ -50,8 +62,13 @@ pub struct PolicyInput {
 #[serde(deny_unknown_fields)]
 pub struct TargetInput {
     pub priority_id: Uuid,
-    /// `null`: no response target for this priority.
+    /// Business minutes, 0 to 527,040 (366 days); `null`: no response target for this
+    /// priority.
+    #[schema(minimum = 0, maximum = 527040)]
     pub response_minutes: Option<i32>,
+    /// Business minutes, 0 to 527,040 (366 days); `null`: no resolution target for this
+    /// priority.
+    #[schema(minimum = 0, maximum = 527040)]
     pub resolution_minutes: Option<i32>,
     /// Count every minute for this priority, whatever the schedule.
     #[serde(default)]
@@ -61,6 +78,8 @@ pub struct TargetInput {
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdInput {
+    /// Percent of the phase's target; 100 is the breach.
+    #[schema(minimum = 1, maximum = 1000)]
     pub percent: i32,
     #[serde(default = "yes")]
     pub notify_assignee: bool,
@@ -70,6 +89,7 @@ pub struct ThresholdInput {
     pub notify_escalation_managers: bool,
     /// `email`, `in_app`; absent: both.
     #[serde(default = "both_channels")]
+    #[schema(default = json!(["email", "in_app"]))]
     pub channels: Vec<String>,
 }
 
@@ -77,7 +97,15 @@ fn both_channels() -> Vec<String> {
     vec!["email".into(), "in_app".into()]
 }
 
+/// An SLA policy: what a ticket's clock counts against.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-94a5-70b7-b8d9-d3e4f5061728", "name": "ITIL standard",
+    "description": null, "schedule_id": "0190d9a0-a5b6-71c8-89ea-e4f506172839",
+    "is_default": true, "escalation_percents": [125, 150, 200],
+    "targets": [{"priority_id": "0190d9a0-7283-7e95-96b7-b1c2d3e4f506",
+        "response_minutes": 15, "resolution_minutes": 60, "is_24x7": true}],
+    "thresholds": [{"percent": 50, "notify_assignee": true, "notify_board_manager": false,
+        "notify_escalation_managers": false, "channels": ["email", "in_app"]}]}))]
 pub struct Policy {
     pub id: Uuid,
     pub name: String,
@@ -375,6 +403,7 @@ pub struct BoardSla {
 #[serde(deny_unknown_fields)]
 pub struct EscalationManager {
     /// 1, 2 or 3.
+    #[schema(minimum = 1, maximum = 3)]
     pub level: i16,
     pub user_id: Uuid,
 }
@@ -509,7 +538,8 @@ pub const ITIL_TARGETS: [(&str, i32, i32, bool); 5] = [
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItilSetup {
-    /// Zone of the Mon-Fri 08:00-18:00 hours; default `UTC`.
+    /// IANA zone of the Mon-Fri 08:00-18:00 hours; default `UTC`.
+    #[schema(max_length = 64)]
     pub timezone: Option<String>,
 }
 

@@ -14,11 +14,19 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// Business hours to create or replace: weekly windows in a zone, and this schedule's own
+/// closed days.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "London office", "timezone": "Europe/London",
+    "hours": [{"weekday": 1, "start": "08:00", "end": "18:00"},
+              {"weekday": 2, "start": "08:00", "end": "18:00"}],
+    "holidays": [{"name": "Christmas Day", "date": "2026-12-25", "recurring": true}]}))]
 pub struct ScheduleInput {
+    #[schema(max_length = 200)]
     pub name: String,
     /// IANA zone, e.g. `Europe/London`.
+    #[schema(max_length = 64)]
     pub timezone: String,
     #[serde(default)]
     pub is_24x7: bool,
@@ -26,9 +34,11 @@ pub struct ScheduleInput {
     #[serde(default)]
     pub is_default: bool,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub hours: Vec<WindowInput>,
     /// This schedule's own holidays (tenant-wide ones are under `/v1/sla/holidays`).
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub holidays: Vec<HolidayInput>,
 }
 
@@ -36,10 +46,13 @@ pub struct ScheduleInput {
 #[serde(deny_unknown_fields)]
 pub struct WindowInput {
     /// 1 = Monday … 7 = Sunday.
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: i64,
     /// `HH:MM`.
+    #[schema(max_length = 5, pattern = "^[0-9]{2}:[0-9]{2}$", example = "08:00")]
     pub start: String,
     /// `HH:MM` or `24:00`; earlier than `start` runs past midnight.
+    #[schema(max_length = 5, pattern = "^[0-9]{2}:[0-9]{2}$", example = "18:00")]
     pub end: String,
 }
 
@@ -47,8 +60,10 @@ pub struct WindowInput {
 #[serde(deny_unknown_fields)]
 pub struct HolidayInput {
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, in the years 2000 to 2099.
+    #[schema(format = Date)]
     pub date: String,
     #[serde(default)]
     pub recurring: bool,
@@ -63,7 +78,14 @@ pub struct Holiday {
     pub recurring: bool,
 }
 
+/// Business hours: when an SLA clock counts.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-a5b6-71c8-89ea-e4f506172839", "name": "London office",
+    "timezone": "Europe/London", "is_24x7": false, "is_default": true,
+    "hours": [{"weekday": 1, "start": "08:00", "end": "18:00"}],
+    "holidays": [{"id": "0190d9a0-b6c7-72d9-9afb-f5061728394a",
+        "schedule_id": "0190d9a0-a5b6-71c8-89ea-e4f506172839", "name": "Christmas Day",
+        "date": "2026-12-25", "recurring": true}]}))]
 pub struct Schedule {
     pub id: Uuid,
     pub name: String,

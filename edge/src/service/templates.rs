@@ -30,8 +30,14 @@ pub struct TemplateView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
+    /// Handlebars; at most 100,000 bytes.
+    #[schema(max_length = 100000)]
     pub subject: String,
+    /// Handlebars; at most 100,000 bytes.
+    #[schema(max_length = 100000)]
     pub html: String,
+    /// Handlebars; at most 100,000 bytes.
+    #[schema(max_length = 100000)]
     pub text: String,
 }
 

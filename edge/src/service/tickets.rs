@@ -17,7 +17,17 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+/// A ticket: a client's request or incident, worked by the MSP under an SLA.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-4f50-7b62-a374-8596a0b1c2d3", "number": 1042,
+    "title": "Printer on fire", "description": "Third floor, next to the kitchen.",
+    "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "contact_id": "0190d9a0-2d3e-7f40-8152-637485960a1b",
+    "board_id": "0190d9a0-6172-7d84-85a6-a0b1c2d3e4f5",
+    "priority_id": "0190d9a0-7283-7e95-96b7-b1c2d3e4f506",
+    "status_id": "0190d9a0-8394-7fa6-a7c8-c2d3e4f50617", "assignee_id": null,
+    "awaiting_client": false, "created_at": "2026-03-02T09:30:00Z",
+    "updated_at": "2026-03-02T09:30:00Z", "closed_at": null}))]
 pub struct Ticket {
     pub id: Uuid,
     /// Per-tenant, human-facing number.
@@ -37,10 +47,17 @@ pub struct Ticket {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// A ticket to open. Only `title` is required; board, priority and status default to the
+/// tenant's own defaults. A client key opens tickets for its own client only.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Printer on fire", "description": "Third floor, next to the kitchen.",
+    "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "priority_id": "0190d9a0-7283-7e95-96b7-b1c2d3e4f506"}))]
 pub struct NewTicket {
+    #[schema(max_length = 500)]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub client_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
@@ -56,8 +73,10 @@ pub struct NewTicket {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
+    #[schema(max_length = 500)]
     pub title: Option<String>,
     pub awaiting_client: Option<bool>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub client_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
@@ -76,7 +95,10 @@ pub struct TicketFilter {
     pub priority_id: Option<Uuid>,
     /// `true`: only open tickets; `false`: only closed ones.
     pub open: Option<bool>,
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
