@@ -359,7 +359,13 @@ fn first_clock(
         .map_err(|e| format!("the schedule cannot be used: {e}"))?;
     let wake_error =
         |e: psa_domain::calendar::CalendarError| format!("the schedule cannot time the clock: {e}");
-    if let Some(record) = &context.record {
+    // Steps of a clock that never started (it waited for a usable configuration) are no
+    // clock to go on from.
+    let earlier_run = context
+        .record
+        .as_ref()
+        .filter(|r| r.tracker.is_some() || r.step_keys.iter().any(|k| k == "started"));
+    if let Some(record) = earlier_run {
         let mut tracker = rebuilt(context, record, &cal).map_err(wake_error)?;
         let old = tracker.calendar().unwrap_or_else(|_| cal.clone());
         if tracker.policy != context.policy {
