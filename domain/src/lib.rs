@@ -11,5 +11,6 @@ pub mod ids;
 pub mod money;
 pub mod notifications;
 pub mod sla;
+pub mod template_limits;
 pub mod ticket;
 pub mod validation;

@@ -5,6 +5,7 @@
 //! preferences are applied by the store around it.
 
 use crate::events::{Envelope, Event};
+use crate::template_limits;
 use handlebars::Handlebars;
 use serde::Serialize;
 use serde_json::Value;
@@ -283,11 +284,10 @@ impl Template {
         text.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
+        // Bounded: templates are user input (see `template_limits`).
         let render = |hb: &Handlebars, part: &'static str, source: &str| {
-            hb.render_template(source, ctx).map_err(|e| TemplateError {
-                part,
-                message: e.to_string(),
-            })
+            template_limits::render_bounded(hb, source, ctx)
+                .map_err(|e| TemplateError { part, message: e.0 })
         };
         Ok(Rendered {
             subject: render(&text, "subject", &self.subject)?.replace(['\r', '\n'], " "),

@@ -2,6 +2,7 @@
 //! business time has elapsed. Pure, on top of [`crate::calendar`]; the SLA workflow, the edge's
 //! status endpoint and the what-if preview all compute with this one module.
 
+pub mod limits;
 mod phase;
 mod policy;
 mod preview;

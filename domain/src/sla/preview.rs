@@ -1,6 +1,7 @@
 //! `POST /v1/sla/preview`: what an SLA would look like, computed with the same calendar code
 //! as live tickets and no stored state.
 
+use super::limits;
 use super::phase::{PhasePlan, plan_phase};
 use super::thresholds::{DEFAULT_THRESHOLDS, normalize_thresholds};
 use crate::calendar::{Calendar, CalendarError, Interval, ScheduleSpec, normalize_pauses};
@@ -79,12 +80,17 @@ pub fn preview(
             request.targets.resolution_minutes,
         ),
     ] {
-        if minutes < 0 {
-            errors.push(
-                field,
-                format!("{minutes} is negative; a target is whole minutes, 0 or more"),
-            );
-        }
+        limits::check_target(&mut errors, field, minutes);
+    }
+    limits::check_instant(&mut errors, "started_at", request.started_at);
+    if let Some(at) = request.at {
+        limits::check_instant(&mut errors, "at", at);
+    }
+    if request.pauses.len() > limits::MAX_PAUSES {
+        errors.push(
+            "pauses",
+            format!("must list at most {} pauses", limits::MAX_PAUSES),
+        );
     }
     let defaults: Vec<i64> = DEFAULT_THRESHOLDS.iter().map(|p| i64::from(*p)).collect();
     let percents = normalize_thresholds(
@@ -93,7 +99,9 @@ pub fn preview(
     )
     .map_err(|e| errors.0.extend(e.0))
     .ok();
-    for (i, p) in request.pauses.iter().enumerate() {
+    for (i, p) in request.pauses.iter().enumerate().take(limits::MAX_PAUSES) {
+        limits::check_instant(&mut errors, &format!("pauses[{i}].from"), p.from);
+        limits::check_instant(&mut errors, &format!("pauses[{i}].to"), p.to);
         if p.to < p.from {
             errors.push(
                 &format!("pauses[{i}].to"),

@@ -10,7 +10,9 @@ use crate::db;
 use crate::error::ApiError;
 use psa_domain::auth::Permission;
 use psa_domain::ids::new_id;
-use psa_domain::sla::{DEFAULT_ESCALATION_PERCENTS, MAX_THRESHOLD, default_threshold_rules};
+use psa_domain::sla::{
+    DEFAULT_ESCALATION_PERCENTS, MAX_THRESHOLD, default_threshold_rules, limits,
+};
 use psa_domain::validation::{ValidationErrors, optional_text, text};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -119,6 +121,10 @@ pub struct Policy {
     pub thresholds: Vec<ThresholdInput>,
 }
 
+/// Most targets, or thresholds, one policy lists (one target per priority; a handful of
+/// thresholds): a bound on the checks below and on the rows one write replaces.
+const MAX_LIST: usize = 100;
+
 fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
     let mut e = ValidationErrors::default();
     text(&mut e, "name", &input.name, 200);
@@ -137,13 +143,21 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
             format!("must rise strictly, each between 1 and {MAX_THRESHOLD}"),
         );
     }
-    for (i, t) in input.targets.iter().enumerate() {
+    for (field, count) in [
+        ("targets", input.targets.len()),
+        ("thresholds", input.thresholds.as_ref().map_or(0, Vec::len)),
+    ] {
+        if count > MAX_LIST {
+            e.push(field, format!("must list at most {MAX_LIST} entries"));
+        }
+    }
+    for (i, t) in input.targets.iter().enumerate().take(MAX_LIST) {
         for (part, m) in [
             ("response_minutes", t.response_minutes),
             ("resolution_minutes", t.resolution_minutes),
         ] {
-            if m.is_some_and(|m| m < 0) {
-                e.push(&format!("targets[{i}].{part}"), "must not be negative");
+            if let Some(m) = m {
+                limits::check_target(&mut e, &format!("targets[{i}].{part}"), m.into());
             }
         }
         if input.targets[..i]
@@ -153,7 +167,7 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
             e.push(&format!("targets[{i}].priority_id"), "has a target already");
         }
     }
-    for (i, t) in input.thresholds.iter().flatten().enumerate() {
+    for (i, t) in input.thresholds.iter().flatten().enumerate().take(MAX_LIST) {
         if !(1..=MAX_THRESHOLD).contains(&i64::from(t.percent)) {
             e.push(
                 &format!("thresholds[{i}].percent"),

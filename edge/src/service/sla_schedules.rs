@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use psa_domain::auth::Permission;
 use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
 use psa_domain::ids::new_id;
-use psa_domain::validation::{ValidationErrors, text};
+use psa_domain::sla::limits;
+use psa_domain::validation::{ValidationErrors, optional_text, text};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -96,10 +97,57 @@ pub struct Schedule {
     pub holidays: Vec<Holiday>,
 }
 
+/// Longest holiday name, in characters.
+const HOLIDAY_NAME_MAX: usize = 200;
+/// Most windows, or own holidays, one schedule lists.
+const MAX_LIST: usize = 1000;
+
+/// Checks a holiday's name and date (`YYYY-MM-DD`, four-digit year, within the years the SLA
+/// engine computes for), naming fields under `prefix`; the date when it is good.
+fn check_holiday(
+    errors: &mut ValidationErrors,
+    prefix: &str,
+    h: &HolidayInput,
+) -> Option<NaiveDate> {
+    optional_text(
+        errors,
+        &format!("{prefix}name"),
+        h.name.as_deref(),
+        HOLIDAY_NAME_MAX,
+    );
+    let field = format!("{prefix}date");
+    // chrono's `%Y` also reads `+10000-01-01`; the stored form must read back as YYYY-MM-DD.
+    let date = (h.date.len() == 10)
+        .then(|| NaiveDate::parse_from_str(&h.date, "%Y-%m-%d").ok())
+        .flatten();
+    match date {
+        None => errors.push(&field, "must be a date as YYYY-MM-DD"),
+        Some(d) => limits::check_date(errors, &field, d),
+    }
+    date
+}
+
 /// Checks the input with the calendar the clock will use; errors name `hours[i].start` etc.
 fn validate(input: &ScheduleInput) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::default();
     text(&mut errors, "name", &input.name, 200);
+    for (field, count) in [
+        ("hours", input.hours.len()),
+        ("holidays", input.holidays.len()),
+    ] {
+        if count > MAX_LIST {
+            errors.push(field, format!("must list at most {MAX_LIST} entries"));
+        }
+    }
+    if !errors.0.is_empty() {
+        return Err(errors);
+    }
+    for (i, h) in input.holidays.iter().enumerate() {
+        check_holiday(&mut errors, &format!("holidays[{i}]."), h);
+    }
+    if !errors.0.is_empty() {
+        return Err(errors);
+    }
     let spec = ScheduleSpec {
         timezone: input.timezone.clone(),
         is_24x7: input.is_24x7,
@@ -213,8 +261,10 @@ async fn insert_holiday(
     schedule: Option<Uuid>,
     h: &HolidayInput,
 ) -> Result<Holiday, ApiError> {
-    let date = NaiveDate::parse_from_str(&h.date, "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid("date", "must be a date as YYYY-MM-DD"))?;
+    let mut errors = ValidationErrors::default();
+    let date = check_holiday(&mut errors, "", h);
+    errors.into_result()?;
+    let date = date.ok_or_else(|| ApiError::invalid("date", "must be a date as YYYY-MM-DD"))?;
     Ok(sqlx::query_as(
         "INSERT INTO holidays (tenant_id, id, schedule_id, name, date, recurring)
          VALUES ($1, $2, $3, $4, $5, $6)

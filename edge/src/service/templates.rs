@@ -5,11 +5,13 @@
 //! the part and the reason, never discovered when a message is due.
 
 use crate::auth::Principal;
+use crate::compute;
 use crate::db;
 use crate::error::ApiError;
 use psa_domain::auth::Permission;
 use psa_domain::notifications::{Rendered, Template, context, sample_event};
-use psa_domain::validation::ValidationErrors;
+use psa_domain::template_limits::MAX_TEMPLATE_BYTES;
+use psa_domain::validation::{self, ValidationErrors};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
@@ -47,8 +49,6 @@ pub struct Preview {
     pub html: String,
     pub text: String,
 }
-
-const LIMIT: usize = 100_000;
 
 /// The effective template of every subtype (or of one).
 const EFFECTIVE: &str = "
@@ -111,8 +111,9 @@ pub async fn clone_to_tenant(
     Ok(t)
 }
 
-/// Renders `t` against the subtype's sample event; errors name the part at fault.
-fn check(subtype: &str, t: &Template) -> Result<Rendered, ApiError> {
+/// Renders `t` against the subtype's sample event; errors name the part at fault. Rendering
+/// runs off the async runtime with a time limit (`compute`), within `template_limits`.
+async fn check(subtype: &str, t: Template) -> Result<(Template, Rendered), ApiError> {
     let sample = sample_event(subtype).ok_or(ApiError::NotFound)?;
     let mut e = ValidationErrors::default();
     for (part, value) in [
@@ -120,16 +121,25 @@ fn check(subtype: &str, t: &Template) -> Result<Rendered, ApiError> {
         ("html", &t.html),
         ("text", &t.text),
     ] {
-        if value.len() > LIMIT {
-            e.push(part, format!("must be at most {LIMIT} bytes"));
+        if value.len() > MAX_TEMPLATE_BYTES {
+            e.push(part, format!("must be at most {MAX_TEMPLATE_BYTES} bytes"));
+        } else {
+            validation::optional_text(&mut e, part, Some(value), MAX_TEMPLATE_BYTES);
         }
     }
     if t.subject.trim().is_empty() {
         e.push("subject", "must not be empty");
     }
     e.into_result()?;
-    t.render(&context(&sample))
-        .map_err(|err| ApiError::invalid(err.part, format!("does not render: {}", err.message)))
+    let rendered = compute::bounded("rendering the template", move || {
+        let r = t.render(&context(&sample));
+        (t, r)
+    })
+    .await?;
+    let (t, r) = rendered;
+    let r =
+        r.map_err(|err| ApiError::invalid(err.part, format!("does not render: {}", err.message)))?;
+    Ok((t, r))
 }
 
 /// Saves the tenant's version of a template after checking it renders; bumps its version.
@@ -145,7 +155,7 @@ pub async fn update(
         html: input.html,
         text: input.text,
     };
-    check(subtype, &template)?;
+    let (template, _) = check(subtype, template).await?;
     let mut tx = db::begin(pool, p).await?;
     effective(&mut tx, subtype).await?;
     sqlx::query(
@@ -189,7 +199,7 @@ pub async fn preview(
             }
         }
     };
-    let r = check(subtype, &template)?;
+    let (_, r) = check(subtype, template).await?;
     Ok(Preview {
         subject: r.subject,
         html: r.html,
