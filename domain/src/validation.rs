@@ -45,29 +45,39 @@ impl ValidationErrors {
     }
 }
 
-/// Checks a required free-text field: trimmed, non-empty, at most `max` characters.
+/// The message for text holding U+0000, which Postgres cannot store in a text column.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Checks a required free-text field: trimmed, non-empty, at most `max` characters, no NUL.
 pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, max: usize) {
     if value.trim().is_empty() {
         errors.push(field, "must not be empty");
-    } else if value.chars().count() > max {
+    } else {
+        optional_text(errors, field, Some(value), max);
+    }
+}
+
+/// Checks an optional free-text field: when present, at most `max` characters and no NUL.
+pub fn optional_text(errors: &mut ValidationErrors, field: &str, value: Option<&str>, max: usize) {
+    let Some(v) = value else { return };
+    if v.contains('\0') {
+        errors.push(field, NUL_MESSAGE);
+    } else if v.chars().count() > max {
         errors.push(field, format!("must be at most {max} characters"));
     }
 }
 
-/// Checks an optional free-text field: when present, at most `max` characters.
-pub fn optional_text(errors: &mut ValidationErrors, field: &str, value: Option<&str>, max: usize) {
-    if let Some(v) = value
-        && v.chars().count() > max
-    {
-        errors.push(field, format!("must be at most {max} characters"));
-    }
+/// Checks a text field that is not free text (a code, a key, a name to look up): no NUL, at
+/// most `max` characters, may be empty.
+pub fn token(errors: &mut ValidationErrors, field: &str, value: &str, max: usize) {
+    optional_text(errors, field, Some(value), max);
 }
 
 /// Checks an e-mail address for the shape `local@domain.tld`; deliverability is not our call.
 pub fn optional_email(errors: &mut ValidationErrors, field: &str, value: Option<&str>) {
     let Some(v) = value else { return };
     let ok = v.len() <= 254
-        && !v.chars().any(char::is_whitespace)
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
         && v.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -105,6 +115,28 @@ mod tests {
             check(|e| text(e, "title", "ééééé", 5)),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn nul_is_refused_in_every_text_check() {
+        let nul = "a\0b";
+        assert_eq!(
+            check(|e| text(e, "t", nul, 10)),
+            [format!("t: {NUL_MESSAGE}")]
+        );
+        assert_eq!(
+            check(|e| optional_text(e, "t", Some(nul), 10)),
+            [format!("t: {NUL_MESSAGE}")]
+        );
+        assert_eq!(
+            check(|e| token(e, "t", nul, 10)),
+            [format!("t: {NUL_MESSAGE}")]
+        );
+        assert_eq!(
+            check(|e| optional_email(e, "t", Some("a\0@b.co"))),
+            ["t: must be an e-mail address"]
+        );
+        assert!(check(|e| token(e, "t", "", 10)).is_empty());
     }
 
     #[test]

@@ -103,6 +103,7 @@ pub async fn authenticate(state: &AppState, key: Option<String>) -> Result<Princ
         client_id,
     } = row.ok_or(ApiError::Unauthenticated)?;
     let role = role.parse::<Role>().map_err(ApiError::internal)?;
+    state.key_rates.check(key_id)?;
     Ok(Principal {
         tenant_id,
         key_id,

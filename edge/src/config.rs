@@ -17,7 +17,74 @@ pub struct EdgeConfig {
     pub task_queue: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    pub limits: RequestLimits,
     pub relay: RelayConfig,
+}
+
+/// What one caller, and all callers together, may ask of the edge at once, so a hostile or
+/// careless client cannot stop or slow it for the others.
+#[derive(Debug, Clone)]
+pub struct RequestLimits {
+    /// A request still running after this is answered 503 and its work dropped (its
+    /// transaction rolls back).
+    pub timeout: Duration,
+    /// Requests in flight per protocol; beyond it new ones are answered 503 at once.
+    pub max_in_flight: usize,
+    /// Requests per second one API key may make on average (429 beyond it).
+    pub rate_per_second: u32,
+    /// Requests one API key may make in a burst above that average.
+    pub rate_burst: u32,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            max_in_flight: 512,
+            rate_per_second: 100,
+            rate_burst: 200,
+        }
+    }
+}
+
+impl RequestLimits {
+    fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        Ok(Self {
+            timeout: Duration::from_millis(positive(
+                "EDGE_REQUEST_TIMEOUT_MS",
+                d.timeout.as_millis() as u64,
+            )?),
+            max_in_flight: positive("EDGE_MAX_IN_FLIGHT", d.max_in_flight as u64)? as usize,
+            rate_per_second: positive("EDGE_RATE_LIMIT_PER_SECOND", d.rate_per_second.into())?
+                .try_into()
+                .map_err(|_| too_big("EDGE_RATE_LIMIT_PER_SECOND"))?,
+            rate_burst: positive("EDGE_RATE_LIMIT_BURST", d.rate_burst.into())?
+                .try_into()
+                .map_err(|_| too_big("EDGE_RATE_LIMIT_BURST"))?,
+        })
+    }
+}
+
+fn too_big(name: &'static str) -> ConfigError {
+    ConfigError {
+        name,
+        reason: "is too large".into(),
+    }
+}
+
+/// A whole number of at least 1, or `default` when unset.
+fn positive(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(ConfigError {
+                name,
+                reason: format!("must be a whole number of at least 1, not {v:?}"),
+            }),
+        },
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +152,7 @@ impl EdgeConfig {
             temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),
             task_queue: var("TEMPORAL_TASK_QUEUE", psa_workflows::DEFAULT_TASK_QUEUE),
             body_limit,
+            limits: RequestLimits::from_env()?,
             relay: RelayConfig {
                 enabled: var("EDGE_RELAY", "on") != "off",
                 ..RelayConfig::default()

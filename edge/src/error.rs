@@ -41,6 +41,13 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    /// The caller's key sent more requests than its rate allows (429 with `Retry-After`).
+    #[error("too many requests: retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The edge is at its limit of requests in flight, or this one ran past the request timeout
+    /// (503 with `Retry-After`): nothing was committed unless the answer says so.
+    #[error("{0}; retry later")]
+    Busy(&'static str),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -71,7 +78,8 @@ impl ApiError {
             ApiError::Conflict { .. } | ApiError::InUse(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,6 +129,19 @@ impl From<sqlx::Error> for ApiError {
                 Some("23514") => {
                     let f = field.unwrap_or_else(|| "body".into());
                     return ApiError::invalid(&f, "violates a rule of this record");
+                }
+                // character_not_in_repertoire, untranslatable_character: text with U+0000 that
+                // validation did not see. The shared checks refuse it first; this is the net.
+                Some("22021" | "22P05") => {
+                    return ApiError::bad_request(
+                        format!("text {}", psa_domain::validation::NUL_MESSAGE),
+                        Some("body"),
+                    );
+                }
+                // numeric_value_out_of_range, datetime_field_overflow: a value past what the
+                // column holds.
+                Some("22003" | "22008") => {
+                    return ApiError::invalid("body", "a value is out of range");
                 }
                 _ => {}
             }
@@ -197,6 +218,16 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Busy(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -220,7 +251,8 @@ impl From<ApiError> for tonic::Status {
             ApiError::UnsupportedMediaType => Code::InvalidArgument,
             ApiError::Conflict { .. } => Code::AlreadyExists,
             ApiError::InUse(_) => Code::FailedPrecondition,
-            ApiError::Unavailable(_) => Code::Unavailable,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => Code::Unavailable,
+            ApiError::RateLimited { .. } => Code::ResourceExhausted,
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "internal error");
                 Code::Internal

@@ -2,6 +2,7 @@
 
 use crate::config::EdgeConfig;
 use crate::error::ApiError;
+use crate::rate_limit::KeyRates;
 use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_client::Client;
@@ -15,12 +16,15 @@ pub struct AppState {
     /// still coming up.
     temporal: Arc<OnceCell<Client>>,
     redis: Arc<OnceCell<redis::aio::ConnectionManager>>,
+    /// Requests left to each API key (`EDGE_RATE_LIMIT_*`).
+    pub key_rates: Arc<KeyRates>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, config: EdgeConfig) -> Self {
         Self {
             pool,
+            key_rates: Arc::new(KeyRates::new(&config.limits)),
             config: Arc::new(config),
             temporal: Arc::new(OnceCell::new()),
             redis: Arc::new(OnceCell::new()),

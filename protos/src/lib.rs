@@ -2,6 +2,8 @@
 //!
 //! Types that cross a process boundary change carefully: add fields, never renumber them.
 
+pub mod codec;
+
 #[allow(clippy::all, missing_docs)]
 pub mod v1 {
     tonic::include_proto!("psa.v1");

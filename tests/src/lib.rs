@@ -8,7 +8,7 @@
 pub mod bench;
 
 use anyhow::Context;
-use psa_edge::config::{EdgeConfig, RelayConfig};
+use psa_edge::config::{EdgeConfig, RelayConfig, RequestLimits};
 use psa_edge::seed::{SeededTenant, seed_tenant};
 use psa_edge::serve::{RunningEdge, start};
 use psa_worker::WorkerConfig;
@@ -209,6 +209,12 @@ impl TestEnv {
             temporal_namespace: "default".into(),
             task_queue: self.task_queue.clone(),
             body_limit: 64 * 1024,
+            // Tests send bursts from one key; the limits have tests of their own.
+            limits: RequestLimits {
+                rate_per_second: 100_000,
+                rate_burst: 100_000,
+                ..RequestLimits::default()
+            },
             relay: RelayConfig {
                 enabled: relay,
                 idle_poll: Duration::from_millis(50),

@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod extract;
 pub mod health;
+pub mod json_guard;
 pub mod notification_settings;
 pub mod notifications;
 pub mod openapi;
@@ -16,12 +17,19 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::state::AppState;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::{BoxError, ServiceBuilder};
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
+    let limits = state.config.limits.clone();
     let v1 = Router::new()
         .route(
             "/clients",
@@ -154,10 +162,46 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .nest("/v1", v1)
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
+                .timeout(limits.timeout),
+        )
         .layer(axum::middleware::from_fn(metrics::track))
         // Every body is read through an extractor, so axum's limit is the one that applies; its
         // rejection becomes a problem+json 413 in `extract.rs`.
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The answer when the edge sheds a request (too many in flight) or gives up on it (past the
+/// request timeout): 503 with `Retry-After`, as problem+json like every other error.
+async fn overloaded(err: BoxError) -> Response {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        ApiError::Busy("the request timed out").into_response()
+    } else if err.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::Busy("too many requests in flight").into_response()
+    } else {
+        ApiError::Internal(anyhow::anyhow!(err)).into_response()
+    }
+}
+
+/// A NUL (`%00`) in a path segment or query parameter is never valid and Postgres cannot store
+/// it: refused here once, for every route, before any extractor decodes it.
+async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.contains("%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let field = if has_nul(uri.path()) { "path" } else { "query" };
+        return ApiError::bad_request(
+            format!("the {field} {}", psa_domain::validation::NUL_MESSAGE),
+            Some(field),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }

@@ -195,20 +195,26 @@ async fn default_id(conn: &mut PgConnection, sql: &str, field: &str) -> Result<U
         .ok_or_else(|| ApiError::invalid(field, "is required: the tenant has no default"))
 }
 
-/// The client a contact belongs to, checked against the ticket's client.
+/// The client a contact belongs to, checked against the ticket's client. A client-portal
+/// key sees only its own client's contacts: any other contact is answered exactly as one that
+/// does not exist, so the answer tells nothing about other clients.
 async fn reconcile_contact(
     conn: &mut PgConnection,
+    p: &Principal,
     client_id: Option<Uuid>,
     contact_id: Option<Uuid>,
 ) -> Result<Option<Uuid>, ApiError> {
     let Some(contact) = contact_id else {
         return Ok(client_id);
     };
-    let owner: Uuid = sqlx::query_scalar("SELECT client_id FROM contacts WHERE id = $1")
-        .bind(contact)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ApiError::invalid("contact_id", "does not refer to an existing record"))?;
+    let owner: Uuid = sqlx::query_scalar(
+        "SELECT client_id FROM contacts WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)",
+    )
+    .bind(contact)
+    .bind(client_scope(p))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ApiError::invalid("contact_id", "does not refer to an existing record"))?;
     match client_id {
         Some(c) if c != owner => Err(ApiError::invalid("contact_id", "belongs to another client")),
         _ => Ok(Some(owner)),
@@ -301,7 +307,7 @@ async fn insert(
             .await?
         }
     };
-    let client_id = reconcile_contact(conn, input.client_id, input.contact_id).await?;
+    let client_id = reconcile_contact(conn, &p, input.client_id, input.contact_id).await?;
     check_assignee(conn, input.assignee_id).await?;
     let number: i64 = sqlx::query_scalar(
         "INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1)
@@ -384,10 +390,12 @@ pub async fn update(
     patch: TicketPatch,
 ) -> Result<Ticket, ApiError> {
     p.require(Permission::WriteTickets)?;
+    // Waiting on the client pauses the MSP's SLA clock: only staff may say so.
     if patch.board_id.is_some()
         || patch.priority_id.is_some()
         || patch.client_id.is_some()
         || patch.contact_id.is_some()
+        || patch.awaiting_client.is_some()
     {
         p.require(Permission::ManageTickets)?;
     }
@@ -402,6 +410,7 @@ pub async fn update(
         (c, contact) => {
             reconcile_contact(
                 &mut tx,
+                p,
                 c.or(current.client_id),
                 contact.or(current.contact_id),
             )
