@@ -8,6 +8,7 @@
 //! operation once; `error.rs` maps every failure to problem+json or a gRPC status in one place.
 
 pub mod auth;
+pub mod compute;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -18,10 +19,12 @@ pub mod metrics;
 pub mod migrate;
 pub mod outbox;
 pub mod pagination;
+pub mod rate_limit;
 pub mod relay;
 pub mod seed;
 pub mod serve;
 pub mod service;
+pub mod sla_retime;
 pub mod state;
 
 pub use config::EdgeConfig;

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -62,13 +63,19 @@ pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
     }));
 
     let routes = grpc::routes(state.clone())?;
+    let limits = state.config.limits.clone();
     let mut rx = stop_rx.clone();
     tasks.push(tokio::spawn(async move {
         let stopped = async move {
             let _ = rx.wait_for(|s| *s).await;
         };
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+        // The same in-flight cap and timeout as HTTP; the rate per key is checked at
+        // authentication, which both share.
         if let Err(e) = tonic::transport::Server::builder()
+            .timeout(limits.timeout)
+            .load_shed(true)
+            .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, stopped)
             .await
@@ -79,6 +86,10 @@ pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
 
     if relay_enabled {
         let relay = Relay::new(state.clone());
+        tasks.push(tokio::spawn(crate::sla_retime::run(
+            state.clone(),
+            stop_rx.clone(),
+        )));
         tasks.push(tokio::spawn(relay.run(stop_rx)));
     }
     tracing::info!(%http_addr, %grpc_addr, relay = relay_enabled, "edge listening");
