@@ -542,3 +542,72 @@ async fn compliance_report_groups_rates_and_trend() {
     }
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_changes_retime_open_tickets_through_one_job_not_the_request() {
+    // No relay: the job and the outbox stay where the request left them until run here.
+    let env = TestEnv::start(Parts::EDGE_ONLY).await.unwrap();
+    let key = &env.a.key;
+    for i in 0..3 {
+        env.ok(
+            Method::POST,
+            "/v1/tickets",
+            key,
+            &json!({"title": format!("T{i}")}),
+        )
+        .await;
+    }
+    let closed: Value = env
+        .ok(
+            Method::POST,
+            "/v1/tickets",
+            key,
+            &json!({"title": "Closed"}),
+        )
+        .await;
+    env.ok(
+        Method::POST,
+        &format!("/v1/tickets/{}/close", closed["id"].as_str().unwrap()),
+        key,
+        &json!({}),
+    )
+    .await;
+    let retimes = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM outbox WHERE envelope->'payload'->'changed' ? 'sla_policy'",
+        )
+        .fetch_one(&env.owner)
+        .await
+        .unwrap()
+    };
+    // A burst of five changes: each request writes one job row, not one event per ticket.
+    for day in 1..=5 {
+        let (status, _) = send(
+            &env,
+            Method::POST,
+            "/v1/sla/holidays",
+            key,
+            json!({"name": format!("Day {day}"), "date": format!("2026-12-{day:02}")}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    assert_eq!(retimes().await, 0);
+    assert_eq!(env.count("sla_retime_jobs").await, 1);
+    // One run of the job re-times each open ticket once (the closed one not at all).
+    let pool = &env.edge().state.pool;
+    assert!(psa_edge::sla_retime::round(pool).await.unwrap());
+    assert_eq!(retimes().await, 3);
+    assert_eq!(env.count("sla_retime_jobs").await, 0);
+    assert!(!psa_edge::sla_retime::round(pool).await.unwrap());
+    // Tenant B's tickets were never touched by A's changes.
+    let b_retimes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE tenant_id = $1 AND envelope->'payload'->'changed' ? 'sla_policy'",
+    )
+    .bind(env.b.seeded.tenant_id)
+    .fetch_one(&env.owner)
+    .await
+    .unwrap();
+    assert_eq!(b_retimes, 0);
+    env.shutdown().await;
+}

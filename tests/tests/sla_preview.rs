@@ -239,6 +239,20 @@ async fn bad_input_is_a_400_naming_the_field() {
         ("pauses[0].from", |r| {
             r["pauses"] = json!([{"to": "2026-11-23T15:00:00Z"}])
         }),
+        // Bounds that keep the computation's cost bounded (i64::MAX once ran for 77 s).
+        ("targets.resolution_minutes", |r| {
+            r["targets"]["resolution_minutes"] = json!(i64::MAX)
+        }),
+        ("targets.response_minutes", |r| {
+            r["targets"]["response_minutes"] = json!(366 * 24 * 60 + 1)
+        }),
+        ("at", |r| r["at"] = json!("9999-12-31T00:00:00Z")),
+        ("started_at", |r| {
+            r["started_at"] = json!("1970-01-01T00:00:00Z")
+        }),
+        ("pauses[0].to", |r| {
+            r["pauses"] = json!([{"from": "2026-11-23T16:00:00Z", "to": "9999-01-01T00:00:00Z"}]);
+        }),
         ("colour", |r| r["colour"] = json!("blue")),
         ("schedule.hours[0].colour", |r| {
             r["schedule"]["hours"][0]["colour"] = json!("blue")
