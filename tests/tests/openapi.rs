@@ -457,3 +457,31 @@ async fn every_documented_operation_is_routed_by_the_running_edge() {
     }
     env.shutdown().await;
 }
+
+/// Names of boards, priorities, statuses, schedules and policies are unique per tenant, so every
+/// write that sets one can answer 409.
+#[test]
+fn unique_names_can_conflict() {
+    let doc = document();
+    for (path, method) in [
+        ("/v1/boards", "post"),
+        ("/v1/boards/{id}", "patch"),
+        ("/v1/priorities", "post"),
+        ("/v1/priorities/{id}", "patch"),
+        ("/v1/statuses", "post"),
+        ("/v1/statuses/{id}", "patch"),
+        ("/v1/sla/schedules", "post"),
+        ("/v1/sla/schedules/{id}", "put"),
+        ("/v1/sla/policies", "post"),
+        ("/v1/sla/policies/{id}", "put"),
+        ("/v1/sla/schedules/{id}", "delete"),
+        ("/v1/sla/policies/{id}", "delete"),
+    ] {
+        let conflict = &doc["paths"][path][method]["responses"]["409"];
+        assert_eq!(
+            schema_ref(&conflict["content"]["application/problem+json"]),
+            Some("#/components/schemas/Problem"),
+            "{method} {path} does not document 409"
+        );
+    }
+}

@@ -25,12 +25,13 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 22, pattern = "^[A-Za-z0-9_-]{0,22}$")]
     pub cursor: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/boards", operation_id = "createBoard", tag = "reference", request_body = BoardInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
-    responses((status = 201, body = Board), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Board), (status = 422, body = Problem)))]
 pub async fn create_board(
     State(s): State<AppState>,
     p: Principal,
@@ -62,7 +63,7 @@ pub async fn get_board(
     Ok(Json(reference::get_board(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/boards/{id}", operation_id = "updateBoard", tag = "reference", request_body = BoardPatch, responses((status = 200, body = Board), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/boards/{id}", operation_id = "updateBoard", tag = "reference", request_body = BoardPatch, responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 200, body = Board), (status = 404, body = Problem)))]
 pub async fn update_board(
     State(s): State<AppState>,
     p: Principal,
@@ -74,7 +75,7 @@ pub async fn update_board(
 
 #[utoipa::path(post, path = "/v1/priorities", operation_id = "createPriority", tag = "reference", request_body = PriorityInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
-    responses((status = 201, body = Priority), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Priority), (status = 422, body = Problem)))]
 pub async fn create_priority(
     State(s): State<AppState>,
     p: Principal,
@@ -106,7 +107,7 @@ pub async fn get_priority(
     Ok(Json(reference::get_priority(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/priorities/{id}", operation_id = "updatePriority", tag = "reference", request_body = PriorityPatch, responses((status = 200, body = Priority), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/priorities/{id}", operation_id = "updatePriority", tag = "reference", request_body = PriorityPatch, responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 200, body = Priority), (status = 404, body = Problem)))]
 pub async fn update_priority(
     State(s): State<AppState>,
     p: Principal,
@@ -120,7 +121,7 @@ pub async fn update_priority(
 
 #[utoipa::path(post, path = "/v1/statuses", operation_id = "createStatus", tag = "reference", request_body = StatusInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
-    responses((status = 201, body = Status), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Status), (status = 422, body = Problem)))]
 pub async fn create_status(
     State(s): State<AppState>,
     p: Principal,
@@ -152,7 +153,7 @@ pub async fn get_status(
     Ok(Json(reference::get_status(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/statuses/{id}", operation_id = "updateStatus", tag = "reference", request_body = StatusPatch, responses((status = 200, body = Status), (status = 404, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/statuses/{id}", operation_id = "updateStatus", tag = "reference", request_body = StatusPatch, responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 200, body = Status), (status = 404, body = Problem)))]
 pub async fn update_status(
     State(s): State<AppState>,
     p: Principal,

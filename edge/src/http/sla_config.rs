@@ -25,7 +25,7 @@ pub async fn list_schedules(
 }
 
 #[utoipa::path(post, path = "/v1/sla/schedules", operation_id = "createSlaSchedule", tag = "sla", request_body = ScheduleInput,
-    responses((status = 201, body = Schedule), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Schedule), (status = 422, body = Problem)))]
 pub async fn create_schedule(
     State(s): State<AppState>,
     p: Principal,
@@ -47,7 +47,7 @@ pub async fn get_schedule(
 }
 
 #[utoipa::path(put, path = "/v1/sla/schedules/{id}", operation_id = "replaceSlaSchedule", tag = "sla", request_body = ScheduleInput,
-    responses((status = 200, body = Schedule), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 200, body = Schedule), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace_schedule(
     State(s): State<AppState>,
     p: Principal,
@@ -108,7 +108,7 @@ pub async fn list_policies(
 }
 
 #[utoipa::path(post, path = "/v1/sla/policies", operation_id = "createSlaPolicy", tag = "sla", request_body = PolicyInput,
-    responses((status = 201, body = Policy), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Policy), (status = 422, body = Problem)))]
 pub async fn create_policy(
     State(s): State<AppState>,
     p: Principal,
@@ -130,7 +130,7 @@ pub async fn get_policy(
 }
 
 #[utoipa::path(put, path = "/v1/sla/policies/{id}", operation_id = "replaceSlaPolicy", tag = "sla", request_body = PolicyInput,
-    responses((status = 200, body = Policy), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 200, body = Policy), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace_policy(
     State(s): State<AppState>,
     p: Principal,

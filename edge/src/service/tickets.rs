@@ -99,6 +99,7 @@ pub struct TicketFilter {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 22, pattern = "^[A-Za-z0-9_-]{0,22}$")]
     pub cursor: Option<String>,
 }
 
