@@ -31,7 +31,7 @@ pub enum GroupBy {
 pub struct ComplianceQuery {
     /// RFC 3339; SLA clocks started at or after it.
     pub from: DateTime<Utc>,
-    /// RFC 3339; SLA clocks started before it.
+    /// RFC 3339; SLA clocks started before it. After `from`, at most 366 days later.
     pub to: DateTime<Utc>,
     pub group_by: Option<GroupBy>,
 }

@@ -47,6 +47,7 @@ pub struct SlaPreviewRequest {
 #[derive(Serialize, ToSchema)]
 pub struct PreviewSchedule {
     /// IANA zone name, e.g. `Europe/London`.
+    #[schema(max_length = 64)]
     pub timezone: String,
     /// Open every second of every day; `hours` and `holidays` are then ignored.
     #[serde(default)]
@@ -61,10 +62,13 @@ pub struct PreviewSchedule {
 #[derive(Serialize, ToSchema)]
 pub struct PreviewWindow {
     /// ISO weekday: 1 = Monday … 7 = Sunday.
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: i64,
     /// `HH:MM`.
+    #[schema(max_length = 5, pattern = "^[0-9]{2}:[0-9]{2}$", example = "08:00")]
     pub start: String,
     /// `HH:MM`, or `24:00` for the end of the day.
+    #[schema(max_length = 5, pattern = "^[0-9]{2}:[0-9]{2}$", example = "18:00")]
     pub end: String,
 }
 
@@ -72,6 +76,7 @@ pub struct PreviewWindow {
 #[derive(Serialize, ToSchema)]
 pub struct PreviewHoliday {
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date: String,
     #[serde(default)]
     pub recurring: bool,
