@@ -126,6 +126,9 @@ struct Attempt {
     start: Duration,
     end: Duration,
     outcome: Outcome,
+    /// What was asked (`create`, `assign`, …) and, for a failure, what went wrong.
+    op: &'static str,
+    cause: Option<String>,
 }
 
 /// What the clients saw and believe was committed.
@@ -150,13 +153,15 @@ struct Load {
 }
 
 impl Load {
-    fn note(&self, start: Duration, outcome: Outcome) {
+    fn note(&self, start: Duration, outcome: Outcome, op: &'static str, cause: Option<String>) {
         let end = self.t0.elapsed();
         if let Ok(mut l) = self.ledger.lock() {
             l.attempts.push(Attempt {
                 start,
                 end,
                 outcome,
+                op,
+                cause,
             });
         }
     }
@@ -164,6 +169,7 @@ impl Load {
     /// Sends until a 2xx answer, retrying errors, timeouts and 5xx, and waiting out 429s.
     async fn call(
         &self,
+        op: &'static str,
         method: Method,
         path: &str,
         body: &Value,
@@ -187,13 +193,15 @@ impl Load {
             match req.send().await {
                 Ok(r) if r.status().is_success() => match r.json::<Value>().await {
                     Ok(v) => {
-                        self.note(start, Outcome::Ok);
+                        self.note(start, Outcome::Ok, op, None);
                         return Ok(v);
                     }
-                    Err(_) => self.note(start, Outcome::Failed),
+                    Err(_) => {
+                        self.note(start, Outcome::Failed, op, Some("unreadable answer".into()))
+                    }
                 },
                 Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
-                    self.note(start, Outcome::Throttled);
+                    self.note(start, Outcome::Throttled, op, None);
                     wait = r
                         .headers()
                         .get("retry-after")
@@ -205,15 +213,27 @@ impl Load {
                     if r.status().is_server_error()
                         || r.status() == StatusCode::REQUEST_TIMEOUT =>
                 {
-                    self.note(start, Outcome::Failed);
+                    let status = r.status().as_u16();
+                    let body = r.text().await.unwrap_or_default();
+                    let cause = format!("{status} {}", short(&body));
+                    self.note(start, Outcome::Failed, op, Some(cause));
                 }
                 Ok(r) => {
-                    self.note(start, Outcome::Failed);
                     let status = r.status();
+                    self.note(start, Outcome::Failed, op, Some(status.to_string()));
                     let text = r.text().await.unwrap_or_default();
                     return Err(format!("{method} {path}: {status} {text}"));
                 }
-                Err(_) => self.note(start, Outcome::Failed),
+                Err(e) => {
+                    let cause = if e.is_timeout() {
+                        "no answer within 10 s"
+                    } else if e.is_connect() {
+                        "connection refused"
+                    } else {
+                        "connection broken"
+                    };
+                    self.note(start, Outcome::Failed, op, Some(cause.into()));
+                }
             }
             if Instant::now() + wait > give_up {
                 return Err(format!(
@@ -230,6 +250,7 @@ impl Load {
     async fn lifecycle(&self, n: usize) -> Result<(), String> {
         let created = self
             .call(
+                "create",
                 Method::POST,
                 "/v1/tickets",
                 &json!({ "title": format!("chaos ticket {n}") }),
@@ -241,6 +262,7 @@ impl Load {
             l.tickets.insert(n, id);
         }
         self.call(
+            "read",
             Method::GET,
             &format!("/v1/tickets/{id}"),
             &Value::Null,
@@ -248,6 +270,7 @@ impl Load {
         )
         .await?;
         self.call(
+            "assign",
             Method::POST,
             &format!("/v1/tickets/{id}/assign"),
             &json!({ "assignee_id": self.technician }),
@@ -256,6 +279,7 @@ impl Load {
         .await?;
         let comment = self
             .call(
+                "comment",
                 Method::POST,
                 &format!("/v1/tickets/{id}/comments"),
                 &json!({ "body": format!("chaos comment on {n}") }),
@@ -267,6 +291,7 @@ impl Load {
             l.comments.insert(comment);
         }
         self.call(
+            "close",
             Method::POST,
             &format!("/v1/tickets/{id}/close"),
             &json!({}),
@@ -274,6 +299,7 @@ impl Load {
         )
         .await?;
         self.call(
+            "read sla",
             Method::GET,
             &format!("/v1/tickets/{id}/sla"),
             &Value::Null,
@@ -285,6 +311,19 @@ impl Load {
         }
         Ok(())
     }
+}
+
+/// The problem's title or detail, enough to tell causes apart in the summary.
+fn short(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("detail")
+                .or_else(|| v.get("title"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.chars().take(80).collect())
 }
 
 fn uuid_of(v: &Value) -> Result<Uuid, String> {
@@ -454,6 +493,8 @@ struct Verdict {
     checks: Vec<Check>,
     /// Failed, terminated, timed-out or cancelled runs, dead letters, invalid events.
     failures: Vec<String>,
+    /// Which items were lost or duplicated (the first few of each check).
+    details: Vec<String>,
     pending_outbox: i64,
 }
 
@@ -608,6 +649,23 @@ async fn verdict(
         .map(|(e, u)| message_id(e, u))
         .collect();
     let got = mails(&stack.maildir);
+    let mut details: Vec<String> = want
+        .iter()
+        .filter(|m| !got.contains_key(*m))
+        .take(10)
+        .map(|m| format!("e-mail never arrived: {m}"))
+        .collect();
+    details.extend(
+        got.iter()
+            .filter(|(m, n)| **n > 1 || !want.contains(*m))
+            .take(10)
+            .map(|(m, n)| {
+                format!(
+                    "e-mail {m} arrived {n} time(s), expected {}",
+                    u8::from(want.contains(m))
+                )
+            }),
+    );
     checks.push(Check {
         what: "e-mails on the SMTP sink (by Message-ID)",
         total: want.len(),
@@ -661,6 +719,7 @@ async fn verdict(
     Ok(Verdict {
         checks,
         failures,
+        details,
         pending_outbox,
     })
 }
@@ -932,6 +991,15 @@ async fn main() -> anyhow::Result<()> {
             caught_up,
             p.backlog.map_or("-".to_owned(), |b| b.to_string())
         );
+        let mut causes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for a in &errors {
+            *causes
+                .entry((a.op, a.cause.as_deref().unwrap_or("?")))
+                .or_insert(0) += 1;
+        }
+        for ((op, cause), n) in causes {
+            println!("    {n:>5} x {op}: {cause}");
+        }
         if let Some(e) = &p.hook_error {
             ok = false;
             println!("  !! {e}");
@@ -972,7 +1040,7 @@ async fn main() -> anyhow::Result<()> {
         verdict.pending_outbox,
         secs(drained_in)
     );
-    for f in &verdict.failures {
+    for f in verdict.failures.iter().chain(&verdict.details) {
         println!("  !! {f}");
     }
     for a in ledger.abandoned.iter().take(20) {
