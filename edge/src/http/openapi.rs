@@ -179,14 +179,16 @@ fn path_parameter(name: &str) -> Parameter {
         "subtype" | "code" => (
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .min_length(Some(1)),
+                .min_length(Some(1))
+                .examples(["ticket.created", "sla.warning"]),
             "A notification subtype code, e.g. `ticket.assigned`.",
         ),
         "category" => (
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .min_length(Some(1)),
-            "A notification category, e.g. `ticket`.",
+                .min_length(Some(1))
+                .examples(["tickets", "sla"]),
+            "A notification category, e.g. `tickets`.",
         ),
         _ => (ObjectBuilder::new().schema_type(Type::String), ""),
     };
