@@ -201,6 +201,21 @@ fn limits_are_written_down() {
         }
     }
     assert!(pages >= 9, "only {pages} paged lists");
+    let mut keyed_creates = 0;
+    for (method, path, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "header" && p["name"] == "Idempotency-Key" {
+                keyed_creates += 1;
+                let max = psa_edge::idempotency::MAX_KEY_LEN as u64;
+                assert_eq!(p["schema"]["maxLength"], max, "{method} {path}");
+                assert_eq!(p["schema"]["minLength"], 1, "{method} {path}");
+            }
+        }
+    }
+    assert!(
+        keyed_creates >= 7,
+        "only {keyed_creates} idempotent creates"
+    );
 
     let schemas = &doc["components"]["schemas"];
     let max_length = |schema: &str, field: &str| -> Option<u64> {

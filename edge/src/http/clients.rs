@@ -31,7 +31,8 @@ pub struct ContactQuery {
 }
 
 #[utoipa::path(post, path = "/v1/clients", operation_id = "createClient", tag = "clients", request_body = ClientInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 201, body = Client), (status = 422, body = Problem)))]
 pub async fn create_client(
     State(s): State<AppState>,
@@ -75,7 +76,8 @@ pub async fn update_client(
 }
 
 #[utoipa::path(post, path = "/v1/contacts", operation_id = "createContact", tag = "clients", request_body = ContactInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 201, body = Contact), (status = 422, body = Problem)))]
 pub async fn create_contact(
     State(s): State<AppState>,

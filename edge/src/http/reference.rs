@@ -30,7 +30,8 @@ pub struct ListQuery {
 }
 
 #[utoipa::path(post, path = "/v1/boards", operation_id = "createBoard", tag = "reference", request_body = BoardInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Board), (status = 422, body = Problem)))]
 pub async fn create_board(
     State(s): State<AppState>,
@@ -74,7 +75,8 @@ pub async fn update_board(
 }
 
 #[utoipa::path(post, path = "/v1/priorities", operation_id = "createPriority", tag = "reference", request_body = PriorityInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Priority), (status = 422, body = Problem)))]
 pub async fn create_priority(
     State(s): State<AppState>,
@@ -120,7 +122,8 @@ pub async fn update_priority(
 }
 
 #[utoipa::path(post, path = "/v1/statuses", operation_id = "createStatus", tag = "reference", request_body = StatusInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 409, description = "Another record of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Status), (status = 422, body = Problem)))]
 pub async fn create_status(
     State(s): State<AppState>,

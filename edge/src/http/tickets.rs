@@ -36,7 +36,8 @@ pub struct CloseRequest {
 }
 
 #[utoipa::path(post, path = "/v1/tickets", operation_id = "createTicket", tag = "tickets", request_body = NewTicket,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 201, body = Ticket), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -109,7 +110,8 @@ pub async fn close(
 }
 
 #[utoipa::path(post, path = "/v1/tickets/{id}/comments", operation_id = "createTicketComment", tag = "tickets", request_body = NewComment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer on retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
     responses((status = 201, body = Comment)))]
 pub async fn add_comment(
     State(s): State<AppState>,
