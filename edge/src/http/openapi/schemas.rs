@@ -14,6 +14,7 @@ use uuid::Uuid;
 /// schedule given inline or stored. Exactly one of `schedule` and `schedule_id`. Nothing is
 /// stored.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "schedule": {
         "timezone": "Europe/London",
@@ -45,6 +46,7 @@ pub struct SlaPreviewRequest {
 
 /// Business hours, inline.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreviewSchedule {
     /// IANA zone name, e.g. `Europe/London`.
     #[schema(max_length = 64)]
@@ -60,6 +62,7 @@ pub struct PreviewSchedule {
 
 /// One weekly opening window. `end` earlier than `start` runs past midnight into the next day.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreviewWindow {
     /// ISO weekday: 1 = Monday … 7 = Sunday.
     #[schema(minimum = 1, maximum = 7)]
@@ -74,6 +77,7 @@ pub struct PreviewWindow {
 
 /// A closed day. `recurring` repeats its month and day every year.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreviewHoliday {
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
@@ -84,6 +88,7 @@ pub struct PreviewHoliday {
 
 /// Business minutes to the first response and to resolution.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreviewTargets {
     /// 0 to 527,040 (366 days).
     #[schema(minimum = 0, maximum = 527040)]
@@ -94,6 +99,7 @@ pub struct PreviewTargets {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreviewPause {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
