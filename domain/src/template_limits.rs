@@ -53,21 +53,25 @@ pub fn check_source(source: &str) -> Result<(), LimitError> {
             b')' | b']' | b'}' => brackets = brackets.saturating_sub(1),
             _ => {}
         }
-        if !source[i..].starts_with("{{") {
+        // Bytes, not `&str` slices: `i` need not be on a character boundary.
+        if !bytes[i..].starts_with(b"{{") {
             continue;
         }
         // The tag's first significant character, after `{{` and an optional `~`.
-        let rest = source[i + 2..].trim_start_matches('~');
-        if rest.starts_with('#') {
+        let mut rest = &bytes[i + 2..];
+        while let [b'~', tail @ ..] = rest {
+            rest = tail;
+        }
+        if rest.starts_with(b"#") {
             blocks += 1;
             if blocks > MAX_BLOCK_DEPTH {
                 return Err(LimitError(format!(
                     "nests blocks deeper than {MAX_BLOCK_DEPTH} levels"
                 )));
             }
-        } else if rest.starts_with('/') {
+        } else if rest.starts_with(b"/") {
             blocks = blocks.saturating_sub(1);
-        } else if rest.starts_with('^') || rest.trim_start().starts_with("else") {
+        } else if rest.starts_with(b"^") || rest.trim_ascii_start().starts_with(b"else") {
             elses += 1;
             if elses > MAX_ELSE_TAGS {
                 return Err(LimitError(format!(
@@ -203,6 +207,15 @@ mod tests {
             render("<style>p { color: red; }</style>", json!({})),
             Ok("<style>p { color: red; }</style>".into())
         );
+        // Multi-byte characters anywhere, next to tags too.
+        assert_eq!(
+            render(
+                "é{{#if a}}ü{{~else~}}ß{{/if}}\u{10FFFF}",
+                json!({"a": true})
+            ),
+            Ok("éü\u{10FFFF}".into())
+        );
+        assert_eq!(render("\u{81}", json!({})), Ok("\u{81}".into()));
     }
 
     #[test]

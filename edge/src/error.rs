@@ -111,7 +111,7 @@ impl From<ValidationErrors> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
-            let field = db.constraint().map(constraint_field);
+            let field = db.constraint().map(|c| constraint_field(c, db.table()));
             match db.code().as_deref() {
                 // foreign_key_violation: a referenced row does not exist in the caller's tenant.
                 Some("23503") => {
@@ -150,22 +150,21 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// `tickets_tenant_id_board_id_fkey` → `board_id`; `boards_name` → `name`.
-fn constraint_field(constraint: &str) -> String {
+/// The request field a constraint guards: `tickets_tenant_id_board_id_fkey` on `tickets` →
+/// `board_id`; `sla_policies_name` on `sla_policies` → `name`. The table Postgres names is
+/// stripped whole (table names hold underscores), then the `tenant_id` every composite key
+/// leads with, which is never the caller's mistake.
+fn constraint_field(constraint: &str, table: Option<&str>) -> String {
     let trimmed = constraint
         .trim_end_matches("_fkey")
         .trim_end_matches("_key")
         .trim_end_matches("_check");
-    let after_table = trimmed.split_once('_').map_or(trimmed, |(_, rest)| rest);
-    // Composite keys lead with tenant_id, which is never the caller's mistake.
-    let after_tenant = after_table
+    let after_table = table
+        .and_then(|t| trimmed.strip_prefix(t)?.strip_prefix('_'))
+        .unwrap_or_else(|| trimmed.split_once('_').map_or(trimmed, |(_, rest)| rest));
+    after_table
         .strip_prefix("tenant_id_")
-        .unwrap_or(after_table);
-    // Some tables' names contain an underscore (ticket_comments_...).
-    after_tenant
-        .strip_prefix("comments_tenant_id_")
-        .or_else(|| after_tenant.strip_prefix("keys_tenant_id_"))
-        .unwrap_or(after_tenant)
+        .unwrap_or(after_table)
         .to_owned()
 }
 
@@ -269,15 +268,40 @@ mod tests {
     #[test]
     fn constraint_names_map_to_fields() {
         let cases = [
-            ("tickets_tenant_id_board_id_fkey", "board_id"),
-            ("tickets_tenant_id_assignee_id_fkey", "assignee_id"),
-            ("contacts_tenant_id_client_id_fkey", "client_id"),
-            ("ticket_comments_tenant_id_ticket_id_fkey", "ticket_id"),
-            ("boards_name", "name"),
-            ("statuses_is_default", "is_default"),
+            ("tickets_tenant_id_board_id_fkey", "tickets", "board_id"),
+            (
+                "tickets_tenant_id_assignee_id_fkey",
+                "tickets",
+                "assignee_id",
+            ),
+            ("contacts_tenant_id_client_id_fkey", "contacts", "client_id"),
+            (
+                "ticket_comments_tenant_id_ticket_id_fkey",
+                "ticket_comments",
+                "ticket_id",
+            ),
+            ("boards_name", "boards", "name"),
+            ("statuses_is_default", "statuses", "is_default"),
+            ("sla_policies_name", "sla_policies", "name"),
+            (
+                "business_hours_schedules_name",
+                "business_hours_schedules",
+                "name",
+            ),
+            (
+                "business_hours_schedules_is_default",
+                "business_hours_schedules",
+                "is_default",
+            ),
         ];
-        for (constraint, field) in cases {
-            assert_eq!(constraint_field(constraint), field, "{constraint}");
+        for (constraint, table, field) in cases {
+            assert_eq!(
+                constraint_field(constraint, Some(table)),
+                field,
+                "{constraint}"
+            );
         }
+        // Without the table, the first word is taken as the table.
+        assert_eq!(constraint_field("boards_name", None), "name");
     }
 }
