@@ -1,8 +1,8 @@
 //! `scripts/chaos`: the fault suite's load, fault schedule and checks.
 //!
 //! `scripts/chaos` starts the stack as separate processes and runs this against it. A steady
-//! load of ticket lifecycles (create, assign to the technician, comment, close: four requests
-//! each) runs from start to end; after a baseline phase, one fault per phase is injected a few
+//! load of ticket lifecycles (create, read it, assign to the technician, comment, close, read its
+//! SLA view: six requests each) runs from start to end; after a baseline phase, one fault per phase is injected a few
 //! seconds in, through `scripts/chaos --hook down|up COMPONENT`: kill -9 the worker, kill -9
 //! the edge, restart Redis, restart the Temporal dev server, restart Postgres. Every request is
 //! retried until it succeeds (creates and comments with their `Idempotency-Key`; assigning and
@@ -18,7 +18,7 @@
 //! Settings come from the environment `scripts/chaos` exports (`PSA_EDGE_URL`,
 //! `PSA_DEMO_API_KEY`, `MIGRATION_DATABASE_URL`, `REDIS_URL`, `TEMPORAL_ADDRESS`,
 //! `TEMPORAL_NAMESPACE`, `PSA_MAILDIR`, `WORKER_METRICS_ADDR`, `PSA_CHAOS_HOOK`); timings from
-//! `--baseline S --phase S --lead S --down S --rate LIFECYCLES_PER_S --drain S`.
+//! `--baseline S --phase S --lead S --down S --rate REQUESTS_PER_S --drain S`.
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
@@ -881,7 +881,7 @@ async fn main() -> anyhow::Result<()> {
     // Drain: wait until nothing is missing (bounded), then a little longer so late duplicates
     // are counted too.
     let temporal =
-        psa_workflows::client::connect(&stack.temporal, &stack.namespace, "psa-chaos").await?;
+        psa_workflows::client::connect(&stack.temporal, &stack.namespace, "chaos").await?;
     let ledger = std::mem::take(&mut *load.ledger.lock().map_err(|_| anyhow!("ledger"))?);
     let drain_started = Instant::now();
     let mut last = None;
