@@ -147,6 +147,8 @@ async fn the_sla_api_over_grpc() {
     .await
     .expect("the clock runs");
     assert_eq!(sla.state, "on_track");
+    assert_eq!(sla.clock, "running");
+    assert_eq!(sla.configuration_error, None);
     assert_eq!(
         sla.response.unwrap().target_minutes,
         Some(15),

@@ -489,6 +489,8 @@ impl SlaService for SlaApi {
         let mut out = pb::TicketSla {
             ticket_id: t.ticket_id.to_string(),
             source: t.source.to_owned(),
+            clock: t.clock.to_owned(),
+            configuration_error: t.configuration_error,
             ..Default::default()
         };
         if let Some(v) = t.sla {
