@@ -2,8 +2,10 @@
 //!
 //! SMTP cannot be told "send once": a crash after the server accepted a message and before
 //! the sender remembers it means the retry sends it again. The send activity keeps that window
-//! as small as it can: it skips a message the log already has as sent, and records a success
-//! itself the moment the server accepts, instead of waiting for the workflow's next step.
+//! as small as it can: it locks the message's log row and marks it sent before the SMTP
+//! exchange, in a transaction committed the moment the server accepts (rolled back if it
+//! refuses), so a concurrent attempt waits instead of sending too, a message the log has as
+//! sent is skipped, and only one commit round trip is left after the acceptance.
 //! Errors that a retry cannot fix (a bad address, a permanent SMTP refusal) are not retried.
 
 use crate::NotificationStore;
@@ -104,13 +106,20 @@ impl EmailSender {
         _ctx: ActivityContext,
         job: EmailJob,
     ) -> Result<(), ActivityError> {
-        // A failed lookup is not a reason to hold the message back: at worst it goes twice.
-        match self.log.email_sent(&job).await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, event_id = %job.event_id, "checking the send log"),
-        }
+        // The log row, locked and marked sent until the server's answer decides (see
+        // `claim_email`). A failed claim is not a reason to hold the message back: at worst
+        // it goes twice.
+        let claim = match self.log.claim_email(&job).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(tx)) => Some(tx),
+            Err(e) => {
+                tracing::warn!(error = %e, event_id = %job.event_id, "claiming the send log");
+                None
+            }
+        };
         if let Err(e) = self.send(&job).await {
+            // Dropping the claim rolls it back: the message is not sent.
+            drop(claim);
             let retryable = e.is_retryable();
             return Err(ActivityError::application(if retryable {
                 ApplicationFailure::new(e)
@@ -120,14 +129,21 @@ impl EmailSender {
         }
         // Sent: from here on, failing the activity would send it again. The workflow records
         // the outcome too, so a failed write here loses nothing.
-        let sent = EmailOutcome {
-            tenant_id: job.tenant_id,
-            event_id: job.event_id,
-            recipient_id: job.recipient_id,
-            error: None,
+        let committed = match claim {
+            Some(tx) => tx.commit().await.map_err(|e| e.to_string()),
+            None => Err("no claim".to_owned()),
         };
-        if let Err(e) = self.log.record_email_outcome(&sent).await {
-            tracing::warn!(error = %e, event_id = %job.event_id, "recording a sent e-mail");
+        if let Err(reason) = committed {
+            tracing::warn!(%reason, event_id = %job.event_id, "recording a sent e-mail; recording it again");
+            let sent = EmailOutcome {
+                tenant_id: job.tenant_id,
+                event_id: job.event_id,
+                recipient_id: job.recipient_id,
+                error: None,
+            };
+            if let Err(e) = self.log.record_email_outcome(&sent).await {
+                tracing::warn!(error = %e, event_id = %job.event_id, "recording a sent e-mail");
+            }
         }
         Ok(())
     }

@@ -222,20 +222,38 @@ impl NotificationStore {
         Ok(wait_ms)
     }
 
-    /// Whether the log already has this e-mail as sent.
-    pub async fn email_sent(&self, job: &EmailJob) -> Result<bool, sqlx::Error> {
+    /// Locks the e-mail's log row and marks it sent, in a transaction the caller commits once
+    /// the SMTP server has accepted the message (and drops, rolling back, when it has not).
+    /// `None` when the log already has it as sent. Holding the row lock across the SMTP
+    /// exchange means a second attempt waits for the first instead of sending beside it, and
+    /// after the server's acceptance only the commit remains, so the window in which a crash
+    /// makes a retry send again is one round trip long.
+    pub async fn claim_email(
+        &self,
+        job: &EmailJob,
+    ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, job.tenant_id).await?;
-        let sent: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM notification_log
-                            WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'
-                              AND status = 'sent')",
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM notification_log
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email' FOR UPDATE",
         )
         .bind(job.event_id)
         .bind(job.recipient_id)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(sent)
+        if status.as_deref() == Some("sent") {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE notification_log SET status = 'sent', error = NULL, sent_at = now()
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+        )
+        .bind(job.event_id)
+        .bind(job.recipient_id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(Some(tx))
     }
 
     /// Marks an e-mail sent, or failed with its error. A message already sent stays sent:

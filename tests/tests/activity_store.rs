@@ -57,3 +57,81 @@ async fn record_step_writes_once_per_step_key() {
     app_pool.close().await;
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_e_mail_claimed_by_one_send_attempt_is_not_sent_by_another() {
+    let env = TestEnv::start(Parts::NONE).await.unwrap();
+    let app_pool = PgPoolOptions::new()
+        .connect(&env.app_database_url)
+        .await
+        .unwrap();
+    let store = psa_activities::NotificationStore::new(app_pool.clone());
+    let (tenant, recipient, event) = (
+        env.a.seeded.tenant_id,
+        env.a.seeded.technician_user_id,
+        uuid::Uuid::now_v7(),
+    );
+    sqlx::query(
+        "INSERT INTO notification_log (tenant_id, id, event_id, recipient_id, channel, subtype_code,
+                                       template_source, template_version, status)
+         VALUES ($1, $2, $3, $4, 'email', 'ticket.assigned', 'system', 1, 'queued')",
+    )
+    .bind(tenant)
+    .bind(uuid::Uuid::now_v7())
+    .bind(event)
+    .bind(recipient)
+    .execute(&env.owner)
+    .await
+    .unwrap();
+    let job = psa_workflows::notify_email::EmailJob {
+        tenant_id: tenant,
+        event_id: event,
+        recipient_id: recipient,
+        to: "tech@example.com".into(),
+        from: None,
+        subject: "s".into(),
+        html: "h".into(),
+        text: "t".into(),
+        message_id: "m@psa".into(),
+    };
+    let status = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM notification_log WHERE event_id = $1")
+            .bind(event)
+            .fetch_one(&env.owner)
+            .await
+            .unwrap()
+    };
+    // A refused send drops its claim: the message is still to be sent.
+    let refused = store
+        .claim_email(&job)
+        .await
+        .unwrap()
+        .expect("not sent yet");
+    drop(refused);
+    assert_eq!(status().await, "queued");
+
+    // While one attempt is between its claim and the server's answer, another waits for it
+    // instead of sending beside it, then finds the message sent.
+    let first = store
+        .claim_email(&job)
+        .await
+        .unwrap()
+        .expect("not sent yet");
+    let second = tokio::spawn({
+        let (store, job) = (store.clone(), job.clone());
+        async move { store.claim_email(&job).await.map(|c| c.is_some()) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the second attempt must wait on the first"
+    );
+    first.commit().await.unwrap();
+    assert!(
+        !second.await.unwrap().unwrap(),
+        "the second attempt sends nothing"
+    );
+    assert_eq!(status().await, "sent");
+    app_pool.close().await;
+    env.shutdown().await;
+}
