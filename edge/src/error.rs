@@ -110,6 +110,23 @@ impl From<ValidationErrors> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // The database cannot be reached or is restarting: nothing is wrong with the request,
+        // and the same request later will work (503 with `Retry-After`, not 500).
+        let unreachable = match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // admin_shutdown, crash_shutdown, cannot_connect_now; connection_exception class.
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                matches!(c.as_ref(), "57P01" | "57P02" | "57P03") || c.starts_with("08")
+            }),
+            _ => false,
+        };
+        if unreachable {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::Unavailable("the database".into());
+        }
         if let sqlx::Error::Database(db) = &e {
             let field = db.constraint().map(|c| constraint_field(c, db.table()));
             match db.code().as_deref() {
@@ -219,7 +236,7 @@ impl IntoResponse for ApiError {
         );
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            ApiError::Busy(_) => Some(1),
+            ApiError::Busy(_) | ApiError::Unavailable(_) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -95,3 +95,44 @@ async fn grpc_reflection_lists_the_ticket_service() {
     );
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outages_answer_503_with_retry_after_and_the_sla_view_falls_back_to_the_record() {
+    // Temporal unreachable: the SLA view answers at once from what is recorded.
+    let mut env = TestEnv::start(Parts::NONE).await.unwrap();
+    let mut config = env.edge_config(false);
+    config.temporal_address = "127.0.0.1:1".into();
+    env.edge = Some(psa_edge::serve::start(config).await.unwrap());
+    let ticket: Value = env
+        .ok(
+            Method::POST,
+            "/v1/tickets",
+            &env.a.key,
+            &serde_json::json!({"title": "Clock unreachable"}),
+        )
+        .await;
+    let sla = env
+        .req(
+            Method::GET,
+            &format!("/v1/tickets/{}/sla", ticket["id"].as_str().unwrap()),
+            &env.a.key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sla.status(), StatusCode::OK);
+    let sla: Value = sla.json().await.unwrap();
+    assert_eq!(sla["clock"], "unknown", "{sla}");
+    assert_eq!(sla["source"], "pending", "{sla}");
+
+    // Postgres unreachable: a retry later will work, so 503 with Retry-After, never 500.
+    env.edge().state.pool.close().await;
+    let r = env
+        .req(Method::GET, "/v1/tickets", &env.a.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}

@@ -123,12 +123,22 @@ pub async fn ticket_sla(
     .await?;
     tx.commit().await?;
 
-    let client = state.temporal().await?;
+    // The live clock answers when it can, quickly; a worker or Temporal that is down or slow
+    // must not hold the request: the recorded figures answer instead (clock `unknown`).
+    let Ok(Ok(client)) = tokio::time::timeout(LIVE_CLOCK_TIMEOUT, state.temporal()).await else {
+        return from_record(id, recorded, "unknown", None);
+    };
     let handle = client.get_workflow_handle::<SlaTicketWorkflow>(
         psa_domain::ids::sla_workflow_id(p.tenant_id, id).as_str(),
     );
-    let mut clock = match handle.describe(WorkflowDescribeOptions::default()).await {
-        Ok(d) => match d.status() {
+    let described = tokio::time::timeout(
+        LIVE_CLOCK_TIMEOUT,
+        handle.describe(WorkflowDescribeOptions::default()),
+    )
+    .await;
+    let mut clock = match described {
+        Err(_) => "unknown",
+        Ok(Ok(d)) => match d.status() {
             WorkflowExecutionStatus::Running | WorkflowExecutionStatus::ContinuedAsNew => "running",
             WorkflowExecutionStatus::Completed => "finished",
             WorkflowExecutionStatus::Failed => "failed",
@@ -137,19 +147,24 @@ pub async fn ticket_sla(
             WorkflowExecutionStatus::Canceled => "canceled",
             _ => "unknown",
         },
-        Err(WorkflowInteractionError::NotFound(_)) => "none",
-        Err(_) => "unknown",
+        Ok(Err(WorkflowInteractionError::NotFound(_))) => "none",
+        Ok(Err(_)) => "unknown",
     };
     let mut configuration_error = None;
     if clock == "running" {
-        let status = handle
-            .query(
+        // A query needs a worker: with none polling it would wait for the server's deadline.
+        let queried = tokio::time::timeout(
+            LIVE_CLOCK_TIMEOUT,
+            handle.query(
                 SlaTicketWorkflow::query_status,
                 (),
                 WorkflowQueryOptions::default(),
-            )
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("SLA clock query: {e}")))?;
+            ),
+        )
+        .await;
+        let Ok(Ok(status)) = queried else {
+            return from_record(id, recorded, clock, None);
+        };
         if status.configuration_error.is_some() {
             clock = "configuration_error";
             configuration_error = status.configuration_error;
@@ -168,6 +183,20 @@ pub async fn ticket_sla(
             });
         }
     }
+    from_record(id, recorded, clock, configuration_error)
+}
+
+/// Longest the SLA view waits on Temporal (connect, describe, query) before it answers from
+/// the record.
+const LIVE_CLOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The ticket's SLA as last recorded (`pending` before the clock wrote anything).
+fn from_record(
+    id: Uuid,
+    recorded: Option<serde_json::Value>,
+    clock: &'static str,
+    configuration_error: Option<String>,
+) -> Result<TicketSla, ApiError> {
     Ok(match recorded {
         Some(v) => TicketSla {
             ticket_id: id,
