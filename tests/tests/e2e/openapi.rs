@@ -334,7 +334,7 @@ fn responses_match_what_the_handlers_send() {
 
 /// Routes the router serves, read from its source: `(method, path)`.
 fn router_routes() -> BTreeSet<(String, String)> {
-    let source = include_str!("../../edge/src/http/mod.rs");
+    let source = include_str!("../../../edge/src/http/mod.rs");
     // `let v1 = Router::new()…` is served under `.nest("/v1", v1)`.
     let mut prefixes: HashMap<String, String> = HashMap::new();
     for nest in source.split(".nest(").skip(1) {

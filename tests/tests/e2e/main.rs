@@ -1,0 +1,20 @@
+//! The end-to-end suite: one test binary (so CI links once, not once per file), one module per
+//! area. Every test runs against the real Postgres, Redis, Temporal dev server and SMTP sink
+//! that `scripts/test` starts; the harness is `psa_tests` (tests/src/lib.rs).
+
+mod activity_store;
+mod bad_input;
+mod event_bus;
+mod notifications;
+mod openapi;
+mod outbox_relay;
+mod probes;
+mod roles;
+mod sla_config;
+mod sla_grpc;
+mod sla_preview;
+mod sla_robustness;
+mod sla_workflow;
+mod templates;
+mod tenant_isolation;
+mod ticket_workflow;
