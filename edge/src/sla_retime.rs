@@ -85,15 +85,31 @@ pub async fn round(pool: &PgPool) -> Result<bool, ApiError> {
         client_id: None,
     };
     let mut total = 0u64;
-    while let Some(n) = page(pool, &p).await? {
+    loop {
+        let (n, next) = page(pool, &p).await?;
         total += n;
+        if next != Next::Page {
+            break;
+        }
     }
     tracing::info!(%tenant_id, tickets = total, "open tickets re-timed after an SLA change");
     Ok(true)
 }
 
-/// Re-times one page of the job's pass; `None` once the job is finished (row deleted).
-async fn page(pool: &PgPool, p: &Principal) -> Result<Option<u64>, ApiError> {
+/// What follows a page.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// The pass goes on from the page's last ticket.
+    Page,
+    /// The pass ended but changes came during it: the job waits, unleased, for its next
+    /// claim (by requested time), so one tenant's stream of changes cannot hold the runner.
+    Pass,
+    /// Nothing left: the job is deleted.
+    Done,
+}
+
+/// Re-times one page of the job's pass: how many tickets, and what follows.
+async fn page(pool: &PgPool, p: &Principal) -> Result<(u64, Next), ApiError> {
     let mut tx = db::begin(pool, p).await?;
     // The row lock orders this page against a change arriving now (see `request`).
     let job: Option<(i64, i64, Option<Uuid>)> = sqlx::query_as(
@@ -103,7 +119,7 @@ async fn page(pool: &PgPool, p: &Principal) -> Result<Option<u64>, ApiError> {
     .await?;
     let Some((generation, mut pass_generation, after)) = job else {
         tx.commit().await?;
-        return Ok(None);
+        return Ok((0, Next::Done));
     };
     if after.is_none() {
         pass_generation = generation;
@@ -131,21 +147,22 @@ async fn page(pool: &PgPool, p: &Principal) -> Result<Option<u64>, ApiError> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        return Ok(None);
+        return Ok((n, Next::Done));
     }
-    // Either the page was full (go on from its last ticket) or a change came during this
-    // pass (start one more from the beginning).
+    // Either the page was full (go on from its last ticket, lease renewed) or a change came
+    // during this pass (one more from the beginning, at the job's next claim).
     sqlx::query(
         "UPDATE sla_retime_jobs
          SET after_ticket = $1, pass_generation = $2, done = done + $3,
-             lease_until = now() + make_interval(secs => $4)",
+             lease_until = CASE WHEN $5 THEN NULL ELSE now() + make_interval(secs => $4) END",
     )
     .bind(if pass_over { None } else { last })
     .bind(pass_generation)
     .bind(n as i64)
     .bind(LEASE_SECONDS)
+    .bind(pass_over)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some(n))
+    Ok((n, if pass_over { Next::Pass } else { Next::Page }))
 }

@@ -600,6 +600,38 @@ async fn configuration_changes_retime_open_tickets_through_one_job_not_the_reque
     assert_eq!(retimes().await, 3);
     assert_eq!(env.count("sla_retime_jobs").await, 0);
     assert!(!psa_edge::sla_retime::round(pool).await.unwrap());
+
+    // A change that came in during a pass: the pass finishes, the job waits for its next
+    // claim, and that claim runs one more pass from the start.
+    let first_open: uuid::Uuid = sqlx::query_scalar(
+        "SELECT min(id::text)::uuid FROM tickets WHERE tenant_id = $1 AND closed_at IS NULL",
+    )
+    .bind(env.a.seeded.tenant_id)
+    .fetch_one(&env.owner)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO sla_retime_jobs (tenant_id, generation, pass_generation, requested_by, after_ticket)
+         VALUES ($1, 2, 1, $2, $3)",
+    )
+    .bind(env.a.seeded.tenant_id)
+    .bind(uuid::Uuid::now_v7())
+    .bind(first_open)
+    .execute(&env.owner)
+    .await
+    .unwrap();
+    assert!(psa_edge::sla_retime::round(pool).await.unwrap());
+    assert_eq!(retimes().await, 3 + 2, "the rest of the pass");
+    let waiting: (Option<uuid::Uuid>, bool) =
+        sqlx::query_as("SELECT after_ticket, lease_until IS NULL FROM sla_retime_jobs")
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    assert_eq!(waiting, (None, true), "waits, unleased, to start over");
+    assert!(psa_edge::sla_retime::round(pool).await.unwrap());
+    assert_eq!(retimes().await, 3 + 2 + 3, "one more whole pass");
+    assert_eq!(env.count("sla_retime_jobs").await, 0);
+
     // Tenant B's tickets were never touched by A's changes.
     let b_retimes: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE tenant_id = $1 AND envelope->'payload'->'changed' ? 'sla_policy'",
