@@ -155,6 +155,15 @@ pub fn router(state: AppState) -> Router {
             "/tickets/{id}/comments",
             post(tickets::add_comment).get(tickets::list_comments),
         );
+    // The API answers within its limits; the probes and metrics stay outside them, so an edge
+    // at its in-flight cap still reports itself alive rather than being restarted for it.
+    let v1 = v1.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(overloaded))
+            .load_shed()
+            .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
+            .timeout(limits.timeout),
+    );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -163,13 +172,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
-                .timeout(limits.timeout),
-        )
         .layer(axum::middleware::from_fn(metrics::track))
         // Every body is read through an extractor, so axum's limit is the one that applies; its
         // rejection becomes a problem+json 413 in `extract.rs`.

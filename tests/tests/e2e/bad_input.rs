@@ -650,6 +650,9 @@ async fn a_stuck_request_times_out_and_a_full_edge_sheds_instead_of_queueing() {
         problem["detail"].as_str().unwrap().contains("in flight"),
         "{problem}"
     );
+    // The probes stay outside the cap: a full edge is alive, not restarted for it.
+    let health = env.http.get(env.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
     let timed_out = stuck.await.unwrap().unwrap();
     assert_eq!(timed_out.status(), StatusCode::SERVICE_UNAVAILABLE);
     let problem: Value = timed_out.json().await.unwrap();
