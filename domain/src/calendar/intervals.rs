@@ -94,7 +94,7 @@ impl<'a> OpenSpans<'a> {
     /// Fills the queue with the open intervals of the next constant-offset stretch.
     fn fill(&mut self) {
         let a = self.cursor;
-        let mut b = stretch_end(self.cal, a);
+        let mut b = stretch_end(self.cal, a).min(super::horizon());
         if let Some(u) = self.until {
             b = b.min(u);
         }
@@ -133,6 +133,10 @@ impl Iterator for OpenSpans<'_> {
             if self.until.is_some_and(|u| self.cursor >= u) {
                 self.done = true;
                 break;
+            }
+            if self.cursor >= super::horizon() {
+                self.done = true;
+                return Some(Err(CalendarError::BeyondHorizon));
             }
             if self.until.is_none()
                 && self.cursor - self.searching_since > TimeDelta::days(SEARCH_LIMIT_DAYS)

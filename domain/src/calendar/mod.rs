@@ -25,12 +25,30 @@ use chrono::{DateTime, Utc};
 /// How far a search for business time looks before it gives up.
 pub const SEARCH_LIMIT_DAYS: i64 = 366;
 
+/// The first year the calendar does not compute in. A walk stops there, so the cost of any
+/// answer is bounded by the years before it, however sparse the schedule (one open minute a
+/// week would otherwise take millennia to add up a year of business minutes).
+pub const HORIZON_YEAR: i32 = 2100;
+
+/// `HORIZON_YEAR`-01-01T00:00:00Z.
+pub fn horizon() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(HORIZON_YEAR, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
 /// A question the calendar cannot answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     /// The schedule never opens in the year after `from` (no hours, or all of them holidays).
     #[error("the schedule has no business time within {SEARCH_LIMIT_DAYS} days of {from}")]
     NoBusinessTime { from: DateTime<Utc> },
+    /// The answer lies in or after [`HORIZON_YEAR`]: the schedule opens too rarely for the
+    /// amount of business time asked.
+    #[error(
+        "the schedule opens too rarely: the answer would fall in {HORIZON_YEAR} or later, past the years the calendar computes"
+    )]
+    BeyondHorizon,
 }
 
 #[cfg(test)]

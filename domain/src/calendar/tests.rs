@@ -404,3 +404,38 @@ fn unreadable_holidays_are_taken_out_and_the_rest_is_kept() {
     assert_eq!(s.holidays[0].date, "2026-12-25");
     assert!(Calendar::new(&s, "schedule").is_ok());
 }
+
+#[test]
+fn a_schedule_too_sparse_for_the_amount_stops_at_the_horizon() {
+    // One open minute a week: a year of business minutes would take ten thousand years.
+    let sparse = cal("UTC", &[(1, "00:00", "00:01")], &[]);
+    let from = at("UTC", "2026-03-02 00:00");
+    assert_eq!(
+        sparse.instant_after(from, TimeDelta::minutes(366 * 24 * 60), &[]),
+        Err(CalendarError::BeyondHorizon)
+    );
+    // An amount that fits before the horizon is still answered exactly.
+    assert_eq!(
+        sparse.instant_after(from, TimeDelta::minutes(2), &[]),
+        Ok(at("UTC", "2026-03-09 00:01"))
+    );
+    // Business time up to an instant past the horizon is refused, not walked.
+    let always = Calendar::new(
+        &ScheduleSpec {
+            timezone: "UTC".into(),
+            is_24x7: true,
+            hours: vec![],
+            holidays: vec![],
+        },
+        "schedule",
+    )
+    .unwrap();
+    assert_eq!(
+        always.instant_after(
+            horizon() - TimeDelta::minutes(1),
+            TimeDelta::minutes(2),
+            &[]
+        ),
+        Err(CalendarError::BeyondHorizon)
+    );
+}

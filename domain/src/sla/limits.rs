@@ -3,20 +3,23 @@
 //!
 //! Business-time arithmetic walks the calendar a day (or a constant-offset stretch) at a time,
 //! so its cost grows with the span of time it covers. Targets are capped at one year of
-//! minutes and instants to the years 2000–2099: the longest walk then covers a century, a few
-//! milliseconds of work, and no date arithmetic can overflow.
+//! minutes and instants to the years 2000–2099, and the calendar itself stops at the end of
+//! 2099 (`calendar::HORIZON_YEAR`), however sparse the schedule: the longest walk covers a
+//! century, a fraction of a second of work, and no date arithmetic can overflow.
 
 use crate::validation::ValidationErrors;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Longest target, in business minutes: 366 days of round-the-clock time.
 pub const MAX_TARGET_MINUTES: i64 = 366 * 24 * 60;
+/// Most opening windows, or holidays, one schedule may list.
+pub const MAX_SCHEDULE_ENTRIES: usize = 1000;
 /// Most pauses one preview may list.
 pub const MAX_PAUSES: usize = 1000;
 /// First year an SLA instant may fall in.
 pub const FIRST_YEAR: i32 = 2000;
 /// Last year an SLA instant may fall in.
-pub const LAST_YEAR: i32 = 2099;
+pub const LAST_YEAR: i32 = crate::calendar::HORIZON_YEAR - 1;
 
 /// Checks a target: whole minutes from 0 to [`MAX_TARGET_MINUTES`].
 pub fn check_target(errors: &mut ValidationErrors, field: &str, minutes: i64) {

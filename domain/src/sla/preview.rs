@@ -86,6 +86,19 @@ pub fn preview(
     if let Some(at) = request.at {
         limits::check_instant(&mut errors, "at", at);
     }
+    if let Some(s) = &request.schedule {
+        for (field, count) in [
+            ("schedule.hours", s.hours.len()),
+            ("schedule.holidays", s.holidays.len()),
+        ] {
+            if count > limits::MAX_SCHEDULE_ENTRIES {
+                errors.push(
+                    field,
+                    format!("must list at most {} entries", limits::MAX_SCHEDULE_ENTRIES),
+                );
+            }
+        }
+    }
     if request.pauses.len() > limits::MAX_PAUSES {
         errors.push(
             "pauses",

@@ -100,7 +100,7 @@ pub struct Schedule {
 /// Longest holiday name, in characters.
 const HOLIDAY_NAME_MAX: usize = 200;
 /// Most windows, or own holidays, one schedule lists.
-const MAX_LIST: usize = 1000;
+const MAX_LIST: usize = limits::MAX_SCHEDULE_ENTRIES;
 
 /// Checks a holiday's name and date (`YYYY-MM-DD`, four-digit year, within the years the SLA
 /// engine computes for), naming fields under `prefix`; the date when it is good.
