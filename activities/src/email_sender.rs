@@ -17,6 +17,9 @@ use temporalio_common::error::ApplicationFailure;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
+/// Longest wait for any one SMTP command's answer.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 #[derive(Debug, thiserror::Error)]
 pub enum EmailError {
     #[error("SMTP_URL: {0}")]
@@ -27,6 +30,8 @@ pub enum EmailError {
     Build(String),
     #[error("SMTP: {message}")]
     Smtp { message: String, permanent: bool },
+    #[error("another attempt is sending this message")]
+    InProgress,
 }
 
 impl EmailError {
@@ -35,6 +40,7 @@ impl EmailError {
         match self {
             EmailError::Url(_) | EmailError::Address { .. } | EmailError::Build(_) => false,
             EmailError::Smtp { permanent, .. } => !permanent,
+            EmailError::InProgress => true,
         }
     }
 }
@@ -55,6 +61,9 @@ impl EmailSender {
     ) -> Result<Self, EmailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|e| EmailError::Url(e.to_string()))?
+            // Well inside the send activity's 60 s: an exchange that hangs ends (and rolls its
+            // claim back) before Temporal gives the message to another attempt.
+            .timeout(Some(SMTP_TIMEOUT))
             .build();
         Ok(Self {
             transport,
@@ -112,6 +121,13 @@ impl EmailSender {
         let claim = match self.log.claim_email(&job).await {
             Ok(None) => return Ok(()),
             Ok(Some(tx)) => Some(tx),
+            // Another attempt holds the row: it is sending this message now. Retry later,
+            // when its outcome is known, instead of sending beside it.
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {
+                return Err(ActivityError::application(ApplicationFailure::new(
+                    EmailError::InProgress,
+                )));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, event_id = %job.event_id, "claiming the send log");
                 None

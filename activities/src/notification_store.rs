@@ -233,6 +233,11 @@ impl NotificationStore {
         job: &EmailJob,
     ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, job.tenant_id).await?;
+        // An attempt that finds another mid-send gives up after a while and is retried,
+        // rather than holding a connection for as long as the other's SMTP exchange lasts.
+        sqlx::query("SET LOCAL lock_timeout = '5s'")
+            .execute(&mut *tx)
+            .await?;
         let status: Option<String> = sqlx::query_scalar(
             "SELECT status FROM notification_log
              WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email' FOR UPDATE",

@@ -25,6 +25,9 @@ pub enum WorkerError {
 ///
 /// The future is not `Send` (the SDK's worker is not): run it on the main task or a
 /// current-thread runtime, not with `tokio::spawn`.
+/// Postgres connections of the e-mail sender: the most sends in flight at once.
+const EMAIL_CONNECTIONS: u32 = 4;
+
 pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl Future<Output = ()>,
@@ -61,10 +64,18 @@ pub async fn run_worker(
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;
     // SMTP sends run on a queue of their own, so their pace and failures never hold up the rest.
+    // A send holds its log row's connection across the SMTP exchange (`claim_email`), so the
+    // sender draws from a small pool of its own: a slow SMTP server then waits for these
+    // connections, never for the ones SLA clocks and subscribers use.
+    let email_pool = PgPoolOptions::new()
+        .max_connections(EMAIL_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&config.database_url)
+        .await?;
     let sender = EmailSender::new(
         &config.smtp_url,
         &config.smtp_from,
-        NotificationStore::new(pool.clone()),
+        NotificationStore::new(email_pool),
     )
     .map_err(|e| worker_err(&e))?;
     let email_options = WorkerOptions::new(email_task_queue(&config.task_queue))
