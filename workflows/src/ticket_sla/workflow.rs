@@ -123,7 +123,9 @@ impl SlaTicketWorkflow {
             }
             let now = workflow_now(ctx);
             if let Some(r) = retry.filter(|r| r.at <= now) {
-                let key = format!("retry-{}", r.attempt);
+                // The attempt count restarts with every episode: the workflow time keeps the
+                // audit keys of different episodes apart.
+                let key = format!("retry-{}-{}", r.attempt, now.timestamp_millis());
                 reload(ctx, &input, &mut tracker, &mut cal, &mut retry, now, key).await?;
             }
             for action in tracker.due(&cal, now).map_err(fail)? {
@@ -184,7 +186,11 @@ impl SlaTicketWorkflow {
             let next_wake = match tracker.next_wake(&cal) {
                 Ok(at) => at,
                 Err(e) => {
-                    let key = format!("wake-{}", retry.map_or(0, |r| r.attempt));
+                    let key = format!(
+                        "wake-{}-{}",
+                        retry.map_or(0, |r| r.attempt),
+                        workflow_now(ctx).timestamp_millis()
+                    );
                     let error = format!("the schedule cannot time the clock: {e}");
                     configuration_failed(
                         ctx,
@@ -312,7 +318,11 @@ async fn start(
                 return Ok((tracker, context.limits));
             }
             Err(error) => {
-                let key = format!("start-{}", retry.map_or(0, |r: Retry| r.attempt));
+                let key = format!(
+                    "start-{}-{}",
+                    retry.map_or(0, |r: Retry| r.attempt),
+                    workflow_now(ctx).timestamp_millis()
+                );
                 let first_time = ctx.state(|s| s.configuration_error.is_none());
                 configuration_failed(ctx, input, None, &mut retry, error, &key).await?;
                 if first_time {
