@@ -11,7 +11,6 @@ use crate::state::AppState;
 use psa_domain::events::stream;
 use psa_workflows::commands::{Delivered, WorkflowCommand};
 use std::time::Duration;
-use temporalio_client::WorkflowExecutionStatus;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -222,7 +221,7 @@ impl Relay {
             Delivered::Signalled => {}
             Delivered::WorkflowClosed => metrics::SLA_EVENTS_AFTER_FINISH.inc(),
             Delivered::Recreated { previous } => {
-                let previous = status_label(previous);
+                let previous = psa_workflows::commands::clock_state(previous);
                 metrics::SLA_RUNS_RECREATED
                     .with_label_values(&[previous])
                     .inc();
@@ -234,17 +233,6 @@ impl Relay {
         }
         tracing::debug!(?outcome, "workflow command delivered");
         Ok(())
-    }
-}
-
-/// A metric label for how a workflow run ended.
-fn status_label(status: WorkflowExecutionStatus) -> &'static str {
-    match status {
-        WorkflowExecutionStatus::Failed => "failed",
-        WorkflowExecutionStatus::Terminated => "terminated",
-        WorkflowExecutionStatus::TimedOut => "timed_out",
-        WorkflowExecutionStatus::Canceled => "canceled",
-        _ => "other",
     }
 }
 

@@ -26,6 +26,8 @@ use uuid::Uuid;
 
 /// Open tickets re-timed per transaction.
 pub const PAGE: i64 = 200;
+/// Pages one claim re-times before the job goes back in line.
+const PAGES_PER_TURN: u32 = 25;
 /// How long a runner holds a job between pages before another may take it over.
 const LEASE_SECONDS: i32 = 30;
 
@@ -85,10 +87,20 @@ pub async fn round(pool: &PgPool) -> Result<bool, ApiError> {
         client_id: None,
     };
     let mut total = 0u64;
-    loop {
+    for pages in 1.. {
         let (n, next) = page(pool, &p).await?;
         total += n;
         if next != Next::Page {
+            break;
+        }
+        // A long pass gives up its turn now and then (and its lease, so any runner may take
+        // it on from the cursor): other tenants' jobs, and a shutdown, wait one turn at most.
+        if pages == PAGES_PER_TURN {
+            let mut tx = db::begin(pool, &p).await?;
+            sqlx::query("UPDATE sla_retime_jobs SET lease_until = NULL")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
             break;
         }
     }

@@ -202,3 +202,17 @@ impl WorkflowCommand {
         }
     }
 }
+
+/// How a run of a ticket's SLA clock stands, in the words the API and metrics use: `running`,
+/// `finished`, `failed`, `terminated`, `timed_out`, `canceled` or `unknown`.
+pub fn clock_state(status: WorkflowExecutionStatus) -> &'static str {
+    match status {
+        WorkflowExecutionStatus::Running | WorkflowExecutionStatus::ContinuedAsNew => "running",
+        WorkflowExecutionStatus::Completed => "finished",
+        WorkflowExecutionStatus::Failed => "failed",
+        WorkflowExecutionStatus::Terminated => "terminated",
+        WorkflowExecutionStatus::TimedOut => "timed_out",
+        WorkflowExecutionStatus::Canceled => "canceled",
+        _ => "unknown",
+    }
+}

@@ -107,9 +107,7 @@ pub async fn ticket_sla(
 ) -> Result<TicketSla, ApiError> {
     use psa_workflows::ticket_sla::SlaTicketWorkflow;
     use temporalio_client::errors::WorkflowInteractionError;
-    use temporalio_client::{
-        WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowQueryOptions,
-    };
+    use temporalio_client::{WorkflowDescribeOptions, WorkflowQueryOptions};
     p.require(Permission::ReadSla)?;
     let mut tx = db::begin(&state.pool, p).await?;
     // 404 unless the caller may see the ticket (tenant, and a client key's own client).
@@ -138,15 +136,7 @@ pub async fn ticket_sla(
     .await;
     let mut clock = match described {
         Err(_) => "unknown",
-        Ok(Ok(d)) => match d.status() {
-            WorkflowExecutionStatus::Running | WorkflowExecutionStatus::ContinuedAsNew => "running",
-            WorkflowExecutionStatus::Completed => "finished",
-            WorkflowExecutionStatus::Failed => "failed",
-            WorkflowExecutionStatus::Terminated => "terminated",
-            WorkflowExecutionStatus::TimedOut => "timed_out",
-            WorkflowExecutionStatus::Canceled => "canceled",
-            _ => "unknown",
-        },
+        Ok(Ok(d)) => psa_workflows::commands::clock_state(d.status()),
         Ok(Err(WorkflowInteractionError::NotFound(_))) => "none",
         Ok(Err(_)) => "unknown",
     };
