@@ -4,8 +4,9 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Gauge, HistogramVec, IntCounter, IntCounterVec, IntGauge, register_gauge,
+    Gauge, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, register_gauge,
     register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
+    register_int_gauge_vec,
 };
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -68,6 +69,16 @@ pub static SLA_RUNS_RECREATED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect(REGISTERED)
 });
 /// Ticket events that reached an SLA clock already finished (ticket closed, reopen window over).
+pub static SLA_RUNS_UNFINISHED: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "psa_sla_runs_ended_unfinished",
+        "SLA clock runs that ended without finishing and have not been re-created yet, as the \
+         workflow service counts them at scrape time (the ticket's next event re-creates one)",
+        &["status"]
+    )
+    .expect(REGISTERED)
+});
+
 pub static SLA_EVENTS_AFTER_FINISH: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "psa_sla_events_after_finish_total",

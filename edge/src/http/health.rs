@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::json;
 use std::time::Duration;
+use temporalio_client::WorkflowCountOptions;
 use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 
 /// Liveness: the process answers.
@@ -79,9 +80,38 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "meta", security(()),
     responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
         content_type = "text/plain", body = String)))]
-pub async fn metrics() -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    count_unfinished_sla_runs(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics::render(),
     )
+}
+
+/// Counts the SLA clock runs that failed or were terminated and wait for their ticket's next
+/// event to be re-created, so an operator sees them without an event to reveal them. Bounded
+/// like the readiness checks; when the count cannot be had, the gauge keeps its last value.
+async fn count_unfinished_sla_runs(state: &AppState) {
+    let counted = tokio::time::timeout(Duration::from_secs(2), async {
+        let client = state.temporal().await.ok()?;
+        let mut counts = Vec::new();
+        for status in ["Failed", "Terminated", "TimedOut"] {
+            let query = format!("WorkflowId STARTS_WITH 'sla:' AND ExecutionStatus = '{status}'");
+            let n = client
+                .count_workflows(query, WorkflowCountOptions::default())
+                .await
+                .ok()?
+                .count();
+            counts.push((status, n));
+        }
+        Some(counts)
+    })
+    .await;
+    if let Ok(Some(counts)) = counted {
+        for (status, n) in counts {
+            metrics::SLA_RUNS_UNFINISHED
+                .with_label_values(&[status])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
 }

@@ -311,6 +311,24 @@ async fn a_terminated_clock_is_recreated_from_its_record_and_a_finished_one_is_n
     let view = ticket_sla(&env, ticket).await;
     assert_eq!(view["clock"], "terminated", "{view}");
     assert_eq!(view["source"], "record", "{view}");
+    // Operators see it without waiting for an event: the edge's metrics count it.
+    eventually(Duration::from_secs(20), || async {
+        let text = env
+            .http
+            .get(env.url("/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let terminated = text
+            .lines()
+            .find(|l| l.starts_with("psa_sla_runs_ended_unfinished{status=\"Terminated\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
+            .unwrap_or(0);
+        Ok((terminated >= 1).then_some(()))
+    })
+    .await
+    .expect("the terminated run is counted in psa_sla_runs_ended_unfinished");
 
     // The next event re-creates the clock, which goes on from what the lost run wrote.
     env.ok(
