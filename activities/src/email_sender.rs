@@ -32,6 +32,8 @@ pub enum EmailError {
     Smtp { message: String, permanent: bool },
     #[error("another attempt is sending this message")]
     InProgress,
+    #[error("the send log: {0}")]
+    Log(String),
 }
 
 impl EmailError {
@@ -40,7 +42,7 @@ impl EmailError {
         match self {
             EmailError::Url(_) | EmailError::Address { .. } | EmailError::Build(_) => false,
             EmailError::Smtp { permanent, .. } => !permanent,
-            EmailError::InProgress => true,
+            EmailError::InProgress | EmailError::Log(_) => true,
         }
     }
 }
@@ -98,6 +100,11 @@ impl EmailSender {
     }
 }
 
+/// A failure the next attempt may not meet.
+fn retry_later(e: EmailError) -> ActivityError {
+    ActivityError::application(ApplicationFailure::new(e))
+}
+
 fn mailbox(address: &str) -> Result<Mailbox, EmailError> {
     address
         .parse()
@@ -116,22 +123,16 @@ impl EmailSender {
         job: EmailJob,
     ) -> Result<(), ActivityError> {
         // The log row, locked and marked sent until the server's answer decides (see
-        // `claim_email`). A failed claim is not a reason to hold the message back: at worst
-        // it goes twice.
+        // `claim_email`). Without a claim nothing is sent: the attempt fails and Temporal
+        // retries it, so no two attempts ever send side by side.
         let claim = match self.log.claim_email(&job).await {
             Ok(None) => return Ok(()),
-            Ok(Some(tx)) => Some(tx),
-            // Another attempt holds the row: it is sending this message now. Retry later,
-            // when its outcome is known, instead of sending beside it.
+            Ok(Some(tx)) => tx,
+            // Another attempt holds the row: it is sending this message now.
             Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {
-                return Err(ActivityError::application(ApplicationFailure::new(
-                    EmailError::InProgress,
-                )));
+                return Err(retry_later(EmailError::InProgress));
             }
-            Err(e) => {
-                tracing::warn!(error = %e, event_id = %job.event_id, "claiming the send log");
-                None
-            }
+            Err(e) => return Err(retry_later(EmailError::Log(e.to_string()))),
         };
         if let Err(e) = self.send(&job).await {
             // Dropping the claim rolls it back: the message is not sent.
@@ -144,13 +145,9 @@ impl EmailSender {
             }));
         }
         // Sent: from here on, failing the activity would send it again. The workflow records
-        // the outcome too, so a failed write here loses nothing.
-        let committed = match claim {
-            Some(tx) => tx.commit().await.map_err(|e| e.to_string()),
-            None => Err("no claim".to_owned()),
-        };
-        if let Err(reason) = committed {
-            tracing::warn!(%reason, event_id = %job.event_id, "recording a sent e-mail; recording it again");
+        // the outcome too, so a failed commit here loses nothing.
+        if let Err(e) = claim.commit().await {
+            tracing::warn!(error = %e, event_id = %job.event_id, "recording a sent e-mail; recording it again");
             let sent = EmailOutcome {
                 tenant_id: job.tenant_id,
                 event_id: job.event_id,
