@@ -64,24 +64,7 @@ async fn every_day_policy(env: &TestEnv) -> Uuid {
 
 /// A tenant-default policy: P1 60/240 minutes around the clock.
 async fn around_the_clock_policy(env: &TestEnv) {
-    let s = &env.a.seeded;
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO sla_policies (tenant_id, id, name, is_default) VALUES ($1, $2, 'Standard', true)")
-        .bind(s.tenant_id)
-        .bind(id)
-        .execute(&env.owner)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO sla_policy_targets (tenant_id, policy_id, priority_id, response_minutes, resolution_minutes, is_24x7)
-         VALUES ($1, $2, $3, 60, 240, true)",
-    )
-    .bind(s.tenant_id)
-    .bind(id)
-    .bind(s.priority_ids[0])
-    .execute(&env.owner)
-    .await
-    .unwrap();
+    super::sla_workflow::policy(env, 60, 240).await;
 }
 
 async fn create_ticket(env: &TestEnv, title: &str) -> Uuid {

@@ -12,7 +12,7 @@ use temporalio_client::WorkflowExecutionStatus;
 use uuid::Uuid;
 
 /// A tenant-default policy: P1 has the given targets around the clock.
-async fn policy(env: &TestEnv, response: i32, resolution: i32) -> Uuid {
+pub(crate) async fn policy(env: &TestEnv, response: i32, resolution: i32) -> Uuid {
     let s = &env.a.seeded;
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO sla_policies (tenant_id, id, name, is_default) VALUES ($1, $2, 'Standard', true)")
