@@ -261,18 +261,6 @@ async fn idempotency_key_replays_the_first_create() {
     env.shutdown().await;
 }
 
-/// A problem's field names.
-fn problem_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_gets_a_4xx_and_the_edge_stays_up() {
     let env = TestEnv::start(Parts::EDGE_ONLY).await.unwrap();
@@ -371,7 +359,9 @@ async fn hostile_input_gets_a_4xx_and_the_edge_stays_up() {
         assert_eq!(r.headers()["content-type"], "application/problem+json");
         let problem: Value = r.json().await.unwrap();
         assert!(
-            problem_fields(&problem).iter().any(|f| f == mentions)
+            super::sla_config::fields(&problem)
+                .iter()
+                .any(|f| f == mentions)
                 || problem["detail"].as_str().unwrap_or("").contains(mentions),
             "{method} {path}: {problem} should name {mentions}"
         );

@@ -24,7 +24,8 @@ async fn send(
     (status, json)
 }
 
-fn fields(problem: &Value) -> Vec<String> {
+/// A problem's field names (`errors[].field`).
+pub(crate) fn fields(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
         .map(|a| {
