@@ -4,6 +4,10 @@
 //! an event and renders the tenant's (or the system's) template with it; settings and
 //! preferences are applied by the store around it.
 
+mod channel;
+
+pub use channel::{Channel, ChannelError};
+
 use crate::events::{Envelope, Event};
 use crate::template_limits;
 use handlebars::Handlebars;
@@ -78,10 +82,14 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
 
 /// Whether `env` may be delivered on `channel` (`email`, `in_app`): SLA events carry the
 /// channels their policy's rule chose; every other event goes out on both.
+/// A `channel` that names no [`Channel`] is allowed nowhere.
 pub fn channel_allowed(env: &Envelope, channel: &str) -> bool {
+    let Ok(channel) = channel.parse::<Channel>() else {
+        return false;
+    };
     env.event
         .sla_audience()
-        .is_none_or(|a| a.channels.is_empty() || a.channels.iter().any(|c| c == channel))
+        .is_none_or(|a| channel.allowed_by(a.channels))
 }
 
 /// An example event for `subtype`, for template previews and for checking a template before it

@@ -16,9 +16,11 @@
 mod clock;
 mod intervals;
 mod schedule;
+mod weekday;
 
 pub use clock::{Interval, normalize_pauses};
 pub use schedule::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
+pub use weekday::{Weekday, WeekdayError};
 
 use chrono::{DateTime, Utc};
 

@@ -1,5 +1,6 @@
 //! Schedules as users write them ([`ScheduleSpec`]) and as the clock uses them ([`Calendar`]).
 
+use super::Weekday;
 use crate::validation::ValidationErrors;
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
@@ -40,7 +41,8 @@ impl ScheduleSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowSpec {
-    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    /// ISO weekday: 1 = Monday … 7 = Sunday. An integer rather than a [`Weekday`] so that
+    /// [`Calendar::new`] names every bad window at once instead of the first failing to parse.
     pub weekday: i64,
     /// `"HH:MM"`.
     pub start: String,
@@ -120,18 +122,9 @@ impl Calendar {
         if !spec.is_24x7 {
             for (i, w) in spec.hours.iter().enumerate() {
                 let at = |part: &str| field(&format!("hours[{i}].{part}"));
-                let weekday = usize::try_from(w.weekday)
-                    .ok()
-                    .filter(|d| (1..=7).contains(d));
-                if weekday.is_none() {
-                    errors.push(
-                        &at("weekday"),
-                        format!(
-                            "{} is not an ISO weekday (1 = Monday … 7 = Sunday)",
-                            w.weekday
-                        ),
-                    );
-                }
+                let weekday = Weekday::try_from(w.weekday)
+                    .map_err(|e| errors.push(&at("weekday"), e.to_string()))
+                    .ok();
                 let start = time_of_day(&w.start, false);
                 if start.is_none() {
                     errors.push(
@@ -149,19 +142,18 @@ impl Calendar {
                 let (Some(day), Some(start), Some(end)) = (weekday, start, end) else {
                     continue;
                 };
-                let day = day - 1;
                 if start == end {
                     errors.push(
                         &at("end"),
                         "must differ from start: a window needs a length",
                     );
                 } else if end > start {
-                    days[day].push((start, end, i));
+                    days[day.index()].push((start, end, i));
                 } else {
                     // Past midnight: the rest of this day, then the start of the next.
-                    days[day].push((start, DAY_SECONDS, i));
+                    days[day.index()].push((start, DAY_SECONDS, i));
                     if end > 0 {
-                        days[(day + 1) % 7].push((0, end, i));
+                        days[day.succ().index()].push((0, end, i));
                     }
                 }
             }
@@ -175,7 +167,7 @@ impl Calendar {
                             &field(&format!("hours[{second}]")),
                             format!(
                                 "overlaps hours[{first}] on weekday {} (windows of one day must not overlap)",
-                                day + 1
+                                Weekday::from_index(day)
                             ),
                         );
                     }
@@ -229,7 +221,6 @@ impl Calendar {
         if self.is_holiday(date) {
             return &[];
         }
-        let day = date.weekday().num_days_from_monday() as usize;
-        &self.days[day]
+        &self.days[Weekday::from(date.weekday()).index()]
     }
 }

@@ -217,7 +217,7 @@ impl Envelope {
                 }
             }
             Event::SlaThreshold(t) => {
-                if !(1..=1000).contains(&t.percent) {
+                if crate::sla::Percent::try_from(t.percent).is_err() {
                     e.push("payload.percent", "must be between 1 and 1000");
                 }
             }
@@ -361,7 +361,7 @@ pub struct SlaAudience<'a> {
 /// The notification channels an SLA event may name.
 fn sla_channels(e: &mut ValidationErrors, channels: &[String]) {
     for (i, c) in channels.iter().enumerate() {
-        if c != "email" && c != "in_app" {
+        if c.parse::<crate::notifications::Channel>().is_err() {
             e.push(
                 &format!("payload.channels[{i}]"),
                 "must be `email` or `in_app`",

@@ -3,12 +3,14 @@
 //! status endpoint and the what-if preview all compute with this one module.
 
 pub mod limits;
+mod percent;
 mod phase;
 mod policy;
 mod preview;
 mod thresholds;
 mod tracker;
 
+pub use percent::{Percent, PercentError};
 pub use phase::{Phase, PhasePlan, ThresholdAt, plan_phase, threshold_amount};
 pub use policy::{
     DEFAULT_ESCALATION_PERCENTS, SlaPolicySnapshot, ThresholdRule, default_threshold_rules,

@@ -1,5 +1,6 @@
 //! One phase of an SLA (response or resolution): its due instant and threshold instants.
 
+use super::Percent;
 use crate::calendar::{Calendar, CalendarError, Interval};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,10 @@ pub fn plan_phase(
             at,
         })
         .collect();
-    let due_at = match thresholds.iter().find(|t| t.percent == 100) {
+    let due_at = match thresholds
+        .iter()
+        .find(|t| t.percent == Percent::BREACH.get())
+    {
         Some(t) => t.at,
         None => calendar.instant_after(started_at, TimeDelta::minutes(target_minutes), pauses)?,
     };

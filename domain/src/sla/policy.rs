@@ -1,14 +1,16 @@
 //! The SLA policy as one ticket's clock uses it: resolved (client's, else board's, else the
 //! tenant default) and flattened by the store, so the workflow carries a self-contained copy.
 
+use super::{DEFAULT_THRESHOLDS, Percent};
 use crate::calendar::ScheduleSpec;
+use crate::notifications::Channel;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Who hears of a threshold, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThresholdRule {
-    /// Percent of the phase's target; 100 is the breach.
+    /// Percent of the phase's target; [`Percent::BREACH`] is the breach.
     pub percent: u16,
     pub notify_assignee: bool,
     pub notify_board_manager: bool,
@@ -36,16 +38,17 @@ pub struct SlaPolicySnapshot {
 }
 
 /// The notification thresholds a policy gets unless it says otherwise: 50/75/90 warn the
-/// assignee; 100 (breach) also tells the board manager.
+/// assignee; the breach also tells the board manager. Every channel.
 pub fn default_threshold_rules() -> Vec<ThresholdRule> {
-    [50u16, 75, 90, 100]
+    DEFAULT_THRESHOLDS
         .into_iter()
+        .chain([Percent::BREACH.get()])
         .map(|percent| ThresholdRule {
             percent,
             notify_assignee: true,
-            notify_board_manager: percent >= 100,
+            notify_board_manager: percent >= Percent::BREACH.get(),
             notify_escalation_managers: false,
-            channels: vec!["email".into(), "in_app".into()],
+            channels: Channel::ALL.map(String::from).to_vec(),
         })
         .collect()
 }

@@ -1,26 +1,24 @@
 //! Threshold percentages: when to warn (below 100), when the phase is breached (100) and when
 //! to escalate past due (above 100).
 
+use super::Percent;
 use crate::validation::ValidationErrors;
 
 /// Warn at half, three quarters and nine tenths of the target; 100 is always added.
 pub const DEFAULT_THRESHOLDS: [u16; 3] = [50, 75, 90];
 
 /// The largest percentage accepted: ten times the target.
-pub const MAX_THRESHOLD: i64 = 1000;
+pub const MAX_THRESHOLD: i64 = Percent::MAX.get() as i64;
 
-/// Checks each percentage is a whole number in `1..=1000` (naming `field[i]` otherwise), adds
-/// 100, and returns them once each in ascending order.
+/// Checks each percentage is a [`Percent`] (naming `field[i]` otherwise), adds the breach,
+/// and returns them once each in ascending order.
 pub fn normalize_thresholds(percents: &[i64], field: &str) -> Result<Vec<u16>, ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let mut out = vec![100u16];
+    let mut out = vec![Percent::BREACH.get()];
     for (i, p) in percents.iter().enumerate() {
-        match u16::try_from(*p) {
-            Ok(v) if (1..=MAX_THRESHOLD).contains(p) => out.push(v),
-            _ => errors.push(
-                &format!("{field}[{i}]"),
-                format!("{p} is not a percentage between 1 and {MAX_THRESHOLD}"),
-            ),
+        match Percent::try_from(*p) {
+            Ok(v) => out.push(v.get()),
+            Err(e) => errors.push(&format!("{field}[{i}]"), e.to_string()),
         }
     }
     errors.into_result()?;
@@ -44,6 +42,38 @@ mod tests {
             normalize_thresholds(&[100, 1000, 1], "t").unwrap(),
             [1, 100, 1000]
         );
+    }
+
+    #[test]
+    fn the_defaults_are_percentages() {
+        use crate::sla::DEFAULT_ESCALATION_PERCENTS;
+        for p in DEFAULT_THRESHOLDS {
+            assert!(Percent::new(p).is_ok_and(Percent::is_warning), "{p}");
+        }
+        for p in DEFAULT_ESCALATION_PERCENTS {
+            assert!(Percent::new(p).is_ok(), "{p}");
+        }
+        assert!(DEFAULT_ESCALATION_PERCENTS.is_sorted());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalized_thresholds_are_ascending_percentages_with_the_breach(
+            percents in proptest::collection::vec(-10i64..1100, 0..12)
+        ) {
+            match normalize_thresholds(&percents, "t") {
+                Ok(out) => {
+                    proptest::prop_assert!(percents.iter().all(|p| Percent::try_from(*p).is_ok()));
+                    proptest::prop_assert!(out.contains(&Percent::BREACH.get()));
+                    proptest::prop_assert!(out.windows(2).all(|w| w[0] < w[1]));
+                    proptest::prop_assert!(out.iter().all(|p| Percent::new(*p).is_ok()));
+                }
+                Err(e) => {
+                    let bad = percents.iter().filter(|p| Percent::try_from(**p).is_err()).count();
+                    proptest::prop_assert_eq!(e.0.len(), bad);
+                }
+            }
+        }
     }
 
     #[test]

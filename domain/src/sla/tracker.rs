@@ -9,6 +9,7 @@
 //! time with every threshold, so none is skipped however late the wake-up, and each fires
 //! once because fired thresholds are remembered.
 
+use super::Percent;
 use super::phase::{Phase, threshold_amount};
 use super::policy::{SlaPolicySnapshot, ThresholdRule};
 use crate::calendar::{Calendar, CalendarError};
@@ -390,8 +391,8 @@ impl SlaTracker {
                 .filter(|r| !p.notified.contains(&r.percent) && reached(r.percent))
                 .map(|r| (r.percent, Step::Notify(r)))
                 .collect();
-            if !p.breached && reached(100) {
-                steps.push((100, Step::Breach));
+            if !p.breached && reached(Percent::BREACH.get()) {
+                steps.push((Percent::BREACH.get(), Step::Breach));
             }
             for (level, percent) in (1u8..).zip(escalations) {
                 if p.escalated < level && reached(percent) {
@@ -452,7 +453,7 @@ impl SlaTracker {
                 .iter()
                 .filter(|r| !p.notified.contains(&r.percent))
                 .map(|r| r.percent)
-                .chain((!p.breached).then_some(100))
+                .chain((!p.breached).then_some(Percent::BREACH.get()))
                 .chain(
                     self.policy
                         .escalation_percents
@@ -490,7 +491,9 @@ impl SlaTracker {
         }
         let first_warning = self.policy.thresholds.first().map(|r| r.percent);
         let warned = running.iter().any(|p| {
-            p.running() && first_warning.is_some_and(|w| w < 100 && p.notified.contains(&w))
+            p.running()
+                && first_warning
+                    .is_some_and(|w| w < Percent::BREACH.get() && p.notified.contains(&w))
         });
         if warned {
             SlaState::AtRisk
