@@ -415,34 +415,14 @@ start_temporal_dev() {
 	log "Temporal is serving on $address"
 }
 
-# Search attributes operators filter runs by in the UI (DESIGN.md §4). The
-# worker registers them too; doing it here makes the UI useful before then.
-PSA_SEARCH_ATTRIBUTES=(
-	TenantId:Keyword TicketId:Keyword ClientId:Keyword BoardId:Keyword
-	Priority:Keyword SlaState:Keyword AutomationId:Keyword BillingPeriod:Keyword
-	AutomationVersion:Int
-)
-
-# Idempotently registers PSA_SEARCH_ATTRIBUTES in namespace `default` at ADDRESS.
+# Registers the project's search attributes (workflows/src/search_attributes.rs, the one list)
+# in NAMESPACE at ADDRESS with `WORKER_BIN register-search-attributes`. Only for a Temporal
+# server that is used before any worker has started there: a worker registers them itself
+# when it starts.
 register_search_attributes() {
-	local address=$1 ns=${2:-default} entry name type existing out
-	ensure_temporal_cli
-	existing=$("$TEMPORAL_BIN" operator search-attribute list --address "$address" \
-		--namespace "$ns" --command-timeout 10s 2>&1) ||
-		die "cannot list search attributes at $address: $existing"
-	for entry in "${PSA_SEARCH_ATTRIBUTES[@]}"; do
-		name=${entry%%:*} type=${entry##*:}
-		# Listed as "  Name  Type" rows; skip the ones already there.
-		if grep -Eq "^[[:space:]]*${name}[[:space:]]+${type}[[:space:]]*$" <<<"$existing"; then
-			continue
-		fi
-		if out=$("$TEMPORAL_BIN" operator search-attribute create --address "$address" \
-			--namespace "$ns" --name "$name" --type "$type" --command-timeout 10s 2>&1); then
-			log "registered search attribute $name ($type)"
-		elif grep -qi 'already exists' <<<"$out" && ! grep -qi 'different type' <<<"$out"; then
-			: # raced with the worker's own registration; fine
-		else
-			die "could not register search attribute $name ($type) at $address: $out"
-		fi
-	done
+	local worker_bin=$1 address=$2 ns=${3:-default}
+	log "registering search attributes at $address (namespace $ns)"
+	TEMPORAL_ADDRESS=$address TEMPORAL_NAMESPACE=$ns RUST_LOG=${RUST_LOG:-warn} \
+		"$worker_bin" register-search-attributes ||
+		die "could not register the search attributes at $address"
 }

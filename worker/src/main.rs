@@ -2,6 +2,7 @@
 
 use psa_worker::bus::dead_letters;
 use psa_worker::{WorkerConfig, run_worker};
+use psa_workflows::client::{TemporalSetupError, connect, ensure_search_attributes};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -23,9 +24,10 @@ async fn shutdown_signal() {
 }
 
 const USAGE: &str = "usage: psa-worker [run]
-       psa-worker dead-letters list [COUNT]   oldest dead letters, one JSON object a line
-       psa-worker dead-letters show ID        one dead letter
-       psa-worker dead-letters replay ID...   put them back on their source stream";
+       psa-worker register-search-attributes   the project's search attributes, then exit
+       psa-worker dead-letters list [COUNT]     oldest dead letters, one JSON object a line
+       psa-worker dead-letters show ID          one dead letter
+       psa-worker dead-letters replay ID...     put them back on their source stream";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -51,6 +53,13 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        ["register-search-attributes"] => match register_search_attributes(&config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("psa-worker register-search-attributes: {e}");
+                ExitCode::FAILURE
+            }
+        },
         ["dead-letters", rest @ ..] => match dead_letter_command(&config, rest).await {
             Ok(code) => code,
             Err(e) => {
@@ -63,6 +72,19 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// What `run` does first, on its own: for a Temporal server that an edge's relay or a
+/// benchmark uses before any worker has started (the relay's SLA starts carry these attributes,
+/// and a server refuses attributes it does not know).
+async fn register_search_attributes(config: &WorkerConfig) -> Result<(), TemporalSetupError> {
+    let client = connect(
+        &config.temporal_address,
+        &config.temporal_namespace,
+        "psa-worker",
+    )
+    .await?;
+    ensure_search_attributes(&client, &config.temporal_namespace).await
 }
 
 /// Operators' view of the dead letters: list, inspect, replay.
