@@ -445,9 +445,9 @@ start_temporal_dev() {
 	log "Temporal is serving on $address"
 }
 
-# Registers the project's search attributes (workflows/src/search_attributes.rs, the one list)
-# in NAMESPACE at ADDRESS with `WORKER_BIN register-search-attributes`. Only for a Temporal
-# server that is used before any worker has started there: a worker registers them itself
+# Registers the project's search attributes in NAMESPACE at ADDRESS with
+# `WORKER_BIN register-search-attributes`, from their one list in the Rust code. Only for a
+# Temporal server used before any worker has started there: a worker registers them itself
 # when it starts.
 register_search_attributes() {
 	local worker_bin=$1 address=$2 ns=${3:-default}
