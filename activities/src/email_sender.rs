@@ -8,9 +8,9 @@
 //! sent is skipped, and only one commit round trip is left after the acceptance.
 //! Errors that a retry cannot fix (a bad address, a permanent SMTP refusal) are not retried.
 
-use crate::NotificationStore;
 use lettre::message::{Mailbox, MultiPart, header::MessageId};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::notify_email::{EmailJob, EmailOutcome, SendEmail};
 use std::sync::Arc;
 use temporalio_common::error::ApplicationFailure;

@@ -1,13 +1,13 @@
-//! Activity implementations: the I/O workflows ask for.
+//! Activity implementations: the I/O workflows ask for, as thin adapters over `psa-store`
+//! (Postgres) and the SMTP sender.
 //!
 //! Each activity is idempotent, because Temporal retries it after a lost reply: writes are keyed
 //! by a business key the workflow supplies.
 
-pub mod db;
 pub mod email_sender;
-pub mod notification_store;
-pub mod sla_store;
+pub mod notification_delivery;
+pub mod sla_clock;
 
 pub use email_sender::EmailSender;
-pub use notification_store::NotificationStore;
-pub use sla_store::SlaStore;
+pub use notification_delivery::NotificationActivities;
+pub use sla_clock::SlaActivities;

@@ -1,13 +1,35 @@
-//! Business-key identifiers.
+//! Business-key identifiers, and the names under which Temporal knows our workflows.
 //!
 //! Workflow IDs are business keys (DESIGN.md §4): the same ticket always maps to the same
-//! workflow ID, so a retried start can never create a second run.
+//! workflow ID, so a retried start can never create a second run. Every workflow ID the system
+//! uses is made here, and nowhere else.
 
 use uuid::Uuid;
 
 /// Workflow ID of a ticket's SLA workflow: `sla:{tenant}:{ticket}`.
 pub fn sla_workflow_id(tenant_id: Uuid, ticket_id: Uuid) -> String {
     format!("sla:{tenant_id}:{ticket_id}")
+}
+
+/// Workflow ID of the e-mail run for one event: `notify:{tenant}:{event}`.
+pub fn notify_workflow_id(tenant_id: Uuid, event_id: Uuid) -> String {
+    format!("notify:{tenant_id}:{event_id}")
+}
+
+/// The task queue for workflows and most activities unless `TEMPORAL_TASK_QUEUE` says otherwise
+/// (DESIGN.md §4).
+pub const DEFAULT_TASK_QUEUE: &str = "psa";
+
+/// The type, signal and query names of a ticket's SLA run, for callers that reach it without
+/// the workflow's code (the edge's relay and SLA view). The workflow's own definition is
+/// checked against these by a test in `psa-workflows`.
+pub mod sla_run {
+    /// Workflow type.
+    pub const WORKFLOW_TYPE: &str = "ticket_sla";
+    /// Signal carrying one ticket event ([`crate::sla::run::TicketSignal`]).
+    pub const EVENT_SIGNAL: &str = "ticket_event";
+    /// Query answering [`crate::sla::run::TicketWorkflowStatus`].
+    pub const STATUS_QUERY: &str = "status";
 }
 
 /// A new time-ordered identifier for rows and events (UUIDv7), so primary keys and cursors

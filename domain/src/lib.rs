@@ -6,10 +6,13 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod commands;
+pub mod email_job;
 pub mod events;
 pub mod ids;
 pub mod money;
 pub mod notifications;
+pub mod search_attributes;
 pub mod sla;
 pub mod template_limits;
 pub mod ticket;

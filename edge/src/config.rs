@@ -150,7 +150,7 @@ impl EdgeConfig {
             events_stream: psa_domain::events::stream::EVENTS.to_owned(),
             temporal_address: var("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: var("TEMPORAL_NAMESPACE", "default"),
-            task_queue: var("TEMPORAL_TASK_QUEUE", psa_workflows::DEFAULT_TASK_QUEUE),
+            task_queue: var("TEMPORAL_TASK_QUEUE", psa_domain::ids::DEFAULT_TASK_QUEUE),
             body_limit,
             limits: RequestLimits::from_env()?,
             relay: RelayConfig {

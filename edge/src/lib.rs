@@ -1,31 +1,26 @@
 //! The edge: the API the web frontend and designers call.
 //!
-//! It is thin on purpose (DESIGN.md §1): authenticate, authorise, validate, write domain rows
-//! and outbox rows in one Postgres transaction, answer. Temporal and Redis are reached only by
-//! the outbox relay, after commit, never inside a request's transaction.
+//! It is thin on purpose (DESIGN.md §1): authenticate, then hand each request to the one
+//! `psa-store` operation that authorises, validates, writes domain and outbox rows in one
+//! Postgres transaction, and answers. Temporal and Redis are reached only by the outbox relay,
+//! after commit, never inside a request's transaction.
 //!
-//! Map: `http/` and `grpc/` adapt the two wire protocols to `service/`, which holds each
-//! operation once; `error.rs` maps every failure to problem+json or a gRPC status in one place.
+//! Map: one folder per feature (`tickets/`, `reference/`, `clients/`, `notifications/`,
+//! `sla/`) holds that feature's HTTP and gRPC adapters; `web/` holds the machinery they share
+//! (authentication, the one error mapping, extractors, limits, the router and the OpenAPI
+//! document); `relay/` delivers the outbox to Redis and Temporal.
 
-pub mod auth;
-pub mod compute;
+pub mod clients;
 pub mod config;
-pub mod db;
-pub mod error;
-pub mod grpc;
-pub mod http;
-pub mod idempotency;
 pub mod metrics;
-pub mod migrate;
-pub mod outbox;
-pub mod pagination;
-pub mod rate_limit;
+pub mod notifications;
+pub mod reference;
 pub mod relay;
-pub mod seed;
 pub mod serve;
-pub mod service;
-pub mod sla_retime;
+pub mod sla;
 pub mod state;
+pub mod tickets;
+pub mod web;
 
 pub use config::EdgeConfig;
 pub use state::AppState;

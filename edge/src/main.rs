@@ -1,7 +1,8 @@
 //! `psa-edge`: the API process (`serve`), plus `migrate` and `seed-demo` for setup.
 
 use psa_edge::config::{EdgeConfig, migration_database_url};
-use psa_edge::{migrate, seed, serve};
+use psa_edge::serve;
+use psa_store::{migrate, seed};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 

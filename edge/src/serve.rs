@@ -6,7 +6,7 @@
 use crate::config::EdgeConfig;
 use crate::relay::{self, Relay};
 use crate::state::AppState;
-use crate::{grpc, http};
+use crate::web::{grpc, router};
 use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -48,7 +48,7 @@ pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
     let grpc_addr = grpc_listener.local_addr()?;
 
     let mut tasks = Vec::new();
-    let app = http::router(state.clone());
+    let app = router::router(state.clone());
     let mut rx = stop_rx.clone();
     tasks.push(tokio::spawn(async move {
         let stopped = async move {
@@ -86,7 +86,7 @@ pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
 
     if relay_enabled {
         let relay = Relay::new(state.clone());
-        tasks.push(tokio::spawn(crate::sla_retime::run(
+        tasks.push(tokio::spawn(crate::sla::retime::run(
             state.clone(),
             stop_rx.clone(),
         )));

@@ -1,8 +1,8 @@
 //! Shared handles of a running edge.
 
 use crate::config::EdgeConfig;
-use crate::error::ApiError;
-use crate::rate_limit::KeyRates;
+use crate::web::error::ApiError;
+use crate::web::rate_limit::KeyRates;
 use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_client::Client;
@@ -34,10 +34,9 @@ impl AppState {
     pub async fn temporal(&self) -> Result<&Client, ApiError> {
         self.temporal
             .get_or_try_init(|| async {
-                psa_workflows::client::connect(
+                crate::relay::temporal::connect(
                     &self.config.temporal_address,
                     &self.config.temporal_namespace,
-                    "psa-edge",
                 )
                 .await
             })

@@ -9,7 +9,7 @@ pub mod bench;
 
 use anyhow::Context;
 use psa_edge::config::{EdgeConfig, RelayConfig, RequestLimits};
-use psa_edge::seed::{SeededTenant, seed_tenant};
+use psa_store::seed::{SeededTenant, seed_tenant};
 use psa_edge::serve::{RunningEdge, start};
 use psa_worker::WorkerConfig;
 use sqlx::PgPool;
@@ -52,7 +52,7 @@ pub struct Tenant {
 
 impl Tenant {
     async fn seed(owner: &PgPool, slug: &str, name: &str) -> anyhow::Result<Self> {
-        let key = psa_edge::auth::generate_key();
+        let key = psa_store::principal::generate_key();
         let seeded = seed_tenant(owner, slug, name, &key).await?;
         Ok(Self { key, seeded })
     }
@@ -69,9 +69,9 @@ impl Tenant {
         role: &str,
         user: Option<Uuid>,
     ) -> anyhow::Result<String> {
-        let key = psa_edge::auth::generate_key();
+        let key = psa_store::principal::generate_key();
         let client = (role == "client").then_some(self.seeded.client_id);
-        psa_edge::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, user, client).await?;
+        psa_store::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, user, client).await?;
         Ok(key)
     }
 }
@@ -168,7 +168,7 @@ impl TestEnv {
         let services = Services::from_env();
         let db_name = format!("psa_test_{}", Uuid::new_v4().simple());
         let owner_url = with_db(&services.pg_admin_url, &db_name)?;
-        let owner = psa_edge::migrate::migrate(&owner_url)
+        let owner = psa_store::migrate::migrate(&owner_url)
             .await
             .context("migrate")?;
         let app_database_url = with_user(&owner_url, "psa_app")?;

@@ -2,7 +2,8 @@
 
 use crate::bus::Consumer;
 use crate::config::WorkerConfig;
-use psa_activities::{EmailSender, NotificationStore, SlaStore};
+use psa_activities::{EmailSender, NotificationActivities, SlaActivities};
+use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::notify_email::{EmailNotificationWorkflow, email_task_queue};
 use psa_workflows::ticket_sla::{SlaLimits, SlaTicketWorkflow};
@@ -53,14 +54,14 @@ pub async fn run_worker(
         .map_err(|e| worker_err(&e))?
         .register_workflow::<EmailNotificationWorkflow>()
         .map_err(|e| worker_err(&e))?
-        .register_activities(SlaStore::new(
+        .register_activities(SlaActivities::new(
             pool.clone(),
             SlaLimits {
                 reopen_window_seconds: config.sla_reopen_window.as_secs(),
                 continue_after_events: config.sla_continue_after_events,
             },
         ))
-        .register_activities(NotificationStore::new(pool.clone()))
+        .register_activities(NotificationActivities::new(pool.clone()))
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;
     // SMTP sends run on a queue of their own, so their pace and failures never hold up the rest.

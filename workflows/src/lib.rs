@@ -6,10 +6,8 @@
 //! `activities` crate implements them and workflows call them without depending on it.
 
 pub mod client;
-pub mod commands;
 pub mod notify_email;
 pub mod search_attributes;
 pub mod ticket_sla;
 
-/// The task queue for workflows and most activities (DESIGN.md §4).
-pub const DEFAULT_TASK_QUEUE: &str = "psa";
+pub use psa_domain::ids::DEFAULT_TASK_QUEUE;

@@ -7,6 +7,7 @@ mod percent;
 mod phase;
 mod policy;
 mod preview;
+pub mod run;
 mod thresholds;
 mod tracker;
 

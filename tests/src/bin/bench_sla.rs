@@ -10,11 +10,11 @@
 use chrono::{TimeDelta, TimeZone, Utc};
 use futures::StreamExt;
 use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
+use psa_domain::commands::WorkflowCommand;
 use psa_domain::ids::sla_workflow_id;
 use psa_domain::sla::{normalize_thresholds, plan_phase};
 use psa_tests::bench::{arg, peak_rss_mib, rss_mib};
 use psa_tests::{Parts, TestEnv};
-use psa_workflows::commands::WorkflowCommand;
 use psa_workflows::ticket_sla::{TicketSignal, TicketSignalKind, TicketWorkflowInput};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -121,7 +121,7 @@ async fn signal_all(
         let cmd = command(env, *id, *number, kind.clone());
         let client = client.clone();
         let queue = env.task_queue.clone();
-        async move { cmd.execute(&client, &queue).await }
+        async move { psa_edge::relay::temporal::execute(&cmd, &client, &queue).await }
     }))
     .buffer_unordered(64)
     .collect()

@@ -2,7 +2,7 @@
 //! confined to the step's tenant.
 
 use chrono::Utc;
-use psa_activities::SlaStore;
+use psa_store::sla::clock::SlaStore;
 use psa_tests::{Parts, TestEnv};
 use psa_workflows::ticket_sla::SlaStep;
 use reqwest::Method;
@@ -65,7 +65,7 @@ async fn an_e_mail_claimed_by_one_send_attempt_is_not_sent_by_another() {
         .connect(&env.app_database_url)
         .await
         .unwrap();
-    let store = psa_activities::NotificationStore::new(app_pool.clone());
+    let store = psa_store::notifications::delivery::NotificationStore::new(app_pool.clone());
     let (tenant, recipient, event) = (
         env.a.seeded.tenant_id,
         env.a.seeded.technician_user_id,

@@ -1,8 +1,8 @@
 //! In-app notifications, end to end: a ticket event on the stream becomes exactly one
 //! notification for the assignee, honouring tenant switches and user preferences.
 
-use psa_activities::NotificationStore;
 use psa_domain::events::Envelope;
+use psa_store::notifications::delivery::NotificationStore;
 use psa_tests::{Parts, TestEnv, eventually, wf};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
 fn document() -> Value {
-    serde_json::to_value(psa_edge::http::openapi::spec()).unwrap()
+    serde_json::to_value(psa_edge::web::openapi::spec()).unwrap()
 }
 
 /// `(method, path, operation)` for every operation of the document.
@@ -206,7 +206,7 @@ fn limits_are_written_down() {
         for p in op["parameters"].as_array().into_iter().flatten() {
             if p["in"] == "header" && p["name"] == "Idempotency-Key" {
                 keyed_creates += 1;
-                let max = psa_edge::idempotency::MAX_KEY_LEN as u64;
+                let max = psa_store::idempotency::MAX_KEY_LEN as u64;
                 assert_eq!(p["schema"]["maxLength"], max, "{method} {path}");
                 assert_eq!(p["schema"]["minLength"], 1, "{method} {path}");
             }
@@ -334,7 +334,7 @@ fn responses_match_what_the_handlers_send() {
 
 /// Routes the router serves, read from its source: `(method, path)`.
 fn router_routes() -> BTreeSet<(String, String)> {
-    let source = include_str!("../../../edge/src/http/mod.rs");
+    let source = include_str!("../../../edge/src/web/router.rs");
     // `let v1 = Router::new()…` is served under `.nest("/v1", v1)`.
     let mut prefixes: HashMap<String, String> = HashMap::new();
     for nest in source.split(".nest(").skip(1) {

@@ -597,10 +597,10 @@ async fn configuration_changes_retime_open_tickets_through_one_job_not_the_reque
     assert_eq!(env.count("sla_retime_jobs").await, 1);
     // One run of the job re-times each open ticket once (the closed one not at all).
     let pool = &env.edge().state.pool;
-    assert!(psa_edge::sla_retime::round(pool).await.unwrap());
+    assert!(psa_store::sla::retime::round(pool).await.unwrap());
     assert_eq!(retimes().await, 3);
     assert_eq!(env.count("sla_retime_jobs").await, 0);
-    assert!(!psa_edge::sla_retime::round(pool).await.unwrap());
+    assert!(!psa_store::sla::retime::round(pool).await.unwrap());
 
     // A change that came in during a pass: the pass finishes, the job waits for its next
     // claim, and that claim runs one more pass from the start.
@@ -621,7 +621,7 @@ async fn configuration_changes_retime_open_tickets_through_one_job_not_the_reque
     .execute(&env.owner)
     .await
     .unwrap();
-    assert!(psa_edge::sla_retime::round(pool).await.unwrap());
+    assert!(psa_store::sla::retime::round(pool).await.unwrap());
     assert_eq!(retimes().await, 3 + 2, "the rest of the pass");
     let waiting: (Option<uuid::Uuid>, bool) =
         sqlx::query_as("SELECT after_ticket, lease_until IS NULL FROM sla_retime_jobs")
@@ -629,7 +629,7 @@ async fn configuration_changes_retime_open_tickets_through_one_job_not_the_reque
             .await
             .unwrap();
     assert_eq!(waiting, (None, true), "waits, unleased, to start over");
-    assert!(psa_edge::sla_retime::round(pool).await.unwrap());
+    assert!(psa_store::sla::retime::round(pool).await.unwrap());
     assert_eq!(retimes().await, 3 + 2 + 3, "one more whole pass");
     assert_eq!(env.count("sla_retime_jobs").await, 0);
 

@@ -3,9 +3,9 @@
 
 use crate::bus::{Handler, HandlerError};
 use futures::future::BoxFuture;
-use psa_activities::NotificationStore;
 use psa_domain::events::Envelope;
 use psa_domain::notifications;
+use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::notify_email::{self, EmailNotificationWorkflow};
 use psa_workflows::search_attributes as sa;
 use sqlx::PgPool;

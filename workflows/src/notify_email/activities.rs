@@ -1,6 +1,6 @@
 //! Activity interfaces of the e-mail workflow; implemented in `psa-activities`.
 
-use super::types::{EmailJob, EmailOutcome};
+use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
 use temporalio_common::ActivityDefinition;
 use uuid::Uuid;

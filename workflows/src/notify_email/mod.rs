@@ -3,11 +3,10 @@
 //! message on the `psa-email` task queue, each recorded in `notification_log`.
 
 pub mod activities;
-mod types;
 mod workflow;
 
 pub use activities::{PlanEmails, RecordEmailOutcome, ReserveSendSlot, SendEmail};
-pub use types::{EmailJob, EmailOutcome};
+pub use psa_domain::email_job::{EmailJob, EmailOutcome};
 pub use workflow::EmailNotificationWorkflow;
 
 /// The task queue of the e-mail sending activity, beside the workflow's own (`psa` →
@@ -17,6 +16,4 @@ pub fn email_task_queue(workflow_task_queue: &str) -> String {
 }
 
 /// Business-key workflow ID: one e-mail run per event.
-pub fn workflow_id(tenant_id: uuid::Uuid, event_id: uuid::Uuid) -> String {
-    format!("notify:{tenant_id}:{event_id}")
-}
+pub use psa_domain::ids::notify_workflow_id as workflow_id;

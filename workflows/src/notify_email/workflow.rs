@@ -2,7 +2,7 @@
 
 use super::activities::{PlanEmails, RecordEmailOutcome, ReserveSendSlot, SendEmail};
 use super::email_task_queue;
-use super::types::EmailOutcome;
+use psa_domain::email_job::EmailOutcome;
 use psa_domain::events::Envelope;
 use std::time::Duration;
 use temporalio_common::{ActivityCloseTimeouts, RetryPolicy};

@@ -3,7 +3,7 @@
 //! Each interface is a marker type naming the activity and its input and output, so the
 //! workflow and the implementation agree on one definition without depending on each other.
 
-use super::types::{SlaContextRequest, SlaStep, SlaTicketContext, SlaUpdate};
+use psa_domain::sla::run::{SlaContextRequest, SlaStep, SlaTicketContext, SlaUpdate};
 use temporalio_common::ActivityDefinition;
 
 /// Appends one step to `sla_audit_log`; idempotent on `(ticket, step_key)`.

@@ -6,13 +6,13 @@
 //! configuration again on a backing-off timer and on every `ticket.updated`.
 
 use super::activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
-use super::types::{
-    SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
-    TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
-};
 use crate::search_attributes as sa;
 use chrono::{DateTime, TimeDelta, Utc};
 use psa_domain::calendar::Calendar;
+use psa_domain::sla::run::{
+    SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
+    TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
+};
 use psa_domain::sla::{Phase, SlaAction, SlaTracker};
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};

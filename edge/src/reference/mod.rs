@@ -1,0 +1,4 @@
+//! Reference data (boards, priorities, statuses, users) over HTTP; the operations are
+//! `psa_store::reference`.
+
+pub mod http;

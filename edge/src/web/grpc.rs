@@ -1,0 +1,40 @@
+//! gRPC API (`psa.v1`): the services of each feature folder plus server reflection, and the
+//! authentication of a call. Handlers translate to `psa-store` and back; the error mapping is
+//! the one in `error.rs`.
+
+use crate::state::AppState;
+use crate::web::auth::{self, Principal};
+use crate::web::error::ApiError;
+use psa_protos::v1::sla_service_server::SlaServiceServer;
+use psa_protos::v1::ticket_service_server::TicketServiceServer;
+
+use crate::sla::grpc::SlaApi;
+use crate::tickets::grpc::TicketApi;
+
+/// The gRPC router: ticket and SLA services plus reflection.
+pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(psa_protos::v1::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let limit = state.config.body_limit;
+    let tickets =
+        TicketServiceServer::new(TicketApi::new(state.clone())).max_decoding_message_size(limit);
+    let sla = SlaServiceServer::new(SlaApi::new(state)).max_decoding_message_size(limit);
+    Ok(tonic::service::Routes::new(tickets)
+        .add_service(sla)
+        .add_service(reflection))
+}
+
+/// Authenticates a gRPC call from its `authorization` or `x-api-key` metadata.
+pub async fn principal<T>(
+    state: &AppState,
+    req: &tonic::Request<T>,
+) -> Result<Principal, ApiError> {
+    let md = req.metadata();
+    let header = |name: &str| md.get(name).and_then(|v| v.to_str().ok());
+    auth::authenticate(
+        state,
+        auth::key_from_headers(header("authorization"), header("x-api-key")),
+    )
+    .await
+}

@@ -1,0 +1,65 @@
+//! Conversions between protobuf messages and service types.
+
+use crate::web::error::ApiError;
+use chrono::{DateTime, Utc};
+use prost_types::Timestamp;
+use psa_protos::v1 as pb;
+use psa_store::tickets::Ticket;
+use psa_store::tickets::comments::Comment;
+use uuid::Uuid;
+
+pub fn ts(t: DateTime<Utc>) -> Timestamp {
+    Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A required ID field.
+pub fn id(field: &str, value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value).map_err(|_| ApiError::invalid(field, "must be a UUID"))
+}
+
+/// An optional ID field; empty counts as absent.
+pub fn opt_id(field: &str, value: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(v) => id(field, v).map(Some),
+    }
+}
+
+/// A resource named in the request path equivalent: malformed means "no such thing".
+pub fn target(value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value).map_err(|_| ApiError::NotFound)
+}
+
+pub fn ticket(t: Ticket) -> pb::Ticket {
+    pb::Ticket {
+        id: t.id.to_string(),
+        number: t.number,
+        title: t.title,
+        description: t.description,
+        client_id: t.client_id.map(|u| u.to_string()),
+        contact_id: t.contact_id.map(|u| u.to_string()),
+        board_id: t.board_id.to_string(),
+        priority_id: t.priority_id.to_string(),
+        status_id: t.status_id.to_string(),
+        assignee_id: t.assignee_id.map(|u| u.to_string()),
+        created_at: Some(ts(t.created_at)),
+        updated_at: Some(ts(t.updated_at)),
+        closed_at: t.closed_at.map(ts),
+        awaiting_client: t.awaiting_client,
+    }
+}
+
+pub fn comment(c: Comment) -> pb::Comment {
+    pb::Comment {
+        id: c.id.to_string(),
+        ticket_id: c.ticket_id.to_string(),
+        author_user_id: c.author_user_id.map(|u| u.to_string()),
+        author_kind: c.author_kind,
+        is_internal: c.is_internal,
+        body: c.body,
+        created_at: Some(ts(c.created_at)),
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP+JSON API's routes, with the layers every `/v1` request passes (limits, timeout,
+//! load shedding) and the probes beside them.
+
+use crate::clients::http as clients;
+use crate::metrics;
+use crate::notifications::{
+    http as notifications, settings_http as notification_settings, templates_http as templates,
+};
+use crate::reference::http as reference;
+use crate::sla::{config_http as sla_config, http as sla};
+use crate::state::AppState;
+use crate::tickets::http as tickets;
+use crate::web::error::ApiError;
+use crate::web::{health, openapi};
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::{BoxError, ServiceBuilder};
+use tower_http::trace::TraceLayer;
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    let limits = state.config.limits.clone();
+    let v1 = Router::new()
+        .route(
+            "/clients",
+            post(clients::create_client).get(clients::list_clients),
+        )
+        .route(
+            "/clients/{id}",
+            get(clients::get_client).patch(clients::update_client),
+        )
+        .route(
+            "/contacts",
+            post(clients::create_contact).get(clients::list_contacts),
+        )
+        .route(
+            "/contacts/{id}",
+            get(clients::get_contact).patch(clients::update_contact),
+        )
+        .route(
+            "/boards",
+            post(reference::create_board).get(reference::list_boards),
+        )
+        .route(
+            "/boards/{id}",
+            get(reference::get_board).patch(reference::update_board),
+        )
+        .route(
+            "/priorities",
+            post(reference::create_priority).get(reference::list_priorities),
+        )
+        .route(
+            "/priorities/{id}",
+            get(reference::get_priority).patch(reference::update_priority),
+        )
+        .route(
+            "/statuses",
+            post(reference::create_status).get(reference::list_statuses),
+        )
+        .route(
+            "/statuses/{id}",
+            get(reference::get_status).patch(reference::update_status),
+        )
+        .route("/users", get(reference::list_users))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route(
+            "/notification-settings",
+            get(notification_settings::get).patch(notification_settings::update),
+        )
+        .route(
+            "/notification-settings/categories/{category}",
+            put(notification_settings::set_category),
+        )
+        .route(
+            "/notification-settings/subtypes/{code}",
+            put(notification_settings::set_subtype),
+        )
+        .route(
+            "/me/notification-preferences",
+            get(notification_settings::preferences),
+        )
+        .route(
+            "/me/notification-preferences/{subtype}",
+            put(notification_settings::set_preference),
+        )
+        .route("/notification-templates", get(templates::list))
+        .route(
+            "/notification-templates/{subtype}",
+            get(templates::get).put(templates::update),
+        )
+        .route(
+            "/notification-templates/{subtype}/clone",
+            post(templates::clone_to_tenant),
+        )
+        .route(
+            "/notification-templates/{subtype}/preview",
+            post(templates::preview),
+        )
+        .route("/sla/preview", post(sla::preview))
+        .route("/sla/compliance", get(sla::compliance))
+        .route(
+            "/sla/schedules",
+            get(sla_config::list_schedules).post(sla_config::create_schedule),
+        )
+        .route(
+            "/sla/schedules/{id}",
+            get(sla_config::get_schedule)
+                .put(sla_config::replace_schedule)
+                .delete(sla_config::delete_schedule),
+        )
+        .route(
+            "/sla/holidays",
+            get(sla_config::list_holidays).post(sla_config::add_holiday),
+        )
+        .route("/sla/holidays/{id}", delete(sla_config::delete_holiday))
+        .route(
+            "/sla/policies",
+            get(sla_config::list_policies).post(sla_config::create_policy),
+        )
+        .route(
+            "/sla/policies/{id}",
+            get(sla_config::get_policy)
+                .put(sla_config::replace_policy)
+                .delete(sla_config::delete_policy),
+        )
+        .route(
+            "/sla/settings",
+            get(sla_config::settings).put(sla_config::set_settings),
+        )
+        .route("/sla/itil-setup", post(sla_config::itil_setup))
+        .route("/clients/{id}/sla", put(sla_config::assign_client))
+        .route(
+            "/boards/{id}/sla",
+            get(sla_config::board_sla).put(sla_config::set_board_sla),
+        )
+        .route("/tickets", post(tickets::create).get(tickets::list))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route("/tickets/{id}/status", post(tickets::change_status))
+        .route("/tickets/{id}/assign", post(tickets::assign))
+        .route("/tickets/{id}/close", post(tickets::close))
+        .route("/tickets/{id}/sla", get(sla::ticket_sla))
+        .route("/tickets/{id}/sla/audit", get(sla::ticket_audit))
+        .route(
+            "/tickets/{id}/comments",
+            post(tickets::add_comment).get(tickets::list_comments),
+        );
+    // The API answers within its limits; the probes and metrics stay outside them, so an edge
+    // at its in-flight cap still reports itself alive rather than being restarted for it.
+    let v1 = v1.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(overloaded))
+            .load_shed()
+            .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
+            .timeout(limits.timeout),
+    );
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::document))
+        .nest("/v1", v1)
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        .layer(axum::middleware::from_fn(metrics::track))
+        // Every body is read through an extractor, so axum's limit is the one that applies; its
+        // rejection becomes a problem+json 413 in `extract.rs`.
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The answer when the edge sheds a request (too many in flight) or gives up on it (past the
+/// request timeout): 503 with `Retry-After`, as problem+json like every other error.
+async fn overloaded(err: BoxError) -> Response {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        ApiError::Busy("the request timed out").into_response()
+    } else if err.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::Busy("too many requests in flight").into_response()
+    } else {
+        ApiError::Internal(anyhow::anyhow!(err)).into_response()
+    }
+}
+
+/// A NUL (`%00`) in a path segment or query parameter is never valid and Postgres cannot store
+/// it: refused here once, for every route, before any extractor decodes it.
+async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.contains("%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let field = if has_nul(uri.path()) { "path" } else { "query" };
+        return ApiError::bad_request(
+            format!("the {field} {}", psa_domain::validation::NUL_MESSAGE),
+            Some(field),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}

@@ -1,0 +1,199 @@
+//! Which request field each Postgres constraint guards, stated once per constraint rather than
+//! guessed from its name, so a violation the database catches names the field the caller can
+//! fix. `None`: the constraint guards nothing a caller sends (the tenant every composite key
+//! leads with, rows only the system writes); its violation names no field.
+//!
+//! The e2e test `constraint_table` compares this table with the database catalogue, so a new
+//! constraint (or unique index) cannot be forgotten here.
+
+/// Constraint or unique-index name → the field it guards.
+pub const FIELDS: &[(&str, Option<&str>)] = &[
+    ("api_keys_check", Some("role")),
+    ("api_keys_role_check", Some("role")),
+    ("api_keys_secret_hash_key", None),
+    ("api_keys_tenant_id_client_id_fkey", Some("client_id")),
+    ("api_keys_tenant_id_fkey", None),
+    ("api_keys_tenant_id_user_id_fkey", Some("user_id")),
+    ("board_escalation_managers_level_check", Some("level")),
+    (
+        "board_escalation_managers_tenant_id_board_id_fkey",
+        Some("board_id"),
+    ),
+    ("board_escalation_managers_tenant_id_fkey", None),
+    (
+        "board_escalation_managers_tenant_id_user_id_fkey",
+        Some("user_id"),
+    ),
+    ("boards_name", Some("name")),
+    ("boards_tenant_id_fkey", None),
+    ("boards_tenant_id_manager_id_fkey", Some("manager_id")),
+    ("boards_tenant_id_sla_policy_id_fkey", Some("sla_policy_id")),
+    ("business_hours_schedules_is_default", Some("is_default")),
+    ("business_hours_schedules_name", Some("name")),
+    ("business_hours_schedules_tenant_id_fkey", None),
+    ("business_hours_windows_end_time_check", Some("end_time")),
+    (
+        "business_hours_windows_start_time_check",
+        Some("start_time"),
+    ),
+    ("business_hours_windows_tenant_id_fkey", None),
+    (
+        "business_hours_windows_tenant_id_schedule_id_fkey",
+        Some("schedule_id"),
+    ),
+    ("business_hours_windows_weekday_check", Some("weekday")),
+    ("clients_tenant_id_fkey", None),
+    (
+        "clients_tenant_id_sla_policy_id_fkey",
+        Some("sla_policy_id"),
+    ),
+    ("contacts_tenant_id_client_id_fkey", Some("client_id")),
+    ("holidays_tenant_id_fkey", None),
+    ("holidays_tenant_id_schedule_id_fkey", Some("schedule_id")),
+    ("idempotency_keys_tenant_id_fkey", None),
+    ("in_app_notifications_subtype_code_fkey", None),
+    ("in_app_notifications_tenant_id_event_id_user_id_key", None),
+    ("in_app_notifications_tenant_id_user_id_fkey", None),
+    ("notification_log_channel_check", None),
+    ("notification_log_status_check", None),
+    ("notification_log_subtype_code_fkey", None),
+    ("notification_log_template_source_check", None),
+    (
+        "notification_log_tenant_id_event_id_recipient_id_channel_key",
+        None,
+    ),
+    ("notification_log_tenant_id_fkey", None),
+    ("notification_send_budget_tenant_id_fkey", None),
+    ("outbox_tenant_id_event_id_key", None),
+    ("outbox_tenant_id_fkey", None),
+    ("priorities_name", Some("name")),
+    ("priorities_tenant_id_fkey", None),
+    ("sla_audit_log_tenant_id_fkey", None),
+    ("sla_audit_log_tenant_id_ticket_id_fkey", None),
+    ("sla_audit_log_tenant_id_ticket_id_step_key_key", None),
+    (
+        "sla_notification_thresholds_channels_check",
+        Some("channels"),
+    ),
+    ("sla_notification_thresholds_percent_check", Some("percent")),
+    ("sla_notification_thresholds_tenant_id_fkey", None),
+    (
+        "sla_notification_thresholds_tenant_id_policy_id_fkey",
+        Some("policy_id"),
+    ),
+    ("sla_policies_check", Some("escalation_percents")),
+    (
+        "sla_policies_escalation_1_percent_check",
+        Some("escalation_percents"),
+    ),
+    (
+        "sla_policies_escalation_2_percent_check",
+        Some("escalation_percents"),
+    ),
+    (
+        "sla_policies_escalation_3_percent_check",
+        Some("escalation_percents"),
+    ),
+    ("sla_policies_is_default", Some("is_default")),
+    ("sla_policies_name", Some("name")),
+    ("sla_policies_tenant_id_fkey", None),
+    (
+        "sla_policies_tenant_id_schedule_id_fkey",
+        Some("schedule_id"),
+    ),
+    (
+        "sla_policy_targets_resolution_minutes_check",
+        Some("resolution_minutes"),
+    ),
+    (
+        "sla_policy_targets_response_minutes_check",
+        Some("response_minutes"),
+    ),
+    ("sla_policy_targets_tenant_id_fkey", None),
+    (
+        "sla_policy_targets_tenant_id_policy_id_fkey",
+        Some("policy_id"),
+    ),
+    (
+        "sla_policy_targets_tenant_id_priority_id_fkey",
+        Some("priority_id"),
+    ),
+    ("sla_retime_jobs_tenant_id_fkey", None),
+    ("statuses_check", Some("is_default")),
+    ("statuses_is_default", Some("is_default")),
+    ("statuses_name", Some("name")),
+    ("statuses_tenant_id_fkey", None),
+    ("system_email_templates_subtype_code_fkey", None),
+    ("tenant_email_templates_subtype_code_fkey", None),
+    ("tenant_email_templates_tenant_id_fkey", None),
+    ("tenant_notification_categories_tenant_id_fkey", None),
+    (
+        "tenant_notification_settings_rate_limit_per_minute_check",
+        Some("rate_limit_per_minute"),
+    ),
+    ("tenant_notification_settings_tenant_id_fkey", None),
+    ("tenant_notification_subtypes_subtype_code_fkey", None),
+    ("tenant_notification_subtypes_tenant_id_fkey", None),
+    ("tenant_sla_settings_tenant_id_fkey", None),
+    ("tenants_slug_check", Some("slug")),
+    ("tenants_slug_key", Some("slug")),
+    ("ticket_comments_author_kind_check", None),
+    ("ticket_comments_tenant_id_author_user_id_fkey", None),
+    (
+        "ticket_comments_tenant_id_ticket_id_fkey",
+        Some("ticket_id"),
+    ),
+    ("ticket_counters_tenant_id_fkey", None),
+    ("tickets_sla_escalation_level_check", None),
+    ("tickets_sla_state_check", None),
+    ("tickets_tenant_id_assignee_id_fkey", Some("assignee_id")),
+    ("tickets_tenant_id_board_id_fkey", Some("board_id")),
+    ("tickets_tenant_id_client_id_fkey", Some("client_id")),
+    ("tickets_tenant_id_contact_id_fkey", Some("contact_id")),
+    ("tickets_tenant_id_fkey", None),
+    ("tickets_tenant_id_number_key", None),
+    ("tickets_tenant_id_priority_id_fkey", Some("priority_id")),
+    (
+        "tickets_tenant_id_sla_policy_id_fkey",
+        Some("sla_policy_id"),
+    ),
+    ("tickets_tenant_id_status_id_fkey", Some("status_id")),
+    (
+        "user_notification_preferences_subtype_code_fkey",
+        Some("subtype"),
+    ),
+    ("user_notification_preferences_tenant_id_user_id_fkey", None),
+    ("users_check", Some("client_id")),
+    ("users_email", Some("email")),
+    ("users_kind_check", Some("kind")),
+    ("users_tenant_id_client_id_fkey", Some("client_id")),
+    ("users_tenant_id_fkey", None),
+];
+
+/// The field `constraint` guards; `None` when it guards none or is not in [`FIELDS`].
+pub fn field_of(constraint: &str) -> Option<&'static str> {
+    FIELDS
+        .iter()
+        .find(|(name, _)| *name == constraint)
+        .and_then(|(_, field)| *field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_sorted() {
+        assert!(FIELDS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn foreign_keys_name_the_referencing_field() {
+        assert_eq!(
+            field_of("tickets_tenant_id_board_id_fkey"),
+            Some("board_id")
+        );
+        assert_eq!(field_of("tickets_tenant_id_fkey"), None);
+        assert_eq!(field_of("no_such_constraint"), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! Every domain operation on Postgres, once, for whichever process needs it: the edge's HTTP
+//! and gRPC handlers and the worker's activities call the same functions.
+//!
+//! Each operation authorises its caller (one [`Principal::require`]), validates with the
+//! `domain` rules, runs its SQL in a tenant transaction ([`tenant::begin`]) and enqueues its
+//! event and Temporal command in the same transaction ([`outbox::enqueue`]). Failures are a
+//! [`StoreError`], which the edge maps once to HTTP and gRPC answers.
+//!
+//! Features have the same names here as in `domain/` and `edge/`: `tickets`, `reference`,
+//! `clients`, `notifications`, `sla`.
+
+pub mod clients;
+pub mod compute;
+pub mod constraints;
+pub mod error;
+pub mod idempotency;
+pub mod migrate;
+pub mod notifications;
+pub mod outbox;
+pub mod pagination;
+pub mod principal;
+pub mod reference;
+pub(crate) mod rows;
+pub mod seed;
+pub mod sla;
+pub mod tenant;
+pub mod tickets;
+
+pub use error::StoreError;
+pub use principal::Principal;
+pub use sqlx::PgPool;
+
+use psa_domain::validation::ValidationErrors;
+
+/// Turns domain validation into the store's error.
+pub(crate) fn check(result: Result<(), ValidationErrors>) -> Result<(), StoreError> {
+    result.map_err(StoreError::Invalid)
+}
+
+/// Whether Postgres answers at all (readiness probes).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT 1 AS one").fetch_one(pool).await?;
+    Ok(())
+}

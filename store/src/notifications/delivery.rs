@@ -1,0 +1,405 @@
+//! Postgres side of notifications: settings, preferences, templates, in-app rows and the log.
+
+use crate::tenant::begin_for as begin_tenant;
+use psa_domain::email_job::{EmailJob, EmailOutcome};
+use psa_domain::events::Envelope;
+use psa_domain::ids::new_id;
+use psa_domain::notifications::{self, Rendered, Template, TemplateError};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("template {subtype} ({source_kind} v{version}) does not render: {error}")]
+    Template {
+        subtype: String,
+        source_kind: &'static str,
+        version: i32,
+        error: TemplateError,
+    },
+}
+
+/// A template as chosen for a tenant: its own copy if it has one, else the system's.
+#[derive(Debug, Clone)]
+pub struct ChosenTemplate {
+    pub template: Template,
+    pub source: &'static str,
+    pub version: i32,
+}
+
+/// The outcome of [`NotificationStore::plan`].
+struct Planned {
+    tx: Transaction<'static, Postgres>,
+    subtype: &'static str,
+    recipients: Vec<Uuid>,
+    chosen: ChosenTemplate,
+    rendered: Rendered,
+}
+
+#[derive(Clone)]
+pub struct NotificationStore {
+    pool: PgPool,
+}
+
+impl NotificationStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// What every channel decides first: whether the event goes out on `channel` at all, its
+    /// subtype, its recipients, whether the tenant's switches let it through, and the rendered
+    /// template. `None` when nobody is to be notified. The returned transaction is the
+    /// tenant's, still open.
+    async fn plan(&self, env: &Envelope, channel: &str) -> Result<Option<Planned>, NotifyError> {
+        if !notifications::channel_allowed(env, channel) {
+            return Ok(None);
+        }
+        let Some(subtype) = notifications::subtype_for(&env.event) else {
+            return Ok(None);
+        };
+        let recipients = notifications::direct_recipients(env);
+        if recipients.is_empty() {
+            return Ok(None);
+        }
+        let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
+        if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
+            return Ok(None);
+        }
+        let (chosen, rendered) = render(&mut tx, env, subtype).await?;
+        Ok(Some(Planned {
+            tx,
+            subtype,
+            recipients,
+            chosen,
+            rendered,
+        }))
+    }
+
+    /// Writes the in-app notifications `env` calls for, once per (event, recipient): a
+    /// redelivered event finds its rows and adds nothing. Returns how many were added.
+    pub async fn deliver_in_app(&self, env: &Envelope) -> Result<usize, NotifyError> {
+        let Some(Planned {
+            mut tx,
+            subtype,
+            recipients,
+            chosen,
+            rendered,
+        }) = self.plan(env, "in_app").await?
+        else {
+            return Ok(0);
+        };
+        let ticket_id = env.event.ticket_id();
+        let mut added = 0;
+        for user in recipients {
+            if !wants(&mut tx, user, subtype, "in_app").await? {
+                continue;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO in_app_notifications (tenant_id, id, user_id, subtype_code, title, body, ticket_id, event_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (tenant_id, event_id, user_id) DO NOTHING",
+            )
+            .bind(env.tenant_id)
+            .bind(new_id())
+            .bind(user)
+            .bind(subtype)
+            .bind(&rendered.subject)
+            .bind(&rendered.text)
+            .bind(ticket_id)
+            .bind(env.event_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                added += 1;
+                log(&mut tx, env, user, "in_app", "sent", subtype, &chosen).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The e-mails `env` calls for, rendered, each recorded as queued. A recipient whose
+    /// e-mail for this event was already sent is left out, so a re-planned event sends nothing
+    /// twice.
+    pub async fn plan_emails(&self, env: &Envelope) -> Result<Vec<EmailJob>, NotifyError> {
+        let Some(Planned {
+            mut tx,
+            subtype,
+            recipients,
+            chosen,
+            rendered,
+        }) = self.plan(env, "email").await?
+        else {
+            return Ok(Vec::new());
+        };
+        let from: Option<String> = sqlx::query_scalar(
+            "SELECT from_address FROM tenant_notification_settings WHERE tenant_id = $1",
+        )
+        .bind(env.tenant_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+        let mut jobs = Vec::new();
+        for user in recipients {
+            if !wants(&mut tx, user, subtype, "email").await? {
+                continue;
+            }
+            let Some(to): Option<String> =
+                sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND active")
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            else {
+                continue;
+            };
+            log(&mut tx, env, user, "email", "queued", subtype, &chosen).await?;
+            let status: String = sqlx::query_scalar(
+                "SELECT status FROM notification_log WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+            )
+            .bind(env.event_id)
+            .bind(user)
+            .fetch_one(&mut *tx)
+            .await?;
+            if status == "sent" {
+                continue;
+            }
+            let Rendered {
+                subject,
+                html,
+                text,
+            } = rendered.clone();
+            jobs.push(EmailJob {
+                tenant_id: env.tenant_id,
+                event_id: env.event_id,
+                recipient_id: user,
+                to,
+                from: from.clone(),
+                subject,
+                html,
+                text,
+                message_id: format!("<{}.{}@psa>", env.event_id, user),
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Takes one e-mail from the tenant's budget for the current minute. Returns 0 when taken,
+    /// else the milliseconds until the next minute, when the caller should ask again.
+    pub async fn reserve_send_slot(&self, tenant: Uuid) -> Result<u64, sqlx::Error> {
+        let mut tx = begin_tenant(&self.pool, tenant).await?;
+        let taken: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO notification_send_budget (tenant_id, minute, sent)
+             VALUES ($1, date_trunc('minute', now()), 1)
+             ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = notification_send_budget.sent + 1
+             WHERE notification_send_budget.sent <
+                   coalesce((SELECT rate_limit_per_minute FROM tenant_notification_settings WHERE tenant_id = $1), 60)
+             RETURNING sent",
+        )
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let wait_ms = if taken.is_some() {
+            0
+        } else {
+            let ms: f64 = sqlx::query_scalar(
+                "SELECT extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()) * 1000",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            // At least a little, so a caller never spins.
+            (ms.ceil() as u64).max(50)
+        };
+        tx.commit().await?;
+        Ok(wait_ms)
+    }
+
+    /// Locks the e-mail's log row and marks it sent, in a transaction the caller commits once
+    /// the SMTP server has accepted the message (and drops, rolling back, when it has not).
+    /// `None` when the log already has it as sent. Holding the row lock across the SMTP
+    /// exchange means a second attempt waits for the first instead of sending beside it, and
+    /// after the server's acceptance only the commit remains, so the window in which a crash
+    /// makes a retry send again is one round trip long.
+    pub async fn claim_email(
+        &self,
+        job: &EmailJob,
+    ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
+        let mut tx = begin_tenant(&self.pool, job.tenant_id).await?;
+        // An attempt that finds another mid-send gives up after a while and is retried,
+        // rather than holding a connection for as long as the other's SMTP exchange lasts.
+        sqlx::query("SET LOCAL lock_timeout = '5s'")
+            .execute(&mut *tx)
+            .await?;
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM notification_log
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email' FOR UPDATE",
+        )
+        .bind(job.event_id)
+        .bind(job.recipient_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if status.as_deref() == Some("sent") {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE notification_log SET status = 'sent', error = NULL, sent_at = now()
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+        )
+        .bind(job.event_id)
+        .bind(job.recipient_id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(Some(tx))
+    }
+
+    /// Marks an e-mail sent, or failed with its error. A message already sent stays sent:
+    /// a late failure report for it (a retried attempt after a crash) does not undo that.
+    pub async fn record_email_outcome(&self, o: &EmailOutcome) -> Result<(), sqlx::Error> {
+        let mut tx = begin_tenant(&self.pool, o.tenant_id).await?;
+        sqlx::query(
+            "UPDATE notification_log
+             SET status = CASE WHEN $3::text IS NULL THEN 'sent' ELSE 'failed' END,
+                 error = $3, sent_at = CASE WHEN $3::text IS NULL THEN now() END
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'
+               AND status <> 'sent'",
+        )
+        .bind(o.event_id)
+        .bind(o.recipient_id)
+        .bind(&o.error)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+/// The tenant's (or system's) template for `subtype`, rendered with `env`.
+async fn render(
+    conn: &mut PgConnection,
+    env: &Envelope,
+    subtype: &str,
+) -> Result<(ChosenTemplate, Rendered), NotifyError> {
+    let chosen = template(conn, env.tenant_id, subtype).await?;
+    let rendered = chosen
+        .template
+        .render(&notifications::context(env))
+        .map_err(|error| NotifyError::Template {
+            subtype: subtype.to_owned(),
+            source_kind: chosen.source,
+            version: chosen.version,
+            error,
+        })?;
+    Ok((chosen, rendered))
+}
+
+/// The tenant's switches: notifications on, the subtype's category on, the subtype on. Absent
+/// rows mean on.
+async fn subtype_enabled(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    subtype: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT coalesce((SELECT enabled FROM tenant_notification_settings WHERE tenant_id = $1), true)
+            AND coalesce((SELECT c.enabled FROM tenant_notification_categories c
+                          JOIN notification_subtypes s ON s.category = c.category
+                          WHERE c.tenant_id = $1 AND s.code = $2), true)
+            AND coalesce((SELECT enabled FROM tenant_notification_subtypes
+                          WHERE tenant_id = $1 AND subtype_code = $2), true)",
+    )
+    .bind(tenant)
+    .bind(subtype)
+    .fetch_one(conn)
+    .await
+}
+
+/// A user's preference for `channel` (`email` or `in_app`); absent means yes.
+async fn wants(
+    conn: &mut PgConnection,
+    user: Uuid,
+    subtype: &str,
+    channel: &str,
+) -> Result<bool, sqlx::Error> {
+    let column = if channel == "email" {
+        "email"
+    } else {
+        "in_app"
+    };
+    let pref: Option<bool> = sqlx::query_scalar(&format!(
+        "SELECT {column} FROM user_notification_preferences WHERE user_id = $1 AND subtype_code = $2"
+    ))
+    .bind(user)
+    .bind(subtype)
+    .fetch_optional(conn)
+    .await?;
+    Ok(pref.unwrap_or(true))
+}
+
+/// The tenant's template for `subtype`, else the system default.
+pub async fn template(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    subtype: &str,
+) -> Result<ChosenTemplate, sqlx::Error> {
+    let own: Option<(String, String, String, i32)> = sqlx::query_as(
+        "SELECT subject, html, text, version FROM tenant_email_templates WHERE tenant_id = $1 AND subtype_code = $2",
+    )
+    .bind(tenant)
+    .bind(subtype)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (row, source) = match own {
+        Some(row) => (row, "tenant"),
+        None => (
+            sqlx::query_as("SELECT subject, html, text, version FROM system_email_templates WHERE subtype_code = $1")
+                .bind(subtype)
+                .fetch_one(&mut *conn)
+                .await?,
+            "system",
+        ),
+    };
+    let (subject, html, text, version) = row;
+    Ok(ChosenTemplate {
+        template: Template {
+            subject,
+            html,
+            text,
+        },
+        source,
+        version,
+    })
+}
+
+/// Records a message in `notification_log`; the first record of (event, recipient, channel)
+/// stands.
+async fn log(
+    conn: &mut PgConnection,
+    env: &Envelope,
+    user: Uuid,
+    channel: &str,
+    status: &str,
+    subtype: &str,
+    t: &ChosenTemplate,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notification_log (tenant_id, id, event_id, recipient_id, channel, subtype_code,
+                                       template_source, template_version, status, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 = 'sent' THEN now() END)
+         ON CONFLICT (tenant_id, event_id, recipient_id, channel) DO NOTHING",
+    )
+    .bind(env.tenant_id)
+    .bind(new_id())
+    .bind(env.event_id)
+    .bind(user)
+    .bind(channel)
+    .bind(subtype)
+    .bind(t.source)
+    .bind(t.version)
+    .bind(status)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Seeding a tenant with a working set of reference data and an admin API key.
+//!
+//! `psa-edge seed-demo` uses it for the bring-up's demo tenant; the tests use it for every
+//! tenant they create. Idempotent: running it again changes nothing.
+
+use crate::principal::hash_key;
+use psa_domain::ids::new_id;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// What a seeded tenant contains, for callers that go on to use it.
+#[derive(Debug, Clone)]
+pub struct SeededTenant {
+    pub tenant_id: Uuid,
+    pub admin_user_id: Uuid,
+    pub technician_user_id: Uuid,
+    pub client_id: Uuid,
+    pub contact_id: Uuid,
+    pub board_id: Uuid,
+    /// P1 (most urgent) to P4.
+    pub priority_ids: Vec<Uuid>,
+    pub status_new: Uuid,
+    pub status_in_progress: Uuid,
+    pub status_waiting: Uuid,
+    pub status_closed: Uuid,
+}
+
+/// Seeds tenant `slug` as the schema owner (`pool` must bypass row-level security) with an
+/// admin API key equal to `admin_api_key`.
+pub async fn seed_tenant(
+    pool: &PgPool,
+    slug: &str,
+    name: &str,
+    admin_api_key: &str,
+) -> Result<SeededTenant, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let tenant_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)
+         ON CONFLICT (slug) DO UPDATE SET name = tenants.name RETURNING id",
+    )
+    .bind(new_id())
+    .bind(slug)
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let upsert_named = |table: &'static str, extra_cols: &'static str, extra_vals: &'static str| {
+        format!(
+            "INSERT INTO {table} (tenant_id, id, name{extra_cols}) VALUES ($1, $2, $3{extra_vals})
+             ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = {table}.name RETURNING id"
+        )
+    };
+
+    let client_id: Uuid = match sqlx::query_scalar(
+        "SELECT id FROM clients WHERE tenant_id = $1 AND name = 'Acme Corp'",
+    )
+    .bind(tenant_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        Some(id) => id,
+        None => sqlx::query_scalar(
+            "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, 'Acme Corp') RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(new_id())
+        .fetch_one(&mut *tx)
+        .await?,
+    };
+    let contact_id: Uuid = match sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE tenant_id = $1 AND client_id = $2 AND name = 'Dana Reyes'",
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO contacts (tenant_id, id, client_id, name, email)
+                 VALUES ($1, $2, $3, 'Dana Reyes', 'dana@acme.example') RETURNING id",
+            )
+            .bind(tenant_id)
+            .bind(new_id())
+            .bind(client_id)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+
+    let mut user = async |email: &str, display: &str| -> Result<Uuid, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO users (tenant_id, id, email, display_name, kind) VALUES ($1, $2, $3, $4, 'internal')
+             ON CONFLICT (tenant_id, lower(email)) DO UPDATE SET display_name = users.display_name RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(new_id())
+        .bind(email)
+        .bind(display)
+        .fetch_one(&mut *tx)
+        .await
+    };
+    let admin_user_id = user(&format!("admin@{slug}.example"), "Admin").await?;
+    let technician_user_id = user(&format!("tech@{slug}.example"), "Terry Tech").await?;
+
+    let board_id: Uuid = sqlx::query_scalar(&upsert_named("boards", "", ""))
+        .bind(tenant_id)
+        .bind(new_id())
+        .bind("Service Desk")
+        .fetch_one(&mut *tx)
+        .await?;
+
+    let mut priority_ids = Vec::new();
+    for (rank, p) in ["P1", "P2", "P3", "P4"].iter().enumerate() {
+        let id: Uuid = sqlx::query_scalar(&upsert_named("priorities", ", rank", ", $4"))
+            .bind(tenant_id)
+            .bind(new_id())
+            .bind(*p)
+            .bind(i32::try_from(rank).unwrap_or(0) + 1)
+            .fetch_one(&mut *tx)
+            .await?;
+        priority_ids.push(id);
+    }
+
+    let mut status = async |name: &str,
+                            closed: bool,
+                            pauses: bool,
+                            default: bool,
+                            position: i32|
+           -> Result<Uuid, sqlx::Error> {
+        sqlx::query_scalar(&upsert_named(
+            "statuses",
+            ", is_closed, pauses_sla, is_default, position",
+            ", $4, $5, $6, $7",
+        ))
+        .bind(tenant_id)
+        .bind(new_id())
+        .bind(name)
+        .bind(closed)
+        .bind(pauses)
+        .bind(default)
+        .bind(position)
+        .fetch_one(&mut *tx)
+        .await
+    };
+    let status_new = status("New", false, false, true, 1).await?;
+    let status_in_progress = status("In Progress", false, false, false, 2).await?;
+    let status_waiting = status("Waiting on Client", false, true, false, 3).await?;
+    let status_closed = status("Closed", true, false, false, 4).await?;
+
+    sqlx::query(
+        "INSERT INTO api_keys (tenant_id, id, name, secret_hash, role, user_id)
+         VALUES ($1, $2, 'admin', $3, 'admin', $4) ON CONFLICT (secret_hash) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(new_id())
+    .bind(hash_key(admin_api_key))
+    .bind(admin_user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    Ok(SeededTenant {
+        tenant_id,
+        admin_user_id,
+        technician_user_id,
+        client_id,
+        contact_id,
+        board_id,
+        priority_ids,
+        status_new,
+        status_in_progress,
+        status_waiting,
+        status_closed,
+    })
+}
+
+/// Adds an API key with `role` to a seeded tenant (tests use it for role checks). A client
+/// key is bound to `client_id`.
+pub async fn add_api_key(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    key: &str,
+    role: &str,
+    user_id: Option<Uuid>,
+    client_id: Option<Uuid>,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO api_keys (tenant_id, id, name, secret_hash, role, user_id, client_id)
+         VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(new_id())
+    .bind(role)
+    .bind(hash_key(key))
+    .bind(user_id)
+    .bind(client_id)
+    .fetch_one(pool)
+    .await
+}

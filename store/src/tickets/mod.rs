@@ -1,0 +1,609 @@
+//! Tickets: create, read, list, change, assign, close. Every change writes its event to the
+//! outbox in the same transaction, which is how the ticket's workflow and subscribers hear of it.
+
+pub mod comments;
+
+use crate::error::StoreError;
+use crate::idempotency::create_once;
+use crate::outbox;
+use crate::pagination::{Page, PageRequest};
+use crate::principal::Principal;
+use crate::tenant;
+use chrono::{DateTime, Utc};
+use psa_domain::auth::Permission;
+use psa_domain::events::{Event, TicketSnapshot};
+use psa_domain::ids::new_id;
+use psa_domain::ticket::validate_ticket_text;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// A ticket: a client's request or incident, worked by the MSP under an SLA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[schema(example = json!({"id": "0190d9a0-4f50-7b62-a374-8596a0b1c2d3", "number": 1042,
+    "title": "Printer on fire", "description": "Third floor, next to the kitchen.",
+    "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "contact_id": "0190d9a0-2d3e-7f40-8152-637485960a1b",
+    "board_id": "0190d9a0-6172-7d84-85a6-a0b1c2d3e4f5",
+    "priority_id": "0190d9a0-7283-7e95-96b7-b1c2d3e4f506",
+    "status_id": "0190d9a0-8394-7fa6-a7c8-c2d3e4f50617", "assignee_id": null,
+    "awaiting_client": false, "created_at": "2026-03-02T09:30:00Z",
+    "updated_at": "2026-03-02T09:30:00Z", "closed_at": null}))]
+pub struct Ticket {
+    pub id: Uuid,
+    /// Per-tenant, human-facing number.
+    pub number: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub board_id: Uuid,
+    pub priority_id: Uuid,
+    pub status_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    /// Waiting on the client; stops the SLA clock when the tenant's SLA settings say so.
+    pub awaiting_client: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A ticket to open. Only `title` is required; board, priority and status default to the
+/// tenant's own defaults. A client key opens tickets for its own client only.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Printer on fire", "description": "Third floor, next to the kitchen.",
+    "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f",
+    "priority_id": "0190d9a0-7283-7e95-96b7-b1c2d3e4f506"}))]
+pub struct NewTicket {
+    #[schema(max_length = 500)]
+    pub title: String,
+    #[schema(max_length = 20000)]
+    pub description: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    /// Default: the tenant's first board.
+    pub board_id: Option<Uuid>,
+    /// Default: the least urgent priority.
+    pub priority_id: Option<Uuid>,
+    /// Default: the tenant's default status.
+    pub status_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    #[schema(max_length = 500)]
+    pub title: Option<String>,
+    pub awaiting_client: Option<bool>,
+    #[schema(max_length = 20000)]
+    pub description: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub board_id: Option<Uuid>,
+    pub priority_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilter {
+    pub status_id: Option<Uuid>,
+    pub board_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub priority_id: Option<Uuid>,
+    /// `true`: only open tickets; `false`: only closed ones.
+    pub open: Option<bool>,
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 22, pattern = "^[A-Za-z0-9_-]{0,22}$")]
+    pub cursor: Option<String>,
+}
+
+const TICKET_COLS: &str = "id, number, title, description, client_id, contact_id, board_id, priority_id, status_id, \
+                           assignee_id, awaiting_client, created_at, updated_at, closed_at";
+
+/// Client-portal keys see only their client's tickets; staff see the whole tenant.
+fn client_scope(p: &Principal) -> Option<Uuid> {
+    if p.is_staff() { None } else { p.client_id }
+}
+
+/// Loads a ticket the caller may see, locked for update when `lock`; otherwise 404.
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    p: &Principal,
+    id: Uuid,
+    lock: bool,
+) -> Result<Ticket, StoreError> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as(&format!(
+        "SELECT {TICKET_COLS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2){lock}"
+    ))
+    .bind(id)
+    .bind(client_scope(p))
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// `TicketSnapshot` as read from Postgres (the domain type stays free of sqlx).
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    ticket_id: Uuid,
+    number: i64,
+    title: String,
+    client_id: Option<Uuid>,
+    board_id: Uuid,
+    priority_id: Uuid,
+    priority_name: String,
+    status_id: Uuid,
+    status_is_closed: bool,
+    status_pauses_sla: bool,
+    assignee_id: Option<Uuid>,
+}
+
+/// The ticket as events carry it.
+pub(crate) async fn snapshot(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<TicketSnapshot, StoreError> {
+    let row: SnapshotRow = sqlx::query_as(
+        "SELECT t.id AS ticket_id, t.number, t.title, t.client_id, t.board_id, t.priority_id,
+                p.name AS priority_name, t.status_id, s.is_closed AS status_is_closed,
+                s.pauses_sla AS status_pauses_sla, t.assignee_id
+         FROM tickets t
+         JOIN priorities p ON p.tenant_id = t.tenant_id AND p.id = t.priority_id
+         JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id
+         WHERE t.id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(TicketSnapshot {
+        ticket_id: row.ticket_id,
+        number: row.number,
+        title: row.title,
+        client_id: row.client_id,
+        board_id: row.board_id,
+        priority_id: row.priority_id,
+        priority_name: row.priority_name,
+        status_id: row.status_id,
+        status_is_closed: row.status_is_closed,
+        status_pauses_sla: row.status_pauses_sla,
+        assignee_id: row.assignee_id,
+    })
+}
+
+pub(crate) async fn emit(
+    conn: &mut PgConnection,
+    p: &Principal,
+    ticket_id: Uuid,
+    make: impl FnOnce(TicketSnapshot) -> Event,
+) -> Result<(), StoreError> {
+    let snap = snapshot(conn, ticket_id).await?;
+    outbox::enqueue(conn, p, make(snap)).await?;
+    Ok(())
+}
+
+/// A default reference when the caller names none; `field` names what was missing.
+async fn default_id(conn: &mut PgConnection, sql: &str, field: &str) -> Result<Uuid, StoreError> {
+    sqlx::query_scalar(sql)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid(field, "is required: the tenant has no default"))
+}
+
+/// The client a contact belongs to, checked against the ticket's client. A client-portal
+/// key sees only its own client's contacts: any other contact is answered exactly as one that
+/// does not exist, so the answer tells nothing about other clients.
+async fn reconcile_contact(
+    conn: &mut PgConnection,
+    p: &Principal,
+    client_id: Option<Uuid>,
+    contact_id: Option<Uuid>,
+) -> Result<Option<Uuid>, StoreError> {
+    let Some(contact) = contact_id else {
+        return Ok(client_id);
+    };
+    let owner: Uuid = sqlx::query_scalar(
+        "SELECT client_id FROM contacts WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)",
+    )
+    .bind(contact)
+    .bind(client_scope(p))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::invalid("contact_id", "does not refer to an existing record"))?;
+    match client_id {
+        Some(c) if c != owner => Err(StoreError::invalid(
+            "contact_id",
+            "belongs to another client",
+        )),
+        _ => Ok(Some(owner)),
+    }
+}
+
+/// Internal users only: client-portal users cannot be assigned work.
+async fn check_assignee(conn: &mut PgConnection, assignee: Option<Uuid>) -> Result<(), StoreError> {
+    let Some(a) = assignee else { return Ok(()) };
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM users WHERE id = $1 AND active")
+            .bind(a)
+            .fetch_optional(conn)
+            .await?;
+    match kind.as_deref() {
+        Some("internal") => Ok(()),
+        _ => Err(StoreError::invalid(
+            "assignee_id",
+            "must be an active MSP user",
+        )),
+    }
+}
+
+pub async fn create(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    mut input: NewTicket,
+) -> Result<Ticket, StoreError> {
+    p.require(Permission::WriteTickets)?;
+    if !p.is_staff() {
+        if input.board_id.is_some()
+            || input.priority_id.is_some()
+            || input.status_id.is_some()
+            || input.assignee_id.is_some()
+        {
+            p.require(Permission::ManageTickets)?;
+        }
+        if input.client_id.is_some_and(|c| Some(c) != p.client_id) {
+            return Err(StoreError::invalid("client_id", "must be your own client"));
+        }
+        input.client_id = p.client_id;
+    }
+    crate::check(validate_ticket_text(
+        Some(&input.title),
+        input.description.as_deref(),
+    ))?;
+    let (principal, req) = (p.clone(), input.clone());
+    create_once(pool, p, key, &req, move |conn| {
+        Box::pin(insert(conn, principal, input))
+    })
+    .await
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    p: Principal,
+    input: NewTicket,
+) -> Result<Ticket, StoreError> {
+    let board_id = match input.board_id {
+        Some(b) => b,
+        None => {
+            default_id(
+                conn,
+                "SELECT id FROM boards ORDER BY id LIMIT 1",
+                "board_id",
+            )
+            .await?
+        }
+    };
+    let priority_id = match input.priority_id {
+        Some(x) => x,
+        None => {
+            default_id(
+                conn,
+                "SELECT id FROM priorities ORDER BY rank DESC, id LIMIT 1",
+                "priority_id",
+            )
+            .await?
+        }
+    };
+    let status_id = match input.status_id {
+        Some(x) => x,
+        None => {
+            default_id(
+                conn,
+                "SELECT id FROM statuses WHERE NOT is_closed ORDER BY is_default DESC, position, id LIMIT 1",
+                "status_id",
+            )
+            .await?
+        }
+    };
+    let client_id = reconcile_contact(conn, &p, input.client_id, input.contact_id).await?;
+    check_assignee(conn, input.assignee_id).await?;
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
+         RETURNING last_number",
+    )
+    .bind(p.tenant_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let ticket: Ticket = sqlx::query_as(&format!(
+        "INSERT INTO tickets (tenant_id, id, number, title, description, client_id, contact_id, board_id,
+                              priority_id, status_id, assignee_id, closed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                 CASE WHEN (SELECT is_closed FROM statuses WHERE id = $10) THEN now() END)
+         RETURNING {TICKET_COLS}"
+    ))
+    .bind(p.tenant_id)
+    .bind(new_id())
+    .bind(number)
+    .bind(input.title.trim())
+    .bind(input.description)
+    .bind(client_id)
+    .bind(input.contact_id)
+    .bind(board_id)
+    .bind(priority_id)
+    .bind(status_id)
+    .bind(input.assignee_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    emit(conn, &p, ticket.id, |ticket| Event::TicketCreated {
+        ticket,
+    })
+    .await?;
+    Ok(ticket)
+}
+
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Ticket, StoreError> {
+    p.require(Permission::ReadTickets)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let t = load(&mut tx, p, id, false).await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+pub async fn list(
+    pool: &PgPool,
+    p: &Principal,
+    f: TicketFilter,
+) -> Result<Page<Ticket>, StoreError> {
+    p.require(Permission::ReadTickets)?;
+    let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let rows: Vec<Ticket> = sqlx::query_as(&format!(
+        "SELECT {TICKET_COLS} FROM tickets
+         WHERE ($1::uuid IS NULL OR id > $1)
+           AND ($2::uuid IS NULL OR status_id = $2)
+           AND ($3::uuid IS NULL OR board_id = $3)
+           AND ($4::uuid IS NULL OR client_id = $4)
+           AND ($5::uuid IS NULL OR assignee_id = $5)
+           AND ($6::uuid IS NULL OR priority_id = $6)
+           AND ($7::bool IS NULL OR (closed_at IS NULL) = $7)
+           AND ($8::uuid IS NULL OR client_id = $8)
+         ORDER BY id LIMIT $9"
+    ))
+    .bind(page.after)
+    .bind(f.status_id)
+    .bind(f.board_id)
+    .bind(f.client_id)
+    .bind(f.assignee_id)
+    .bind(f.priority_id)
+    .bind(f.open)
+    .bind(client_scope(p))
+    .bind(page.fetch())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(page.finish(rows, |t| t.id))
+}
+
+pub async fn update(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    patch: TicketPatch,
+) -> Result<Ticket, StoreError> {
+    p.require(Permission::WriteTickets)?;
+    // Waiting on the client pauses the MSP's SLA clock: only staff may say so.
+    if patch.board_id.is_some()
+        || patch.priority_id.is_some()
+        || patch.client_id.is_some()
+        || patch.contact_id.is_some()
+        || patch.awaiting_client.is_some()
+    {
+        p.require(Permission::ManageTickets)?;
+    }
+    crate::check(validate_ticket_text(
+        patch.title.as_deref(),
+        patch.description.as_deref(),
+    ))?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let current = load(&mut tx, p, id, true).await?;
+    let client_id = match (patch.client_id, patch.contact_id) {
+        (None, None) => current.client_id,
+        (c, contact) => {
+            reconcile_contact(
+                &mut tx,
+                p,
+                c.or(current.client_id),
+                contact.or(current.contact_id),
+            )
+            .await?
+        }
+    };
+    let updated: Ticket = sqlx::query_as(&format!(
+        "UPDATE tickets SET title = coalesce($2, title), description = coalesce($3, description),
+                client_id = $4, contact_id = coalesce($5, contact_id), board_id = coalesce($6, board_id),
+                priority_id = coalesce($7, priority_id),
+                awaiting_client = coalesce($8, awaiting_client), updated_at = now()
+         WHERE id = $1 RETURNING {TICKET_COLS}"
+    ))
+    .bind(id)
+    .bind(patch.title.as_deref().map(str::trim))
+    .bind(patch.description)
+    .bind(client_id)
+    .bind(patch.contact_id)
+    .bind(patch.board_id)
+    .bind(patch.priority_id)
+    .bind(patch.awaiting_client)
+    .fetch_one(&mut *tx)
+    .await?;
+    let changed = changed_fields(&current, &updated);
+    if !changed.is_empty() {
+        emit(&mut tx, p, id, |ticket| Event::TicketUpdated {
+            ticket,
+            changed,
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
+fn changed_fields(before: &Ticket, after: &Ticket) -> Vec<String> {
+    let mut changed = Vec::new();
+    let mut diff = |name: &str, differs: bool| {
+        if differs {
+            changed.push(name.to_owned());
+        }
+    };
+    diff("title", before.title != after.title);
+    diff("description", before.description != after.description);
+    diff("client_id", before.client_id != after.client_id);
+    diff("contact_id", before.contact_id != after.contact_id);
+    diff("board_id", before.board_id != after.board_id);
+    diff("priority_id", before.priority_id != after.priority_id);
+    diff(
+        "awaiting_client",
+        before.awaiting_client != after.awaiting_client,
+    );
+    changed
+}
+
+/// Moves the ticket to `status_id`; entering a closed status closes it, leaving one reopens it.
+pub async fn change_status(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    status_id: Uuid,
+) -> Result<Ticket, StoreError> {
+    p.require(Permission::ManageTickets)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let t = set_status(&mut tx, p, id, status_id).await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+async fn set_status(
+    conn: &mut PgConnection,
+    p: &Principal,
+    id: Uuid,
+    status_id: Uuid,
+) -> Result<Ticket, StoreError> {
+    let current = load(conn, p, id, true).await?;
+    let is_closed: bool = sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
+        .bind(status_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid("status_id", "does not refer to an existing record"))?;
+    if current.status_id == status_id {
+        return Ok(current);
+    }
+    let updated: Ticket = sqlx::query_as(&format!(
+        "UPDATE tickets SET status_id = $2, updated_at = now(),
+                closed_at = CASE WHEN $3 THEN coalesce(closed_at, now()) END
+         WHERE id = $1 RETURNING {TICKET_COLS}"
+    ))
+    .bind(id)
+    .bind(status_id)
+    .bind(is_closed)
+    .fetch_one(&mut *conn)
+    .await?;
+    let from_status_id = current.status_id;
+    emit(conn, p, id, |ticket| Event::TicketStatusChanged {
+        ticket,
+        from_status_id,
+    })
+    .await?;
+    if is_closed && current.closed_at.is_none() {
+        emit(conn, p, id, |ticket| Event::TicketClosed { ticket }).await?;
+    }
+    Ok(updated)
+}
+
+/// Assigns the ticket to an MSP user, or unassigns it with `None`.
+pub async fn assign(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    assignee_id: Option<Uuid>,
+) -> Result<Ticket, StoreError> {
+    p.require(Permission::ManageTickets)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let current = load(&mut tx, p, id, true).await?;
+    check_assignee(&mut tx, assignee_id).await?;
+    if current.assignee_id == assignee_id {
+        tx.commit().await?;
+        return Ok(current);
+    }
+    let updated: Ticket = sqlx::query_as(&format!(
+        "UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1 RETURNING {TICKET_COLS}"
+    ))
+    .bind(id)
+    .bind(assignee_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let from_assignee_id = current.assignee_id;
+    emit(&mut tx, p, id, |ticket| Event::TicketAssigned {
+        ticket,
+        from_assignee_id,
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Closes the ticket with `status_id` (a closed status) or the tenant's first closed status.
+/// Closing a closed ticket changes nothing.
+pub async fn close(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    status_id: Option<Uuid>,
+) -> Result<Ticket, StoreError> {
+    p.require(Permission::ManageTickets)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let current = load(&mut tx, p, id, true).await?;
+    let status_id = match status_id {
+        Some(s) => {
+            let closed: Option<bool> =
+                sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
+                    .bind(s)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match closed {
+                Some(true) => s,
+                Some(false) => {
+                    return Err(StoreError::invalid("status_id", "is not a closed status"));
+                }
+                None => {
+                    return Err(StoreError::invalid(
+                        "status_id",
+                        "does not refer to an existing record",
+                    ));
+                }
+            }
+        }
+        None => {
+            default_id(
+                &mut tx,
+                "SELECT id FROM statuses WHERE is_closed ORDER BY position, id LIMIT 1",
+                "status_id",
+            )
+            .await?
+        }
+    };
+    let t = if current.closed_at.is_some() {
+        current
+    } else {
+        set_status(&mut tx, p, id, status_id).await?
+    };
+    tx.commit().await?;
+    Ok(t)
+}
