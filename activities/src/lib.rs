@@ -6,6 +6,7 @@
 
 pub mod email_sender;
 pub mod notification_delivery;
+pub mod register;
 pub mod sla_clock;
 
 pub use email_sender::EmailSender;

@@ -2,11 +2,11 @@
 
 use crate::bus::Consumer;
 use crate::config::WorkerConfig;
-use psa_activities::{EmailSender, NotificationActivities, SlaActivities};
+use psa_activities::EmailSender;
+use psa_domain::sla::run::SlaLimits;
 use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
-use psa_workflows::notify_email::{EmailNotificationWorkflow, email_task_queue};
-use psa_workflows::ticket_sla::{SlaLimits, SlaTicketWorkflow};
+use psa_workflows::notify_email::email_task_queue;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -49,20 +49,16 @@ pub async fn run_worker(
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| WorkerError::Worker(e.to_string()))?;
     let worker_err = |e: &dyn std::fmt::Display| WorkerError::Worker(e.to_string());
-    let options = WorkerOptions::new(config.task_queue.clone())
-        .register_workflow::<SlaTicketWorkflow>()
-        .map_err(|e| worker_err(&e))?
-        .register_workflow::<EmailNotificationWorkflow>()
-        .map_err(|e| worker_err(&e))?
-        .register_activities(SlaActivities::new(
-            pool.clone(),
-            SlaLimits {
-                reopen_window_seconds: config.sla_reopen_window.as_secs(),
-                continue_after_events: config.sla_continue_after_events,
-            },
-        ))
-        .register_activities(NotificationActivities::new(pool.clone()))
-        .build();
+    let mut options = WorkerOptions::new(config.task_queue.clone()).build();
+    psa_workflows::register::on_worker(&mut options).map_err(|e| worker_err(&e))?;
+    psa_activities::register::on_workflow_queue(
+        &mut options,
+        pool.clone(),
+        SlaLimits {
+            reopen_window_seconds: config.sla_reopen_window.as_secs(),
+            continue_after_events: config.sla_continue_after_events,
+        },
+    );
     let mut worker = Worker::new(&runtime, client.clone(), options).map_err(|e| worker_err(&e))?;
     // SMTP sends run on a queue of their own, so their pace and failures never hold up the rest.
     // A send holds its log row's connection across the SMTP exchange (`claim_email`), so the
@@ -79,9 +75,8 @@ pub async fn run_worker(
         NotificationStore::new(email_pool),
     )
     .map_err(|e| worker_err(&e))?;
-    let email_options = WorkerOptions::new(email_task_queue(&config.task_queue))
-        .register_activities(sender)
-        .build();
+    let mut email_options = WorkerOptions::new(email_task_queue(&config.task_queue)).build();
+    psa_activities::register::on_email_queue(&mut email_options, sender);
     let mut email_worker =
         Worker::new(&runtime, client.clone(), email_options).map_err(|e| worker_err(&e))?;
     let stop = worker.shutdown_handle();

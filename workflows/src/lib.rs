@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod notify_email;
+pub mod register;
 pub mod search_attributes;
 pub mod ticket_sla;
 

@@ -4,8 +4,6 @@
 //! `ctx.patched(..)` instead. Histories are recorded by the end-to-end tests with
 //! `PSA_RECORD_HISTORIES=1 scripts/test` and saved under `tests/histories/`. No server needed.
 
-use psa_workflows::notify_email::EmailNotificationWorkflow;
-use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 
@@ -29,15 +27,9 @@ async fn saved_histories_replay() {
         !saved.is_empty(),
         "no saved histories: record them (see module docs)"
     );
-    let replayer = WorkflowReplayer::new(
-        WorkflowReplayerOptions::new()
-            .register_workflow::<SlaTicketWorkflow>()
-            .unwrap()
-            .register_workflow::<EmailNotificationWorkflow>()
-            .unwrap()
-            .build(),
-    )
-    .unwrap();
+    let mut options = WorkflowReplayerOptions::new().build();
+    psa_workflows::register::on_replayer(&mut options).unwrap();
+    let replayer = WorkflowReplayer::new(options).unwrap();
     for (name, bytes) in saved {
         let history = WorkflowHistory::from_json(&bytes).unwrap();
         replayer

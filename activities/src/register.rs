@@ -1,0 +1,20 @@
+//! The one place activities are registered on a worker's task queues: the worker and the test
+//! harness's in-process workers call these, so an activity is added here once.
+
+use crate::{EmailSender, NotificationActivities, SlaActivities};
+use psa_domain::sla::run::SlaLimits;
+use sqlx::PgPool;
+use temporalio_sdk::WorkerOptions;
+
+/// Activities of the workflow task queue (`psa`): the SLA clock's and the e-mail workflow's
+/// Postgres work.
+pub fn on_workflow_queue(options: &mut WorkerOptions, pool: PgPool, sla_limits: SlaLimits) {
+    options
+        .register_activities(SlaActivities::new(pool.clone(), sla_limits))
+        .register_activities(NotificationActivities::new(pool));
+}
+
+/// Activities of the e-mail queue (`psa-email`): SMTP sends, paced at that queue.
+pub fn on_email_queue(options: &mut WorkerOptions, sender: EmailSender) {
+    options.register_activities(sender);
+}

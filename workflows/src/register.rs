@@ -1,0 +1,28 @@
+//! The one list of workflows this system runs, registered wherever workflow code runs: the
+//! worker, the replay test and the test harness's replays. A new workflow is added here once.
+
+use crate::notify_email::EmailNotificationWorkflow;
+use crate::ticket_sla::SlaTicketWorkflow;
+use temporalio_sdk::WorkerOptions;
+use temporalio_sdk::workflow_replayer::WorkflowReplayerOptions;
+use temporalio_sdk::workflows::WorkflowRegistrationError;
+
+/// Registers every workflow on `$options` (a worker's or a replayer's options: both have
+/// `register_workflow`, with no trait in common).
+macro_rules! register_all {
+    ($options:expr) => {{
+        $options.register_workflow::<SlaTicketWorkflow>()?;
+        $options.register_workflow::<EmailNotificationWorkflow>()?;
+        Ok(())
+    }};
+}
+
+/// Every workflow, on a worker polling the workflow task queue.
+pub fn on_worker(options: &mut WorkerOptions) -> Result<(), WorkflowRegistrationError> {
+    register_all!(options)
+}
+
+/// Every workflow, on a replayer checking saved histories against today's code.
+pub fn on_replayer(options: &mut WorkflowReplayerOptions) -> Result<(), WorkflowRegistrationError> {
+    register_all!(options)
+}
