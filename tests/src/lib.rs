@@ -522,12 +522,9 @@ pub mod wf {
                 .join("../workflows/tests/histories");
             std::fs::write(dir.join(format!("{save_as}.json")), &json)?;
         }
-        let replayer = WorkflowReplayer::new(
-            WorkflowReplayerOptions::new()
-                .register_workflow::<SlaTicketWorkflow>()?
-                .register_workflow::<psa_workflows::notify_email::EmailNotificationWorkflow>()?
-                .build(),
-        )?;
+        let mut options = WorkflowReplayerOptions::new().build();
+        psa_workflows::register::on_replayer(&mut options)?;
+        let replayer = WorkflowReplayer::new(options)?;
         replayer
             .replay_workflow(temporalio_client::WorkflowHistory::from_json(&json)?)
             .await?;
