@@ -3,7 +3,7 @@
 //! fix. `None`: the constraint guards nothing a caller sends (the tenant every composite key
 //! leads with, rows only the system writes); its violation names no field.
 //!
-//! The e2e test `constraint_table` compares this table with the database catalogue, so a new
+//! The e2e test `constraints::constraint_table_matches_the_catalogue` compares this table with the database catalogue, so a new
 //! constraint (or unique index) cannot be forgotten here.
 
 /// Constraint or unique-index name → the field it guards.

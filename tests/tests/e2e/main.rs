@@ -4,6 +4,7 @@
 
 mod activity_store;
 mod bad_input;
+mod constraints;
 mod event_bus;
 mod notifications;
 mod openapi;
