@@ -80,13 +80,9 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
     out
 }
 
-/// Whether `env` may be delivered on `channel` (`email`, `in_app`): SLA events carry the
-/// channels their policy's rule chose; every other event goes out on both.
-/// A `channel` that names no [`Channel`] is allowed nowhere.
-pub fn channel_allowed(env: &Envelope, channel: &str) -> bool {
-    let Ok(channel) = channel.parse::<Channel>() else {
-        return false;
-    };
+/// Whether `env` may be delivered on `channel`: SLA events carry the channels their policy's
+/// rule chose; every other event goes out on all of them.
+pub fn channel_allowed(env: &Envelope, channel: Channel) -> bool {
     env.event
         .sla_audience()
         .is_none_or(|a| channel.allowed_by(a.channels))

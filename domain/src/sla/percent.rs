@@ -60,6 +60,19 @@ impl Percent {
     }
 }
 
+/// A [`Percent`] from a literal, checked when the crate is compiled (an out-of-range literal
+/// fails the build), for fixed lists such as the defaults.
+macro_rules! percent {
+    ($value:literal) => {{
+        const P: $crate::sla::Percent = match $crate::sla::Percent::new($value) {
+            Ok(p) => p,
+            Err(_) => panic!(concat!(stringify!($value), " is not a percentage")),
+        };
+        P
+    }};
+}
+pub(crate) use percent;
+
 impl fmt::Display for Percent {
     /// The bare number: step keys and messages that printed the `u16` print the same.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,6 +1,7 @@
 //! The SLA policy as one ticket's clock uses it: resolved (client's, else board's, else the
 //! tenant default) and flattened by the store, so the workflow carries a self-contained copy.
 
+use super::percent::percent;
 use super::{DEFAULT_THRESHOLDS, Percent};
 use crate::calendar::ScheduleSpec;
 use crate::notifications::Channel;
@@ -11,12 +12,12 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThresholdRule {
     /// Percent of the phase's target; [`Percent::BREACH`] is the breach.
-    pub percent: u16,
+    pub percent: Percent,
     pub notify_assignee: bool,
     pub notify_board_manager: bool,
     pub notify_escalation_managers: bool,
-    /// `email`, `in_app`.
-    pub channels: Vec<String>,
+    /// Where the notification goes (the stored rule's `channels`).
+    pub channels: Vec<Channel>,
 }
 
 /// Everything a ticket's SLA clock needs, as of one moment.
@@ -32,7 +33,7 @@ pub struct SlaPolicySnapshot {
     /// Ascending by percent, 100 included.
     pub thresholds: Vec<ThresholdRule>,
     /// Percent of a phase's target at which the escalation level reaches 1, 2 and 3.
-    pub escalation_percents: [u16; 3],
+    pub escalation_percents: [Percent; 3],
     /// Whether waiting on the client stops the clock (tenant setting).
     pub pause_while_awaiting_client: bool,
 }
@@ -42,16 +43,65 @@ pub struct SlaPolicySnapshot {
 pub fn default_threshold_rules() -> Vec<ThresholdRule> {
     DEFAULT_THRESHOLDS
         .into_iter()
-        .chain([Percent::BREACH.get()])
+        .chain([Percent::BREACH])
         .map(|percent| ThresholdRule {
             percent,
             notify_assignee: true,
-            notify_board_manager: percent >= Percent::BREACH.get(),
+            notify_board_manager: !percent.is_warning(),
             notify_escalation_managers: false,
-            channels: Channel::ALL.map(String::from).to_vec(),
+            channels: Channel::ALL.to_vec(),
         })
         .collect()
 }
 
 /// Escalation levels 1, 2, 3 at 70 %, 90 % and 110 % of a phase's target.
-pub const DEFAULT_ESCALATION_PERCENTS: [u16; 3] = [70, 90, 110];
+pub const DEFAULT_ESCALATION_PERCENTS: [Percent; 3] = [percent!(70), percent!(90), percent!(110)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Policies travel in workflow inputs and histories: the typed fields read and write the
+    /// very JSON the plain integers and strings did.
+    #[test]
+    fn the_json_of_a_policy_is_unchanged_by_its_types() {
+        let stored = json!({
+            "policy_id": null,
+            "schedule": {"timezone": "UTC", "is_24x7": true, "hours": [], "holidays": []},
+            "response_minutes": 60,
+            "resolution_minutes": null,
+            "thresholds": [
+                {"percent": 75, "notify_assignee": true, "notify_board_manager": false,
+                 "notify_escalation_managers": false, "channels": ["in_app"]},
+                {"percent": 100, "notify_assignee": true, "notify_board_manager": true,
+                 "notify_escalation_managers": false, "channels": ["email", "in_app"]}
+            ],
+            "escalation_percents": [70, 90, 110],
+            "pause_while_awaiting_client": false
+        });
+        let policy: SlaPolicySnapshot = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(policy.thresholds[0].channels, [Channel::InApp]);
+        assert_eq!(policy.thresholds[1].percent, Percent::BREACH);
+        assert_eq!(policy.escalation_percents, DEFAULT_ESCALATION_PERCENTS);
+        assert_eq!(serde_json::to_value(&policy).unwrap(), stored);
+
+        let mut bad = stored.clone();
+        bad["thresholds"][0]["percent"] = json!(0);
+        assert!(serde_json::from_value::<SlaPolicySnapshot>(bad).is_err());
+        let mut bad = stored;
+        bad["thresholds"][0]["channels"] = json!(["sms"]);
+        assert!(serde_json::from_value::<SlaPolicySnapshot>(bad).is_err());
+    }
+
+    #[test]
+    fn the_default_rules_tell_the_board_manager_of_the_breach_only() {
+        let rules = default_threshold_rules();
+        let percents: Vec<u16> = rules.iter().map(|r| r.percent.get()).collect();
+        assert_eq!(percents, [50, 75, 90, 100]);
+        for r in &rules {
+            assert_eq!(r.notify_board_manager, r.percent == Percent::BREACH);
+            assert_eq!(r.channels, Channel::ALL);
+        }
+    }
+}

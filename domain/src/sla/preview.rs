@@ -1,9 +1,9 @@
 //! `POST /v1/sla/preview`: what an SLA would look like, computed with the same calendar code
 //! as live tickets and no stored state.
 
-use super::limits;
 use super::phase::{PhasePlan, plan_phase};
 use super::thresholds::{DEFAULT_THRESHOLDS, normalize_thresholds};
+use super::{Percent, limits};
 use crate::calendar::{Calendar, CalendarError, Interval, ScheduleSpec, normalize_pauses};
 use crate::validation::ValidationErrors;
 use chrono::{DateTime, Utc};
@@ -59,7 +59,7 @@ pub struct PhasePreview {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreviewThreshold {
-    pub percent: u16,
+    pub percent: Percent,
     pub at: DateTime<Utc>,
 }
 
@@ -105,7 +105,7 @@ pub fn preview(
             format!("must list at most {} pauses", limits::MAX_PAUSES),
         );
     }
-    let defaults: Vec<i64> = DEFAULT_THRESHOLDS.iter().map(|p| i64::from(*p)).collect();
+    let defaults: Vec<i64> = DEFAULT_THRESHOLDS.map(i64::from).to_vec();
     let percents = normalize_thresholds(
         request.thresholds.as_deref().unwrap_or(&defaults),
         "thresholds",

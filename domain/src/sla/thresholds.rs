@@ -2,22 +2,26 @@
 //! to escalate past due (above 100).
 
 use super::Percent;
+use super::percent::percent;
 use crate::validation::ValidationErrors;
 
 /// Warn at half, three quarters and nine tenths of the target; 100 is always added.
-pub const DEFAULT_THRESHOLDS: [u16; 3] = [50, 75, 90];
+pub const DEFAULT_THRESHOLDS: [Percent; 3] = [percent!(50), percent!(75), percent!(90)];
 
 /// The largest percentage accepted: ten times the target.
 pub const MAX_THRESHOLD: i64 = Percent::MAX.get() as i64;
 
 /// Checks each percentage is a [`Percent`] (naming `field[i]` otherwise), adds the breach,
 /// and returns them once each in ascending order.
-pub fn normalize_thresholds(percents: &[i64], field: &str) -> Result<Vec<u16>, ValidationErrors> {
+pub fn normalize_thresholds(
+    percents: &[i64],
+    field: &str,
+) -> Result<Vec<Percent>, ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let mut out = vec![Percent::BREACH.get()];
+    let mut out = vec![Percent::BREACH];
     for (i, p) in percents.iter().enumerate() {
         match Percent::try_from(*p) {
-            Ok(v) => out.push(v.get()),
+            Ok(v) => out.push(v),
             Err(e) => errors.push(&format!("{field}[{i}]"), e.to_string()),
         }
     }
@@ -30,50 +34,26 @@ pub fn normalize_thresholds(percents: &[i64], field: &str) -> Result<Vec<u16>, V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    #[test]
-    fn hundred_is_added_and_duplicates_dropped() {
-        assert_eq!(
-            normalize_thresholds(&[90, 50, 75, 90], "t").unwrap(),
-            [50, 75, 90, 100]
-        );
-        assert_eq!(normalize_thresholds(&[], "t").unwrap(), [100]);
-        assert_eq!(
-            normalize_thresholds(&[100, 1000, 1], "t").unwrap(),
-            [1, 100, 1000]
-        );
+    fn numbers(percents: &[Percent]) -> Vec<u16> {
+        percents.iter().map(|p| p.get()).collect()
     }
 
     #[test]
-    fn the_defaults_are_percentages() {
+    fn the_breach_is_added_and_duplicates_dropped() {
+        let normalized = |p: &[i64]| numbers(&normalize_thresholds(p, "t").unwrap());
+        assert_eq!(normalized(&[90, 50, 75, 90]), [50, 75, 90, 100]);
+        assert_eq!(normalized(&[]), [100]);
+        assert_eq!(normalized(&[100, 1000, 1]), [1, 100, 1000]);
+    }
+
+    #[test]
+    fn the_defaults_warn_before_the_breach_and_escalations_rise() {
         use crate::sla::DEFAULT_ESCALATION_PERCENTS;
-        for p in DEFAULT_THRESHOLDS {
-            assert!(Percent::new(p).is_ok_and(Percent::is_warning), "{p}");
-        }
-        for p in DEFAULT_ESCALATION_PERCENTS {
-            assert!(Percent::new(p).is_ok(), "{p}");
-        }
-        assert!(DEFAULT_ESCALATION_PERCENTS.is_sorted());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn normalized_thresholds_are_ascending_percentages_with_the_breach(
-            percents in proptest::collection::vec(-10i64..1100, 0..12)
-        ) {
-            match normalize_thresholds(&percents, "t") {
-                Ok(out) => {
-                    proptest::prop_assert!(percents.iter().all(|p| Percent::try_from(*p).is_ok()));
-                    proptest::prop_assert!(out.contains(&Percent::BREACH.get()));
-                    proptest::prop_assert!(out.windows(2).all(|w| w[0] < w[1]));
-                    proptest::prop_assert!(out.iter().all(|p| Percent::new(*p).is_ok()));
-                }
-                Err(e) => {
-                    let bad = percents.iter().filter(|p| Percent::try_from(**p).is_err()).count();
-                    proptest::prop_assert_eq!(e.0.len(), bad);
-                }
-            }
-        }
+        assert!(DEFAULT_THRESHOLDS.iter().all(|p| p.is_warning()));
+        assert!(DEFAULT_THRESHOLDS.is_sorted());
+        assert!(DEFAULT_ESCALATION_PERCENTS.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
@@ -81,5 +61,29 @@ mod tests {
         let e = normalize_thresholds(&[0, 50, 1001, -5], "thresholds").unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["thresholds[0]", "thresholds[2]", "thresholds[3]"]);
+        assert_eq!(
+            e.0[1].message,
+            "1001 is not a percentage between 1 and 1000"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn normalized_thresholds_ascend_once_each_with_the_breach(
+            percents in proptest::collection::vec(-10i64..1100, 0..12)
+        ) {
+            let bad = percents.iter().filter(|p| Percent::try_from(**p).is_err()).count();
+            match normalize_thresholds(&percents, "t") {
+                Ok(out) => {
+                    prop_assert_eq!(bad, 0);
+                    prop_assert!(out.contains(&Percent::BREACH));
+                    prop_assert!(out.windows(2).all(|w| w[0] < w[1]));
+                    for p in &percents {
+                        prop_assert!(out.iter().any(|o| i64::from(*o) == *p));
+                    }
+                }
+                Err(e) => prop_assert_eq!(e.0.len(), bad),
+            }
+        }
     }
 }

@@ -45,13 +45,13 @@ impl SlaState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum SlaAction {
-    /// A notification threshold was reached (100 is the breach's notification).
+    /// A notification threshold was reached ([`Percent::BREACH`] is the breach's notification).
     Threshold {
         phase: Phase,
         rule: ThresholdRule,
         due_at: Option<DateTime<Utc>>,
     },
-    /// The phase reached 100 % of its target.
+    /// The phase reached [`Percent::BREACH`] of its target.
     Breached {
         phase: Phase,
         due_at: Option<DateTime<Utc>>,
@@ -91,7 +91,7 @@ pub struct PhaseClock {
     /// The instant the target is reached, as of the last change.
     pub due_at: Option<DateTime<Utc>>,
     /// Notification percents already fired.
-    pub notified: Vec<u16>,
+    pub notified: Vec<Percent>,
     /// Escalation levels this phase has reached.
     pub escalated: u8,
     pub breached: bool,
@@ -383,16 +383,16 @@ impl SlaTracker {
                 continue;
             };
             let elapsed = p.carried();
-            let reached = |percent: u16| threshold_amount(target, percent) <= elapsed;
+            let reached = |percent: Percent| threshold_amount(target, percent) <= elapsed;
             // Ordered by percent; at one percent: the notification, then the breach, then
             // the escalation (`Step::rank`).
-            let mut steps: Vec<(u16, Step)> = rules
+            let mut steps: Vec<(Percent, Step)> = rules
                 .into_iter()
                 .filter(|r| !p.notified.contains(&r.percent) && reached(r.percent))
                 .map(|r| (r.percent, Step::Notify(r)))
                 .collect();
-            if !p.breached && reached(Percent::BREACH.get()) {
-                steps.push((Percent::BREACH.get(), Step::Breach));
+            if !p.breached && reached(Percent::BREACH) {
+                steps.push((Percent::BREACH, Step::Breach));
             }
             for (level, percent) in (1u8..).zip(escalations) {
                 if p.escalated < level && reached(percent) {
@@ -453,7 +453,7 @@ impl SlaTracker {
                 .iter()
                 .filter(|r| !p.notified.contains(&r.percent))
                 .map(|r| r.percent)
-                .chain((!p.breached).then_some(Percent::BREACH.get()))
+                .chain((!p.breached).then_some(Percent::BREACH))
                 .chain(
                     self.policy
                         .escalation_percents
@@ -491,9 +491,7 @@ impl SlaTracker {
         }
         let first_warning = self.policy.thresholds.first().map(|r| r.percent);
         let warned = running.iter().any(|p| {
-            p.running()
-                && first_warning
-                    .is_some_and(|w| w < Percent::BREACH.get() && p.notified.contains(&w))
+            p.running() && first_warning.is_some_and(|w| w.is_warning() && p.notified.contains(&w))
         });
         if warned {
             SlaState::AtRisk

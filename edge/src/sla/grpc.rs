@@ -504,7 +504,14 @@ impl SlaService for SlaApi {
             .enumerate()
             .map(|(i, m)| {
                 Ok(EscalationManager {
-                    level: i16::try_from(m.level).unwrap_or(0),
+                    // Out of i16's range is out of 1..=3 too: refused here, naming the field,
+                    // rather than turned into a level the store then refuses.
+                    level: i16::try_from(m.level).map_err(|_| {
+                        ApiError::invalid(
+                            &format!("escalation_managers[{i}].level"),
+                            "must be 1, 2 or 3",
+                        )
+                    })?,
                     user_id: crate::web::grpc_convert::id(
                         &format!("escalation_managers[{i}].user_id"),
                         &m.user_id,

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use psa_domain::events::Envelope;
 use psa_domain::ids::sla_workflow_id;
-use psa_domain::notifications;
+use psa_domain::notifications::{self, Channel};
 use psa_tests::bench::arg;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -398,7 +398,7 @@ async fn events(owner: &PgPool, before: Option<DateTime<Utc>>) -> anyhow::Result
 
 /// (event, user) pairs the notification rules call for on `channel`. Preferences and
 /// switches are the defaults (everything on), so the rules alone decide.
-fn expected(events: &[Event], channel: &str) -> HashSet<(Uuid, Uuid)> {
+fn expected(events: &[Event], channel: Channel) -> HashSet<(Uuid, Uuid)> {
     events
         .iter()
         .map(|e| &e.envelope)
@@ -487,7 +487,7 @@ async fn watch_catch_up(
             let rows = in_app_rows(&owner).await?;
             anyhow::Ok(
                 evs.iter().all(|e| e.done)
-                    && expected(&evs, "in_app")
+                    && expected(&evs, Channel::InApp)
                         .iter()
                         .all(|k| rows.contains_key(k)),
             )
@@ -647,7 +647,7 @@ async fn verdict(
 
     // In-app rows: exactly the ones the rules call for (the table's unique key makes a second
     // row impossible, so a duplicate shows as a row nobody expected).
-    let want = expected(&evs, "in_app");
+    let want = expected(&evs, Channel::InApp);
     let rows = in_app_rows(owner).await?;
     checks.push(Check {
         what: "in-app notifications",
@@ -667,7 +667,7 @@ async fn verdict(
     });
 
     // E-mail: each expected Message-ID exactly once on the sink.
-    let want: HashSet<String> = expected(&evs, "email")
+    let want: HashSet<String> = expected(&evs, Channel::Email)
         .into_iter()
         .map(|(e, u)| message_id(e, u))
         .collect();

@@ -4,7 +4,7 @@
 use crate::bus::{Handler, HandlerError};
 use futures::future::BoxFuture;
 use psa_domain::events::Envelope;
-use psa_domain::notifications;
+use psa_domain::notifications::{self, Channel};
 use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::notify_email::{self, EmailNotificationWorkflow};
 use psa_workflows::search_attributes as sa;
@@ -33,7 +33,7 @@ impl NotificationHandler {
     /// Starts the event's e-mail workflow; a second start for the same event is a no-op.
     async fn start_emails(&self, event: &Envelope) -> Result<(), HandlerError> {
         if notifications::subtype_for(&event.event).is_none()
-            || !notifications::channel_allowed(event, "email")
+            || !notifications::channel_allowed(event, Channel::Email)
             || notifications::direct_recipients(event).is_empty()
         {
             return Ok(());

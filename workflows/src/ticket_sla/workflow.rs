@@ -13,7 +13,7 @@ use psa_domain::sla::run::{
     SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
     TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
-use psa_domain::sla::{Phase, SlaAction, SlaTracker};
+use psa_domain::sla::{Percent, Phase, SlaAction, SlaTracker};
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
@@ -439,7 +439,12 @@ fn rebuilt(
         };
         match parts.as_slice() {
             ["threshold", p, percent] => {
-                if let (Some(p), Ok(percent)) = (phase(p), percent.parse::<u16>()) {
+                // A step key whose percent is none (hand-written rows) marks nothing.
+                let percent = percent
+                    .parse::<u16>()
+                    .ok()
+                    .and_then(|v| Percent::new(v).ok());
+                if let (Some(p), Some(percent)) = (phase(p), percent) {
                     let clock = match p {
                         Phase::Response => &mut tracker.response,
                         Phase::Resolution => &mut tracker.resolution,
@@ -705,7 +710,7 @@ async fn write(
             .policy
             .thresholds
             .iter()
-            .find(|r| r.percent == 100)
+            .find(|r| r.percent == Percent::BREACH)
             .cloned(),
         action,
         tracker: Some(tracker.clone()),
