@@ -5,7 +5,7 @@ use crate::state::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::{ApiError, Problem};
 use crate::web::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
-use axum::Json;
+use crate::web::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use psa_store::clients::{

@@ -4,7 +4,7 @@ use crate::state::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::{ApiError, Problem};
 use crate::web::extract::{ApiPath, ApiQuery};
-use axum::Json;
+use crate::web::json::Json;
 use axum::extract::State;
 use psa_store::notifications::{self as svc, Notification, NotificationQuery};
 use psa_store::pagination::Page;

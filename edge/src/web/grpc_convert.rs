@@ -8,10 +8,13 @@ use psa_store::tickets::Ticket;
 use psa_store::tickets::comments::Comment;
 use uuid::Uuid;
 
+/// An instant, to the millisecond like every instant the API sends (see `web::json`).
 pub fn ts(t: DateTime<Utc>) -> Timestamp {
+    let millis = t.timestamp_subsec_millis();
     Timestamp {
         seconds: t.timestamp(),
-        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+        // Below 1,000 ms (up to 1,999 in a leap second), so always within an i32.
+        nanos: i32::try_from(millis * 1_000_000).unwrap_or(0),
     }
 }
 
