@@ -1,10 +1,10 @@
 //! `psa-edge`: the API process (`serve`), plus `migrate` and `seed-demo` for setup.
 
-use psa_edge::config::{EdgeConfig, migration_database_url};
+use psa_edge::config::{self, EdgeConfig, SetupConfig};
 use psa_edge::serve;
 use psa_store::{migrate, seed};
+use secrecy::ExposeSecret;
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: psa-edge <serve|migrate|seed-demo>
   serve      run the HTTP and gRPC API and the outbox relay
@@ -13,18 +13,18 @@ const USAGE: &str = "usage: psa-edge <serve|migrate|seed-demo>
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let filter = match config::log_filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("psa-edge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let command = std::env::args().nth(1).unwrap_or_default();
     let result = match command.as_str() {
         "serve" => run_serve().await,
-        "migrate" => migrate::migrate(&migration_database_url())
-            .await
-            .map(|_| tracing::info!("migrations applied"))
-            .map_err(|e| e.to_string()),
+        "migrate" => run_migrate().await,
         "seed-demo" => run_seed().await,
         _ => {
             eprintln!("{USAGE}");
@@ -66,13 +66,22 @@ async fn run_serve() -> Result<(), String> {
     Ok(())
 }
 
-async fn run_seed() -> Result<(), String> {
-    let key =
-        std::env::var("PSA_DEMO_API_KEY").map_err(|_| "PSA_DEMO_API_KEY is not set".to_owned())?;
-    let pool = migrate::migrate(&migration_database_url())
+async fn run_migrate() -> Result<(), String> {
+    let setup = SetupConfig::from_env().map_err(|e| e.to_string())?;
+    migrate::migrate(setup.owner_database_url.expose_secret())
         .await
         .map_err(|e| e.to_string())?;
-    let tenant = seed::seed_tenant(&pool, "demo", "Demo MSP", &key)
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn run_seed() -> Result<(), String> {
+    let setup = SetupConfig::from_env().map_err(|e| e.to_string())?;
+    let key = setup.demo_api_key().map_err(|e| e.to_string())?;
+    let pool = migrate::migrate(setup.owner_database_url.expose_secret())
+        .await
+        .map_err(|e| e.to_string())?;
+    let tenant = seed::seed_tenant(&pool, "demo", "Demo MSP", key.expose_secret())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(tenant_id = %tenant.tenant_id, "demo tenant seeded");

@@ -7,6 +7,7 @@ use crate::config::EdgeConfig;
 use crate::relay::{self, Relay};
 use crate::state::AppState;
 use crate::web::{grpc, router};
+use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -36,7 +37,7 @@ pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
     let pool = PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(&config.database_url)
+        .connect(config.database_url.expose_secret())
         .await?;
     let relay_enabled = config.relay.enabled;
     let state = AppState::new(pool, config);

@@ -3,6 +3,7 @@
 use crate::config::EdgeConfig;
 use crate::web::error::ApiError;
 use crate::web::rate_limit::KeyRates;
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_client::Client;
@@ -48,7 +49,7 @@ impl AppState {
     pub async fn redis(&self) -> Result<redis::aio::ConnectionManager, ApiError> {
         self.redis
             .get_or_try_init(|| async {
-                let client = redis::Client::open(self.config.redis_url.as_str())?;
+                let client = redis::Client::open(self.config.redis_url.expose_secret())?;
                 redis::aio::ConnectionManager::new(client).await
             })
             .await

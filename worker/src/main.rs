@@ -1,10 +1,11 @@
 //! `psa-worker`: the process that runs every workflow and activity.
 
 use psa_worker::bus::dead_letters;
+use psa_worker::config;
 use psa_worker::{WorkerConfig, run_worker};
 use psa_workflows::client::{TemporalSetupError, connect, ensure_search_attributes};
+use secrecy::ExposeSecret;
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 /// Resolves on Ctrl-C or SIGTERM (what `scripts/down` and Kubernetes send), so in-flight work
 /// drains instead of being cut off.
@@ -31,11 +32,14 @@ const USAGE: &str = "usage: psa-worker [run]
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let filter = match config::log_filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("psa-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let config = match WorkerConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -89,7 +93,8 @@ async fn register_search_attributes(config: &WorkerConfig) -> Result<(), Tempora
 
 /// Operators' view of the dead letters: list, inspect, replay.
 async fn dead_letter_command(config: &WorkerConfig, args: &[&str]) -> Result<ExitCode, String> {
-    let client = redis::Client::open(config.bus.redis_url.as_str()).map_err(|e| e.to_string())?;
+    let client =
+        redis::Client::open(config.bus.redis_url.expose_secret()).map_err(|e| e.to_string())?;
     let mut conn = client
         .get_multiplexed_async_connection()
         .await

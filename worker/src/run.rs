@@ -7,6 +7,7 @@ use psa_domain::sla::run::SlaLimits;
 use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::notify_email::email_task_queue;
+use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -36,7 +37,7 @@ pub async fn run_worker(
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(&config.database_url)
+        .connect(config.database_url.expose_secret())
         .await?;
     let client = connect(
         &config.temporal_address,
@@ -50,6 +51,7 @@ pub async fn run_worker(
         .map_err(|e| WorkerError::Worker(e.to_string()))?;
     let worker_err = |e: &dyn std::fmt::Display| WorkerError::Worker(e.to_string());
     let mut options = WorkerOptions::new(config.task_queue.clone()).build();
+    options.max_cached_workflows = config.max_cached_workflows;
     psa_workflows::register::on_worker(&mut options).map_err(|e| worker_err(&e))?;
     psa_activities::register::on_workflow_queue(
         &mut options,
@@ -67,10 +69,10 @@ pub async fn run_worker(
     let email_pool = PgPoolOptions::new()
         .max_connections(EMAIL_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(&config.database_url)
+        .connect(config.database_url.expose_secret())
         .await?;
     let sender = EmailSender::new(
-        &config.smtp_url,
+        config.smtp_url.expose_secret(),
         &config.smtp_from,
         NotificationStore::new(email_pool),
     )

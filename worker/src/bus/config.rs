@@ -1,11 +1,13 @@
 //! Settings of the stream consumers.
 
 use psa_domain::events::stream;
+use secrecy::SecretString;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct BusConfig {
-    pub redis_url: String,
+    /// May carry a password: never printed.
+    pub redis_url: SecretString,
     /// The stream events are read from.
     pub stream: String,
     /// Where entries go after `max_deliveries` failed attempts (or at once when invalid).
@@ -27,7 +29,7 @@ pub struct BusConfig {
 }
 
 impl BusConfig {
-    pub fn new(redis_url: impl Into<String>) -> Self {
+    pub fn new(redis_url: impl Into<SecretString>) -> Self {
         Self {
             redis_url: redis_url.into(),
             stream: stream::EVENTS.into(),

@@ -10,6 +10,7 @@ use psa_domain::events::{Envelope, stream};
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use redis::{AsyncConnectionConfig, RedisResult};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -66,7 +67,7 @@ impl Consumer {
         handler: Arc<dyn Handler>,
         consumer_name: impl Into<String>,
     ) -> RedisResult<Self> {
-        let client = redis::Client::open(config.redis_url.as_str())?;
+        let client = redis::Client::open(config.redis_url.expose_secret())?;
         let group = keys::group(handler.name());
         Ok(Self {
             client,
