@@ -47,14 +47,15 @@ pub async fn update(
     Ok(Json(svc::update(&s.pool, &p, &subtype, input).await?))
 }
 
-/// `{}` previews the template in force; `{"template": {...}}` previews an unsaved one.
+/// `{}` (or no body) previews the template in force; `{"template": {...}}` previews an unsaved
+/// one.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     pub template: Option<TemplateInput>,
 }
 
-#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/preview", operation_id = "previewNotificationTemplate", tag = "notifications", request_body = PreviewRequest,
+#[utoipa::path(post, path = "/v1/notification-templates/{subtype}/preview", operation_id = "previewNotificationTemplate", tag = "notifications", request_body = Option<PreviewRequest>,
     responses((status = 200, body = Preview), (status = 422, body = Problem)))]
 pub async fn preview(
     State(s): State<AppState>,

@@ -169,7 +169,8 @@ pub async fn set_settings(
 }
 
 /// Priorities P1..P5, Mon-Fri 08:00-18:00 hours and the "ITIL standard" policy in one call.
-#[utoipa::path(post, path = "/v1/sla/itil-setup", operation_id = "setUpItilSla", tag = "sla", request_body = ItilSetup,
+/// Every field is optional: no body at all sets up in UTC.
+#[utoipa::path(post, path = "/v1/sla/itil-setup", operation_id = "setUpItilSla", tag = "sla", request_body = Option<ItilSetup>,
     responses((status = 200, body = Policy), (status = 422, body = Problem)))]
 pub async fn itil_setup(
     State(s): State<AppState>,

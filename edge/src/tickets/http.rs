@@ -77,6 +77,7 @@ pub async fn update(
     Ok(Json(svc::update(&s.pool, &p, id, patch).await?))
 }
 
+/// Moves the ticket to `status_id` (required: a request without it is a 400 naming it).
 #[utoipa::path(post, path = "/v1/tickets/{id}/status", operation_id = "changeTicketStatus", tag = "tickets", request_body = StatusChange, responses((status = 200, body = Ticket)))]
 pub async fn change_status(
     State(s): State<AppState>,
@@ -89,7 +90,8 @@ pub async fn change_status(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/tickets/{id}/assign", operation_id = "assignTicket", tag = "tickets", request_body = Assignment, responses((status = 200, body = Ticket)))]
+/// Assigns the ticket to `assignee_id`; `null`, `{}` or no body at all unassigns it.
+#[utoipa::path(post, path = "/v1/tickets/{id}/assign", operation_id = "assignTicket", tag = "tickets", request_body = Option<Assignment>, responses((status = 200, body = Ticket)))]
 pub async fn assign(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -99,7 +101,8 @@ pub async fn assign(
     Ok(Json(svc::assign(&s.pool, &p, id, body.assignee_id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/tickets/{id}/close", operation_id = "closeTicket", tag = "tickets", request_body = CloseRequest, responses((status = 200, body = Ticket)))]
+/// Closes the ticket; with no body (or `{}`) into the tenant's first closed status.
+#[utoipa::path(post, path = "/v1/tickets/{id}/close", operation_id = "closeTicket", tag = "tickets", request_body = Option<CloseRequest>, responses((status = 200, body = Ticket)))]
 pub async fn close(
     State(s): State<AppState>,
     Caller(p): Caller,
