@@ -1,7 +1,9 @@
 //! Cursor pagination shared by every list.
 //!
 //! Rows have UUIDv7 keys, which sort by creation time, so a cursor is simply the last key seen
-//! (opaque to callers: base64url).
+//! (opaque to callers: base64url). Every list pages the same way, whether its query pages in SQL
+//! ([`PageRequest::fetch`] and [`PageRequest::finish`]) or it reads a short list whole
+//! ([`PageRequest::page_of`]).
 
 use crate::error::StoreError;
 use base64::Engine;
@@ -20,11 +22,14 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// `limit` 0 or absent means the default; `cursor` empty or absent means the first page.
+    /// `limit` absent means the default, and 0 is refused like any other value out of range
+    /// (a page of nothing is never what a caller meant); `cursor` empty or absent means the
+    /// first page. Protobuf cannot tell an unset `limit` from 0: its adapters pass `None` for
+    /// 0.
     pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, StoreError> {
         let limit = match limit {
-            None | Some(0) => DEFAULT_LIMIT,
-            Some(n) if n <= MAX_LIMIT => n,
+            None => DEFAULT_LIMIT,
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
             Some(_) => {
                 return Err(StoreError::invalid(
                     "limit",
@@ -45,6 +50,18 @@ impl PageRequest {
     /// Rows to fetch: one more than the page, to know whether another page follows.
     pub fn fetch(&self) -> i64 {
         i64::from(self.limit) + 1
+    }
+
+    /// Pages a list read whole (a tenant's SLA schedules, policies, holidays: a handful of
+    /// rows, each read with its parts): in key order, the rows after the cursor, cut to the
+    /// page, so callers see the same paging as for lists paged in SQL.
+    pub fn page_of<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> Page<T> {
+        rows.sort_by_key(&key);
+        if let Some(after) = self.after {
+            rows.retain(|r| key(r) > after);
+        }
+        rows.truncate(self.limit as usize + 1);
+        self.finish(rows, key)
     }
 
     /// Cuts the fetched rows to the page and computes the next cursor.
@@ -86,12 +103,19 @@ mod tests {
     #[test]
     fn limits() {
         assert_eq!(PageRequest::parse(None, None).unwrap().limit, DEFAULT_LIMIT);
-        assert_eq!(
-            PageRequest::parse(Some(0), None).unwrap().limit,
-            DEFAULT_LIMIT
-        );
+        assert_eq!(PageRequest::parse(Some(1), None).unwrap().limit, 1);
         assert_eq!(PageRequest::parse(Some(7), None).unwrap().limit, 7);
-        assert!(PageRequest::parse(Some(MAX_LIMIT + 1), None).is_err());
+        assert_eq!(
+            PageRequest::parse(Some(MAX_LIMIT), None).unwrap().limit,
+            MAX_LIMIT
+        );
+        // 0 and too many are refused alike, naming `limit`.
+        for refused in [0, MAX_LIMIT + 1] {
+            match PageRequest::parse(Some(refused), None) {
+                Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "limit"),
+                other => panic!("limit {refused}: {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -108,6 +132,28 @@ mod tests {
         );
         assert!(PageRequest::parse(None, Some("not a cursor!")).is_err());
         assert!(PageRequest::parse(None, Some("AAAA")).is_err());
+    }
+
+    #[test]
+    fn a_list_read_whole_pages_like_one_paged_in_sql() {
+        let mut ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let shuffled = vec![ids[3], ids[0], ids[4], ids[2], ids[1]];
+        ids.sort();
+        let first = PageRequest::parse(Some(2), None)
+            .unwrap()
+            .page_of(shuffled.clone(), |u| *u);
+        assert_eq!(first.items, ids[..2]);
+        let cursor = first.next_cursor.unwrap();
+        let second = PageRequest::parse(Some(2), Some(&cursor))
+            .unwrap()
+            .page_of(shuffled.clone(), |u| *u);
+        assert_eq!(second.items, ids[2..4]);
+        let cursor = second.next_cursor.unwrap();
+        let last = PageRequest::parse(Some(2), Some(&cursor))
+            .unwrap()
+            .page_of(shuffled, |u| *u);
+        assert_eq!(last.items, ids[4..]);
+        assert!(last.next_cursor.is_none());
     }
 
     #[test]

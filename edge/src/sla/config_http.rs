@@ -1,13 +1,15 @@
 //! `/v1/sla/…` configuration: schedules, holidays, policies, settings, the ITIL setup, and
 //! the SLA assignment of clients and boards.
 
+use crate::reference::http::ListQuery;
 use crate::state::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::{ApiError, Problem};
-use crate::web::extract::{ApiJson, ApiPath};
+use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::web::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use psa_store::pagination::{Page, PageRequest};
 use psa_store::sla::policies::{
     self as policies, BoardSla, ItilSetup, Policy, PolicyAssignment, PolicyInput, SlaSettings,
 };
@@ -16,12 +18,18 @@ use psa_store::sla::schedules::{
 };
 use uuid::Uuid;
 
-#[utoipa::path(get, path = "/v1/sla/schedules", operation_id = "listSlaSchedules", tag = "sla", responses((status = 200, body = Vec<Schedule>)))]
+/// The tenant's business-hours schedules, oldest first, a page at a time.
+#[utoipa::path(get, path = "/v1/sla/schedules", operation_id = "listSlaSchedules", tag = "sla", params(ListQuery), responses((status = 200, body = Page<Schedule>)))]
 pub async fn list_schedules(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<Schedule>>, ApiError> {
-    Ok(Json(schedules::list(&s.pool, &p).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Schedule>>, ApiError> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    // A tenant has a handful, each read with its hours and holidays: the page is cut from all
+    // of them, paged like every list so that callers need one way to read lists.
+    let all = schedules::list(&s.pool, &p).await?;
+    Ok(Json(page.page_of(all, |r| r.id)))
 }
 
 #[utoipa::path(post, path = "/v1/sla/schedules", operation_id = "createSlaSchedule", tag = "sla", request_body = ScheduleInput,
@@ -68,12 +76,16 @@ pub async fn delete_schedule(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/sla/holidays", operation_id = "listSlaHolidays", tag = "sla", responses((status = 200, body = Vec<Holiday>)))]
+/// The tenant-wide holidays, oldest first, a page at a time.
+#[utoipa::path(get, path = "/v1/sla/holidays", operation_id = "listSlaHolidays", tag = "sla", params(ListQuery), responses((status = 200, body = Page<Holiday>)))]
 pub async fn list_holidays(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<Holiday>>, ApiError> {
-    Ok(Json(schedules::list_holidays(&s.pool, &p).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Holiday>>, ApiError> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let all = schedules::list_holidays(&s.pool, &p).await?;
+    Ok(Json(page.page_of(all, |r| r.id)))
 }
 
 #[utoipa::path(post, path = "/v1/sla/holidays", operation_id = "createSlaHoliday", tag = "sla", request_body = HolidayInput,
@@ -99,12 +111,16 @@ pub async fn delete_holiday(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/sla/policies", operation_id = "listSlaPolicies", tag = "sla", responses((status = 200, body = Vec<Policy>)))]
+/// The tenant's SLA policies, oldest first, a page at a time.
+#[utoipa::path(get, path = "/v1/sla/policies", operation_id = "listSlaPolicies", tag = "sla", params(ListQuery), responses((status = 200, body = Page<Policy>)))]
 pub async fn list_policies(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<Policy>>, ApiError> {
-    Ok(Json(policies::list(&s.pool, &p).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Policy>>, ApiError> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let all = policies::list(&s.pool, &p).await?;
+    Ok(Json(page.page_of(all, |r| r.id)))
 }
 
 #[utoipa::path(post, path = "/v1/sla/policies", operation_id = "createSlaPolicy", tag = "sla", request_body = PolicyInput,

@@ -69,7 +69,8 @@ impl TicketService for TicketApi {
             assignee_id: opt_id("assignee_id", r.assignee_id.as_deref())?,
             priority_id: opt_id("priority_id", r.priority_id.as_deref())?,
             open: r.open,
-            limit: Some(r.limit),
+            // Protobuf sends an unset limit as 0: the default page.
+            limit: (r.limit != 0).then_some(r.limit),
             cursor: Some(r.cursor),
         };
         let page = svc::list(&self.state.pool, &p, filter)
@@ -162,7 +163,8 @@ impl TicketService for TicketApi {
     ) -> Reply<pb::ListCommentsResponse> {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
-        let page = PageRequest::parse(Some(r.limit), Some(&r.cursor)).map_err(ApiError::from)?;
+        let page = PageRequest::parse((r.limit != 0).then_some(r.limit), Some(&r.cursor))
+            .map_err(ApiError::from)?;
         let out = comments::list(&self.state.pool, &p, target(&r.ticket_id)?, page)
             .await
             .map_err(ApiError::from)?;

@@ -55,7 +55,7 @@ async fn itil_setup_times_tickets_and_a_priority_change_retimes_them() {
     let (_, again) = send(&env, Method::POST, "/v1/sla/itil-setup", &key, json!({})).await;
     assert_eq!(again["id"], policy["id"], "a second call changes nothing");
     let (_, schedules) = send(&env, Method::GET, "/v1/sla/schedules", &key, Value::Null).await;
-    let schedule = &schedules[0];
+    let schedule = &schedules["items"][0];
     assert_eq!(schedule["is_default"], true);
     assert_eq!(schedule["timezone"], "Europe/London");
     assert_eq!(schedule["hours"].as_array().unwrap().len(), 5);
@@ -348,7 +348,7 @@ async fn schedules_policies_and_assignments_are_validated() {
         Value::Null,
     )
     .await;
-    assert!(theirs.as_array().unwrap().is_empty());
+    assert!(theirs["items"].as_array().unwrap().is_empty());
 
     // Global holidays.
     let (status, h) = send(
