@@ -11,18 +11,23 @@ use psa_protos::v1::ticket_service_server::TicketServiceServer;
 use crate::sla::grpc::SlaApi;
 use crate::tickets::grpc::TicketApi;
 
-/// The gRPC router: ticket and SLA services plus reflection.
+/// The gRPC router: ticket and SLA services plus reflection, both `grpc.reflection.v1` and the
+/// `v1alpha` that many tools (grpcurl before 1.9, Postman, older grpc_cli) still ask for.
 pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(psa_protos::v1::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(psa_protos::v1::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let limit = state.config.body_limit;
     let tickets =
         TicketServiceServer::new(TicketApi::new(state.clone())).max_decoding_message_size(limit);
     let sla = SlaServiceServer::new(SlaApi::new(state)).max_decoding_message_size(limit);
     Ok(tonic::service::Routes::new(tickets)
         .add_service(sla)
-        .add_service(reflection))
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha))
 }
 
 /// Authenticates a gRPC call from its `authorization` or `x-api-key` metadata.
