@@ -35,9 +35,11 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         version = "1",
         description = "Tickets, clients, reference data, SLA configuration and clocks, and \
             notifications of one tenant, chosen by the API key. Every error is \
-            `application/problem+json` (RFC 9457) naming the fields at fault. Writes that create \
-            a record accept an `Idempotency-Key` header. Lists are cursor-paged: pass \
-            `next_cursor` back as `cursor`."
+            `application/problem+json` (RFC 9457) naming the fields at fault. The creates that \
+            declare an `Idempotency-Key` header are safe to retry with it. Lists answer \
+            `{items, next_cursor}` pages: pass `next_cursor` back as `cursor` (the three that \
+            answer a bare array answer every entry at once). A request without a body is read \
+            as `{}`. Instants carry at most milliseconds."
     ),
     paths(
         sla::preview, sla::ticket_sla, sla::ticket_audit, sla::compliance,
