@@ -208,9 +208,9 @@ impl SlaTicketWorkflow {
                 Some(at) => {
                     // From the clock as it is now (the writes above took time), in whole
                     // milliseconds rounded up: waking a hair early would find nothing due.
+                    // At least 1, so the conversion below is exact.
                     let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
-                    wait_for_event(ctx, Duration::from_millis(u64::try_from(wait).unwrap_or(1)))
-                        .await;
+                    wait_for_event(ctx, Duration::from_millis(wait.unsigned_abs())).await;
                 }
                 None => {
                     ctx.wait_condition(|s: &Self| !s.pending.is_empty()).await?;
@@ -335,7 +335,7 @@ async fn start(
                 let seen = ctx.state(|s| s.events_applied);
                 let at = retry.map_or(now, |r| r.at);
                 let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
-                let mut timer = ctx.timer(Duration::from_millis(u64::try_from(wait).unwrap_or(1)));
+                let mut timer = ctx.timer(Duration::from_millis(wait.unsigned_abs()));
                 let woke = temporalio_sdk::workflows::select! {
                     _ = &mut timer => false,
                     _ = ctx.wait_condition(move |s: &SlaTicketWorkflow| s.events_applied != seen) => true,
