@@ -84,7 +84,7 @@ ensure_sqlx_cli() {
 	ensure_cargo_path
 	want=$(sqlx_locked_version)
 	[[ -n $want ]] || die "no sqlx package in Cargo.lock"
-	have=$(cargo sqlx --version 2>/dev/null || true) # "cargo-sqlx 0.8.6"
+	have=$(cargo sqlx --version 2>/dev/null || true) # "sqlx-cli-sqlx 0.8.6"
 	[[ ${have##* } == "$want" ]] && return 0
 	log "installing sqlx-cli $want${have:+ (found ${have##* })}"
 	cargo install sqlx-cli --locked --force --debug --version "$want" \
