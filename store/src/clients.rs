@@ -4,7 +4,7 @@ use crate::error::StoreError;
 use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
-use crate::rows::{HasId, create_named, get, has_id, list};
+use crate::rows::{HasId, get, has_id, list};
 use crate::tenant;
 use chrono::{DateTime, Utc};
 use psa_domain::auth::Permission;
@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A customer organisation of the MSP; tickets and contacts may belong to one.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f", "name": "Acme Ltd",
     "created_at": "2026-03-02T09:30:00Z", "updated_at": "2026-03-02T09:30:00Z"}))]
 pub struct Client {
@@ -42,7 +42,7 @@ pub struct ClientPatch {
 }
 
 /// A person at a client.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0190d9a0-2d3e-7f40-8152-637485960a1b",
     "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f", "name": "Jo Bloggs",
     "email": "jo@acme.example", "phone": "+44 20 7946 0000",
@@ -82,9 +82,6 @@ pub struct ContactPatch {
 
 has_id!(Client);
 
-const CLIENT_COLS: &str = "id, name, created_at, updated_at";
-const CONTACT_COLS: &str = "id, client_id, name, email, phone, created_at, updated_at";
-
 fn check_contact(
     name: Option<&str>,
     email: Option<&str>,
@@ -104,11 +101,33 @@ pub async fn list_clients(
     p: &Principal,
     page: PageRequest,
 ) -> Result<Page<Client>, StoreError> {
-    list(pool, p, "clients", CLIENT_COLS, page).await
+    list(pool, p, page, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Client,
+                "SELECT id, name, created_at, updated_at FROM clients
+                 WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                page.after,
+                page.fetch(),
+            )
+            .fetch_all(c),
+        )
+    })
+    .await
 }
 
 pub async fn get_client(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Client, StoreError> {
-    get(pool, p, "clients", CLIENT_COLS, id).await
+    get(pool, p, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Client,
+                "SELECT id, name, created_at, updated_at FROM clients WHERE id = $1",
+                id
+            )
+            .fetch_optional(c),
+        )
+    })
+    .await
 }
 
 pub async fn create_client(
@@ -119,7 +138,24 @@ pub async fn create_client(
 ) -> Result<Client, StoreError> {
     p.require(Permission::WriteClients)?;
     check_contact(Some(&input.name), None, None)?;
-    create_named(pool, p, key, "clients", CLIENT_COLS, input.name).await
+    let tenant = p.tenant_id;
+    // The fingerprint names the table, so one key cannot replay a client as a board.
+    let request = serde_json::json!({ "table": "clients", "name": input.name });
+    create_once(pool, p, key, &request, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query_as!(
+                Client,
+                "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, $3)
+                 RETURNING id, name, created_at, updated_at",
+                tenant,
+                new_id(),
+                input.name.trim(),
+            )
+            .fetch_one(conn)
+            .await?)
+        })
+    })
+    .await
 }
 
 pub async fn update_client(
@@ -131,11 +167,13 @@ pub async fn update_client(
     p.require(Permission::WriteClients)?;
     check_contact(patch.name.as_deref(), None, None)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let row: Option<Client> = sqlx::query_as(&format!(
-        "UPDATE clients SET name = coalesce($2, name), updated_at = now() WHERE id = $1 RETURNING {CLIENT_COLS}"
-    ))
-    .bind(id)
-    .bind(patch.name.as_deref().map(str::trim))
+    let row = sqlx::query_as!(
+        Client,
+        "UPDATE clients SET name = coalesce($2, name), updated_at = now() WHERE id = $1
+         RETURNING id, name, created_at, updated_at",
+        id,
+        patch.name.as_deref().map(str::trim),
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -150,13 +188,15 @@ pub async fn list_contacts(
 ) -> Result<Page<Contact>, StoreError> {
     p.require(Permission::ReadReference)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows: Vec<Contact> = sqlx::query_as(&format!(
-        "SELECT {CONTACT_COLS} FROM contacts WHERE ($1::uuid IS NULL OR id > $1)
-         AND ($2::uuid IS NULL OR client_id = $2) ORDER BY id LIMIT $3"
-    ))
-    .bind(page.after)
-    .bind(client_id)
-    .bind(page.fetch())
+    let rows = sqlx::query_as!(
+        Contact,
+        "SELECT id, client_id, name, email, phone, created_at, updated_at FROM contacts
+         WHERE ($1::uuid IS NULL OR id > $1) AND ($2::uuid IS NULL OR client_id = $2)
+         ORDER BY id LIMIT $3",
+        page.after,
+        client_id,
+        page.fetch(),
+    )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -164,7 +204,18 @@ pub async fn list_contacts(
 }
 
 pub async fn get_contact(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Contact, StoreError> {
-    get(pool, p, "contacts", CONTACT_COLS, id).await
+    get(pool, p, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Contact,
+                "SELECT id, client_id, name, email, phone, created_at, updated_at
+                 FROM contacts WHERE id = $1",
+                id
+            )
+            .fetch_optional(c),
+        )
+    })
+    .await
 }
 
 pub async fn create_contact(
@@ -182,16 +233,18 @@ pub async fn create_contact(
     let (tenant, req) = (p.tenant_id, input.clone());
     create_once(pool, p, key, &req, move |conn| {
         Box::pin(async move {
-            Ok(sqlx::query_as(&format!(
+            Ok(sqlx::query_as!(
+                Contact,
                 "INSERT INTO contacts (tenant_id, id, client_id, name, email, phone)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CONTACT_COLS}"
-            ))
-            .bind(tenant)
-            .bind(new_id())
-            .bind(input.client_id)
-            .bind(input.name.trim())
-            .bind(input.email)
-            .bind(input.phone)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 RETURNING id, client_id, name, email, phone, created_at, updated_at",
+                tenant,
+                new_id(),
+                input.client_id,
+                input.name.trim(),
+                input.email,
+                input.phone,
+            )
             .fetch_one(conn)
             .await?)
         })
@@ -212,14 +265,17 @@ pub async fn update_contact(
         patch.phone.as_deref(),
     )?;
     let mut tx = tenant::begin(pool, p).await?;
-    let row: Option<Contact> = sqlx::query_as(&format!(
-        "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email), phone = coalesce($4, phone),
-         updated_at = now() WHERE id = $1 RETURNING {CONTACT_COLS}"
-    ))
-    .bind(id)
-    .bind(patch.name.as_deref().map(str::trim))
-    .bind(patch.email)
-    .bind(patch.phone)
+    let row = sqlx::query_as!(
+        Contact,
+        "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email),
+                phone = coalesce($4, phone), updated_at = now()
+         WHERE id = $1
+         RETURNING id, client_id, name, email, phone, created_at, updated_at",
+        id,
+        patch.name.as_deref().map(str::trim),
+        patch.email,
+        patch.phone,
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;

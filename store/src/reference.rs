@@ -4,7 +4,7 @@ use crate::error::StoreError;
 use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
-use crate::rows::{HasId, create_named, get, has_id, list};
+use crate::rows::{DefaultTable, HasId, get, has_id, list};
 use crate::tenant;
 use chrono::{DateTime, Utc};
 use psa_domain::auth::Permission;
@@ -24,7 +24,7 @@ fn check_name(name: Option<&str>) -> Result<(), StoreError> {
     crate::check(e.into_result())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Board {
     pub id: Uuid,
     pub name: String,
@@ -45,7 +45,7 @@ pub struct BoardPatch {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Priority {
     pub id: Uuid,
     pub name: String,
@@ -71,7 +71,7 @@ pub struct PriorityPatch {
     pub rank: Option<i32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Status {
     pub id: Uuid,
     pub name: String,
@@ -110,7 +110,7 @@ pub struct StatusPatch {
     pub position: Option<i32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -121,11 +121,6 @@ pub struct User {
     pub active: bool,
 }
 
-const BOARD_COLS: &str = "id, name, created_at";
-const PRIORITY_COLS: &str = "id, name, rank, created_at";
-const STATUS_COLS: &str = "id, name, is_closed, pauses_sla, is_default, position, created_at";
-const USER_COLS: &str = "id, email, display_name, kind, client_id, active";
-
 has_id!(Board, Priority, Status, User);
 
 pub async fn list_boards(
@@ -133,11 +128,33 @@ pub async fn list_boards(
     p: &Principal,
     page: PageRequest,
 ) -> Result<Page<Board>, StoreError> {
-    list(pool, p, "boards", BOARD_COLS, page).await
+    list(pool, p, page, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Board,
+                "SELECT id, name, created_at FROM boards
+                 WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                page.after,
+                page.fetch(),
+            )
+            .fetch_all(c),
+        )
+    })
+    .await
 }
 
 pub async fn get_board(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Board, StoreError> {
-    get(pool, p, "boards", BOARD_COLS, id).await
+    get(pool, p, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Board,
+                "SELECT id, name, created_at FROM boards WHERE id = $1",
+                id
+            )
+            .fetch_optional(c),
+        )
+    })
+    .await
 }
 
 pub async fn create_board(
@@ -148,7 +165,24 @@ pub async fn create_board(
 ) -> Result<Board, StoreError> {
     p.require(Permission::WriteReference)?;
     check_name(Some(&input.name))?;
-    create_named(pool, p, key, "boards", BOARD_COLS, input.name).await
+    let tenant = p.tenant_id;
+    // The fingerprint names the table, so one key cannot replay a board as a client.
+    let request = serde_json::json!({ "table": "boards", "name": input.name });
+    create_once(pool, p, key, &request, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query_as!(
+                Board,
+                "INSERT INTO boards (tenant_id, id, name) VALUES ($1, $2, $3)
+                 RETURNING id, name, created_at",
+                tenant,
+                new_id(),
+                input.name.trim(),
+            )
+            .fetch_one(conn)
+            .await?)
+        })
+    })
+    .await
 }
 
 pub async fn update_board(
@@ -160,11 +194,12 @@ pub async fn update_board(
     p.require(Permission::WriteReference)?;
     check_name(patch.name.as_deref())?;
     let mut tx = tenant::begin(pool, p).await?;
-    let row: Option<Board> = sqlx::query_as(&format!(
-        "UPDATE boards SET name = coalesce($2, name) WHERE id = $1 RETURNING {BOARD_COLS}"
-    ))
-    .bind(id)
-    .bind(patch.name.as_deref().map(str::trim))
+    let row = sqlx::query_as!(
+        Board,
+        "UPDATE boards SET name = coalesce($2, name) WHERE id = $1 RETURNING id, name, created_at",
+        id,
+        patch.name.as_deref().map(str::trim),
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -176,11 +211,33 @@ pub async fn list_priorities(
     p: &Principal,
     page: PageRequest,
 ) -> Result<Page<Priority>, StoreError> {
-    list(pool, p, "priorities", PRIORITY_COLS, page).await
+    list(pool, p, page, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Priority,
+                "SELECT id, name, rank, created_at FROM priorities
+                 WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                page.after,
+                page.fetch(),
+            )
+            .fetch_all(c),
+        )
+    })
+    .await
 }
 
 pub async fn get_priority(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Priority, StoreError> {
-    get(pool, p, "priorities", PRIORITY_COLS, id).await
+    get(pool, p, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Priority,
+                "SELECT id, name, rank, created_at FROM priorities WHERE id = $1",
+                id
+            )
+            .fetch_optional(c),
+        )
+    })
+    .await
 }
 
 pub async fn create_priority(
@@ -194,13 +251,15 @@ pub async fn create_priority(
     let (tenant, req) = (p.tenant_id, input.clone());
     create_once(pool, p, key, &req, move |conn| {
         Box::pin(async move {
-            Ok(sqlx::query_as(&format!(
-                "INSERT INTO priorities (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4) RETURNING {PRIORITY_COLS}"
-            ))
-            .bind(tenant)
-            .bind(new_id())
-            .bind(input.name.trim())
-            .bind(input.rank)
+            Ok(sqlx::query_as!(
+                Priority,
+                "INSERT INTO priorities (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)
+                 RETURNING id, name, rank, created_at",
+                tenant,
+                new_id(),
+                input.name.trim(),
+                input.rank,
+            )
             .fetch_one(conn)
             .await?)
         })
@@ -217,13 +276,14 @@ pub async fn update_priority(
     p.require(Permission::WriteReference)?;
     check_name(patch.name.as_deref())?;
     let mut tx = tenant::begin(pool, p).await?;
-    let row: Option<Priority> = sqlx::query_as(&format!(
+    let row = sqlx::query_as!(
+        Priority,
         "UPDATE priorities SET name = coalesce($2, name), rank = coalesce($3, rank) WHERE id = $1
-         RETURNING {PRIORITY_COLS}"
-    ))
-    .bind(id)
-    .bind(patch.name.as_deref().map(str::trim))
-    .bind(patch.rank)
+         RETURNING id, name, rank, created_at",
+        id,
+        patch.name.as_deref().map(str::trim),
+        patch.rank,
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -235,11 +295,34 @@ pub async fn list_statuses(
     p: &Principal,
     page: PageRequest,
 ) -> Result<Page<Status>, StoreError> {
-    list(pool, p, "statuses", STATUS_COLS, page).await
+    list(pool, p, page, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Status,
+                "SELECT id, name, is_closed, pauses_sla, is_default, position, created_at
+                 FROM statuses WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                page.after,
+                page.fetch(),
+            )
+            .fetch_all(c),
+        )
+    })
+    .await
 }
 
 pub async fn get_status(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Status, StoreError> {
-    get(pool, p, "statuses", STATUS_COLS, id).await
+    get(pool, p, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                Status,
+                "SELECT id, name, is_closed, pauses_sla, is_default, position, created_at
+                 FROM statuses WHERE id = $1",
+                id
+            )
+            .fetch_optional(c),
+        )
+    })
+    .await
 }
 
 fn check_status_flags(is_closed: bool, is_default: bool) -> Result<(), StoreError> {
@@ -266,19 +349,21 @@ pub async fn create_status(
         Box::pin(async move {
             let id = new_id();
             if input.is_default {
-                crate::rows::take_default(&mut *conn, "statuses", id).await?;
+                DefaultTable::Statuses.take(&mut *conn, id).await?;
             }
-            Ok(sqlx::query_as(&format!(
+            Ok(sqlx::query_as!(
+                Status,
                 "INSERT INTO statuses (tenant_id, id, name, is_closed, pauses_sla, is_default, position)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {STATUS_COLS}"
-            ))
-            .bind(tenant)
-            .bind(id)
-            .bind(input.name.trim())
-            .bind(input.is_closed)
-            .bind(input.pauses_sla)
-            .bind(input.is_default)
-            .bind(input.position)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING id, name, is_closed, pauses_sla, is_default, position, created_at",
+                tenant,
+                id,
+                input.name.trim(),
+                input.is_closed,
+                input.pauses_sla,
+                input.is_default,
+                input.position,
+            )
             .fetch_one(conn)
             .await?)
         })
@@ -295,10 +380,12 @@ pub async fn update_status(
     p.require(Permission::WriteReference)?;
     check_name(patch.name.as_deref())?;
     let mut tx = tenant::begin(pool, p).await?;
-    let current: Status = sqlx::query_as(&format!(
-        "SELECT {STATUS_COLS} FROM statuses WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
+    let current = sqlx::query_as!(
+        Status,
+        "SELECT id, name, is_closed, pauses_sla, is_default, position, created_at
+         FROM statuses WHERE id = $1 FOR UPDATE",
+        id
+    )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -306,18 +393,22 @@ pub async fn update_status(
     let is_default = patch.is_default.unwrap_or(current.is_default);
     check_status_flags(is_closed, is_default)?;
     if is_default && !current.is_default {
-        crate::rows::take_default(&mut tx, "statuses", id).await?;
+        DefaultTable::Statuses.take(&mut tx, id).await?;
     }
-    let row: Status = sqlx::query_as(&format!(
-        "UPDATE statuses SET name = coalesce($2, name), is_closed = $3, pauses_sla = coalesce($4, pauses_sla),
-         is_default = $5, position = coalesce($6, position) WHERE id = $1 RETURNING {STATUS_COLS}"
-    ))
-    .bind(id)
-    .bind(patch.name.as_deref().map(str::trim))
-    .bind(is_closed)
-    .bind(patch.pauses_sla)
-    .bind(is_default)
-    .bind(patch.position)
+    let row = sqlx::query_as!(
+        Status,
+        "UPDATE statuses SET name = coalesce($2, name), is_closed = $3,
+                pauses_sla = coalesce($4, pauses_sla), is_default = $5,
+                position = coalesce($6, position)
+         WHERE id = $1
+         RETURNING id, name, is_closed, pauses_sla, is_default, position, created_at",
+        id,
+        patch.name.as_deref().map(str::trim),
+        is_closed,
+        patch.pauses_sla,
+        is_default,
+        patch.position,
+    )
     .fetch_one(&mut *tx)
     .await?;
     if row.pauses_sla != current.pauses_sla {
@@ -333,5 +424,17 @@ pub async fn list_users(
     p: &Principal,
     page: PageRequest,
 ) -> Result<Page<User>, StoreError> {
-    list(pool, p, "users", USER_COLS, page).await
+    list(pool, p, page, |c| {
+        Box::pin(
+            sqlx::query_as!(
+                User,
+                "SELECT id, email, display_name, kind, client_id, active FROM users
+                 WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                page.after,
+                page.fetch(),
+            )
+            .fetch_all(c),
+        )
+    })
+    .await
 }

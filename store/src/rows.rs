@@ -1,57 +1,52 @@
-//! The queries every simple table shares: read by ID, read in pages, create from a name.
+//! What every simple table's operations share: reading reference data in a tenant transaction,
+//! pages keyed by ID, and the one default row per tenant.
+//!
+//! The SQL itself stays with each feature, one compile-checked query per table: no table or
+//! column name is ever put into SQL from a variable.
 
 use crate::error::StoreError;
-use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
 use crate::tenant;
+use futures::future::BoxFuture;
 use psa_domain::auth::Permission;
-use psa_domain::ids::new_id;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// Lists `table`'s rows after the cursor, in creation order.
-pub(crate) async fn list<T>(
-    pool: &PgPool,
-    p: &Principal,
-    table: &str,
-    cols: &str,
-    page: PageRequest,
-) -> Result<Page<T>, StoreError>
+/// Runs `query` in a tenant transaction for a caller allowed to read reference data.
+pub(crate) async fn read<T, F>(pool: &PgPool, p: &Principal, query: F) -> Result<T, StoreError>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + HasId,
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
 {
     p.require(Permission::ReadReference)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows: Vec<T> = sqlx::query_as(&format!(
-        "SELECT {cols} FROM {table} WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    ))
-    .bind(page.after)
-    .bind(page.fetch())
-    .fetch_all(&mut *tx)
-    .await?;
+    let out = query(&mut tx).await?;
     tx.commit().await?;
+    Ok(out)
+}
+
+/// One page of reference rows: `query` fetches `page.fetch()` rows after `page.after`, in ID
+/// (creation) order.
+pub(crate) async fn list<T, F>(
+    pool: &PgPool,
+    p: &Principal,
+    page: PageRequest,
+    query: F,
+) -> Result<Page<T>, StoreError>
+where
+    T: HasId,
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<Vec<T>, sqlx::Error>>,
+{
+    let rows = read(pool, p, query).await?;
     Ok(page.finish(rows, HasId::id))
 }
 
-pub(crate) async fn get<T>(
-    pool: &PgPool,
-    p: &Principal,
-    table: &str,
-    cols: &str,
-    id: Uuid,
-) -> Result<T, StoreError>
+/// One reference row by ID; `NotFound` when `query` finds none.
+pub(crate) async fn get<T, F>(pool: &PgPool, p: &Principal, query: F) -> Result<T, StoreError>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<Option<T>, sqlx::Error>>,
 {
-    p.require(Permission::ReadReference)?;
-    let mut tx = tenant::begin(pool, p).await?;
-    let row: Option<T> = sqlx::query_as(&format!("SELECT {cols} FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    row.ok_or(StoreError::NotFound)
+    read(pool, p, query).await?.ok_or(StoreError::NotFound)
 }
 
 /// Rows with a UUIDv7 key, for cursor pagination.
@@ -64,52 +59,65 @@ macro_rules! has_id {
 }
 pub(crate) use has_id;
 
-/// Creates a row that is just a name in `table` (boards, clients), once per idempotency key.
-/// The caller has authorised and validated.
-pub(crate) async fn create_named<T>(
-    pool: &PgPool,
-    p: &Principal,
-    key: Option<&str>,
-    table: &'static str,
-    cols: &'static str,
-    name: String,
-) -> Result<T, StoreError>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + Send
-        + Unpin,
-{
-    let tenant = p.tenant_id;
-    let request = serde_json::json!({ "table": table, "name": name });
-    create_once(pool, p, key, &request, move |conn| {
-        Box::pin(async move {
-            Ok(sqlx::query_as(&format!(
-                "INSERT INTO {table} (tenant_id, id, name) VALUES ($1, $2, $3) RETURNING {cols}"
-            ))
-            .bind(tenant)
-            .bind(new_id())
-            .bind(name.trim())
-            .fetch_one(conn)
-            .await?)
-        })
-    })
-    .await
+/// The tables that keep one default row per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefaultTable {
+    Statuses,
+    BusinessHoursSchedules,
+    SlaPolicies,
 }
 
-/// One default per tenant in `table` (statuses, schedules, policies): the row `id` takes over,
-/// every other row stops being the default. Call it before writing `id` as the default.
+impl DefaultTable {
+    /// The row `id` takes over as the default: every other row stops being it. Call it before
+    /// writing `id` as the default.
+    pub(crate) async fn take(self, conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+        match self {
+            DefaultTable::Statuses => {
+                sqlx::query!(
+                    "UPDATE statuses SET is_default = false WHERE is_default AND id <> $1",
+                    id
+                )
+                .execute(conn)
+                .await?
+            }
+            DefaultTable::BusinessHoursSchedules => {
+                sqlx::query!(
+                    "UPDATE business_hours_schedules SET is_default = false
+                     WHERE is_default AND id <> $1",
+                    id
+                )
+                .execute(conn)
+                .await?
+            }
+            DefaultTable::SlaPolicies => {
+                sqlx::query!(
+                    "UPDATE sla_policies SET is_default = false WHERE is_default AND id <> $1",
+                    id
+                )
+                .execute(conn)
+                .await?
+            }
+        };
+        Ok(())
+    }
+}
+
+/// [`DefaultTable::take`] for callers that still name the table as text; a name that is not a
+/// [`DefaultTable`] is refused rather than put into SQL.
 pub(crate) async fn take_default(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     table: &str,
     id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE {table} SET is_default = false WHERE is_default AND id <> $1"
-    ))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let table = match table {
+        "statuses" => DefaultTable::Statuses,
+        "business_hours_schedules" => DefaultTable::BusinessHoursSchedules,
+        "sla_policies" => DefaultTable::SlaPolicies,
+        other => {
+            return Err(sqlx::Error::Protocol(format!(
+                "{other} keeps no default row"
+            )));
+        }
+    };
+    table.take(conn, id).await
 }
