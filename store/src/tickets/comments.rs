@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A comment on a ticket, by staff or by the client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0190d9a0-3e4f-7a51-9263-748596a0b1c2",
     "ticket_id": "0190d9a0-4f50-7b62-a374-8596a0b1c2d3",
     "author_user_id": "0190d9a0-5061-7c73-b485-96a0b1c2d3e4", "author_kind": "internal",
@@ -44,9 +44,6 @@ pub struct NewComment {
     #[serde(default)]
     pub is_internal: bool,
 }
-
-const COMMENT_COLS: &str =
-    "id, ticket_id, author_user_id, author_kind, is_internal, body, created_at";
 
 pub async fn add(
     pool: &PgPool,
@@ -76,17 +73,19 @@ async fn insert(
 ) -> Result<Comment, StoreError> {
     tickets::load(conn, &p, ticket_id, false).await?;
     let by_internal_user = p.is_staff();
-    let comment: Comment = sqlx::query_as(&format!(
+    let comment = sqlx::query_as!(
+        Comment,
         "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, author_kind, is_internal, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COMMENT_COLS}"
-    ))
-    .bind(p.tenant_id)
-    .bind(new_id())
-    .bind(ticket_id)
-    .bind(p.user_id)
-    .bind(if by_internal_user { "internal" } else { "client" })
-    .bind(input.is_internal)
-    .bind(&input.body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id, ticket_id, author_user_id, author_kind, is_internal, body, created_at",
+        p.tenant_id,
+        new_id(),
+        ticket_id,
+        p.user_id,
+        if by_internal_user { "internal" } else { "client" },
+        input.is_internal,
+        &input.body,
+    )
     .fetch_one(&mut *conn)
     .await?;
     let ticket = tickets::snapshot(conn, ticket_id).await?;
@@ -113,15 +112,17 @@ pub async fn list(
     p.require(Permission::ReadTickets)?;
     let mut tx = tenant::begin(pool, p).await?;
     tickets::load(&mut tx, p, ticket_id, false).await?;
-    let rows: Vec<Comment> = sqlx::query_as(&format!(
-        "SELECT {COMMENT_COLS} FROM ticket_comments
+    let rows = sqlx::query_as!(
+        Comment,
+        "SELECT id, ticket_id, author_user_id, author_kind, is_internal, body, created_at
+         FROM ticket_comments
          WHERE ticket_id = $1 AND ($2::uuid IS NULL OR id > $2) AND ($3 OR NOT is_internal)
-         ORDER BY id LIMIT $4"
-    ))
-    .bind(ticket_id)
-    .bind(page.after)
-    .bind(p.role.allows(Permission::ReadInternalNotes))
-    .bind(page.fetch())
+         ORDER BY id LIMIT $4",
+        ticket_id,
+        page.after,
+        p.role.allows(Permission::ReadInternalNotes),
+        page.fetch(),
+    )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

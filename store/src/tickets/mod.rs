@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// A ticket: a client's request or incident, worked by the MSP under an SLA.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0190d9a0-4f50-7b62-a374-8596a0b1c2d3", "number": 1042,
     "title": "Printer on fire", "description": "Third floor, next to the kitchen.",
     "client_id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f",
@@ -105,9 +105,6 @@ pub struct TicketFilter {
     pub cursor: Option<String>,
 }
 
-const TICKET_COLS: &str = "id, number, title, description, client_id, contact_id, board_id, priority_id, status_id, \
-                           assignee_id, awaiting_client, created_at, updated_at, closed_at";
-
 /// Client-portal keys see only their client's tickets; staff see the whole tenant.
 fn client_scope(p: &Principal) -> Option<Uuid> {
     if p.is_staff() { None } else { p.client_id }
@@ -120,31 +117,31 @@ pub(crate) async fn load(
     id: Uuid,
     lock: bool,
 ) -> Result<Ticket, StoreError> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!(
-        "SELECT {TICKET_COLS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2){lock}"
-    ))
-    .bind(id)
-    .bind(client_scope(p))
-    .fetch_optional(conn)
-    .await?
-    .ok_or(StoreError::NotFound)
-}
-
-/// `TicketSnapshot` as read from Postgres (the domain type stays free of sqlx).
-#[derive(sqlx::FromRow)]
-struct SnapshotRow {
-    ticket_id: Uuid,
-    number: i64,
-    title: String,
-    client_id: Option<Uuid>,
-    board_id: Uuid,
-    priority_id: Uuid,
-    priority_name: String,
-    status_id: Uuid,
-    status_is_closed: bool,
-    status_pauses_sla: bool,
-    assignee_id: Option<Uuid>,
+    let scope = client_scope(p);
+    let ticket = if lock {
+        sqlx::query_as!(
+            Ticket,
+            "SELECT id, number, title, description, client_id, contact_id, board_id, priority_id,
+                    status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at
+             FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2) FOR UPDATE",
+            id,
+            scope,
+        )
+        .fetch_optional(conn)
+        .await?
+    } else {
+        sqlx::query_as!(
+            Ticket,
+            "SELECT id, number, title, description, client_id, contact_id, board_id, priority_id,
+                    status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at
+             FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)",
+            id,
+            scope,
+        )
+        .fetch_optional(conn)
+        .await?
+    };
+    ticket.ok_or(StoreError::NotFound)
 }
 
 /// The ticket as events carry it.
@@ -152,7 +149,8 @@ pub(crate) async fn snapshot(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<TicketSnapshot, StoreError> {
-    let row: SnapshotRow = sqlx::query_as(
+    // Read as a record: the domain type stays free of sqlx.
+    let row = sqlx::query!(
         "SELECT t.id AS ticket_id, t.number, t.title, t.client_id, t.board_id, t.priority_id,
                 p.name AS priority_name, t.status_id, s.is_closed AS status_is_closed,
                 s.pauses_sla AS status_pauses_sla, t.assignee_id
@@ -160,8 +158,8 @@ pub(crate) async fn snapshot(
          JOIN priorities p ON p.tenant_id = t.tenant_id AND p.id = t.priority_id
          JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id
          WHERE t.id = $1",
+        id
     )
-    .bind(id)
     .fetch_one(conn)
     .await?;
     Ok(TicketSnapshot {
@@ -190,12 +188,61 @@ pub(crate) async fn emit(
     Ok(())
 }
 
-/// A default reference when the caller names none; `field` names what was missing.
-async fn default_id(conn: &mut PgConnection, sql: &str, field: &str) -> Result<Uuid, StoreError> {
-    sqlx::query_scalar(sql)
-        .fetch_optional(conn)
-        .await?
-        .ok_or_else(|| StoreError::invalid(field, "is required: the tenant has no default"))
+/// The reference a ticket gets when the caller names none.
+#[derive(Debug, Clone, Copy)]
+enum Fallback {
+    /// The tenant's first board.
+    Board,
+    /// The least urgent priority.
+    Priority,
+    /// The default status, else the first open one.
+    OpenStatus,
+    /// The first closed status.
+    ClosedStatus,
+}
+
+impl Fallback {
+    /// The field the caller left out.
+    fn field(self) -> &'static str {
+        match self {
+            Fallback::Board => "board_id",
+            Fallback::Priority => "priority_id",
+            Fallback::OpenStatus | Fallback::ClosedStatus => "status_id",
+        }
+    }
+
+    async fn id(self, conn: &mut PgConnection) -> Result<Uuid, StoreError> {
+        let id = match self {
+            Fallback::Board => {
+                sqlx::query_scalar!("SELECT id FROM boards ORDER BY id LIMIT 1")
+                    .fetch_optional(conn)
+                    .await?
+            }
+            Fallback::Priority => {
+                sqlx::query_scalar!("SELECT id FROM priorities ORDER BY rank DESC, id LIMIT 1")
+                    .fetch_optional(conn)
+                    .await?
+            }
+            Fallback::OpenStatus => {
+                sqlx::query_scalar!(
+                    "SELECT id FROM statuses WHERE NOT is_closed
+                     ORDER BY is_default DESC, position, id LIMIT 1"
+                )
+                .fetch_optional(conn)
+                .await?
+            }
+            Fallback::ClosedStatus => {
+                sqlx::query_scalar!(
+                    "SELECT id FROM statuses WHERE is_closed ORDER BY position, id LIMIT 1"
+                )
+                .fetch_optional(conn)
+                .await?
+            }
+        };
+        id.ok_or_else(|| {
+            StoreError::invalid(self.field(), "is required: the tenant has no default")
+        })
+    }
 }
 
 /// The client a contact belongs to, checked against the ticket's client. A client-portal
@@ -210,11 +257,11 @@ async fn reconcile_contact(
     let Some(contact) = contact_id else {
         return Ok(client_id);
     };
-    let owner: Uuid = sqlx::query_scalar(
+    let owner = sqlx::query_scalar!(
         "SELECT client_id FROM contacts WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)",
+        contact,
+        client_scope(p),
     )
-    .bind(contact)
-    .bind(client_scope(p))
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StoreError::invalid("contact_id", "does not refer to an existing record"))?;
@@ -230,11 +277,9 @@ async fn reconcile_contact(
 /// Internal users only: client-portal users cannot be assigned work.
 async fn check_assignee(conn: &mut PgConnection, assignee: Option<Uuid>) -> Result<(), StoreError> {
     let Some(a) = assignee else { return Ok(()) };
-    let kind: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM users WHERE id = $1 AND active")
-            .bind(a)
-            .fetch_optional(conn)
-            .await?;
+    let kind = sqlx::query_scalar!("SELECT kind FROM users WHERE id = $1 AND active", a)
+        .fetch_optional(conn)
+        .await?;
     match kind.as_deref() {
         Some("internal") => Ok(()),
         _ => Err(StoreError::invalid(
@@ -282,65 +327,46 @@ async fn insert(
 ) -> Result<Ticket, StoreError> {
     let board_id = match input.board_id {
         Some(b) => b,
-        None => {
-            default_id(
-                conn,
-                "SELECT id FROM boards ORDER BY id LIMIT 1",
-                "board_id",
-            )
-            .await?
-        }
+        None => Fallback::Board.id(conn).await?,
     };
     let priority_id = match input.priority_id {
         Some(x) => x,
-        None => {
-            default_id(
-                conn,
-                "SELECT id FROM priorities ORDER BY rank DESC, id LIMIT 1",
-                "priority_id",
-            )
-            .await?
-        }
+        None => Fallback::Priority.id(conn).await?,
     };
     let status_id = match input.status_id {
         Some(x) => x,
-        None => {
-            default_id(
-                conn,
-                "SELECT id FROM statuses WHERE NOT is_closed ORDER BY is_default DESC, position, id LIMIT 1",
-                "status_id",
-            )
-            .await?
-        }
+        None => Fallback::OpenStatus.id(conn).await?,
     };
     let client_id = reconcile_contact(conn, &p, input.client_id, input.contact_id).await?;
     check_assignee(conn, input.assignee_id).await?;
-    let number: i64 = sqlx::query_scalar(
+    let number = sqlx::query_scalar!(
         "INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1)
          ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
          RETURNING last_number",
+        p.tenant_id,
     )
-    .bind(p.tenant_id)
     .fetch_one(&mut *conn)
     .await?;
-    let ticket: Ticket = sqlx::query_as(&format!(
+    let ticket = sqlx::query_as!(
+        Ticket,
         "INSERT INTO tickets (tenant_id, id, number, title, description, client_id, contact_id, board_id,
                               priority_id, status_id, assignee_id, closed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                  CASE WHEN (SELECT is_closed FROM statuses WHERE id = $10) THEN now() END)
-         RETURNING {TICKET_COLS}"
-    ))
-    .bind(p.tenant_id)
-    .bind(new_id())
-    .bind(number)
-    .bind(input.title.trim())
-    .bind(input.description)
-    .bind(client_id)
-    .bind(input.contact_id)
-    .bind(board_id)
-    .bind(priority_id)
-    .bind(status_id)
-    .bind(input.assignee_id)
+         RETURNING id, number, title, description, client_id, contact_id, board_id, priority_id,
+                   status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at",
+        p.tenant_id,
+        new_id(),
+        number,
+        input.title.trim(),
+        input.description,
+        client_id,
+        input.contact_id,
+        board_id,
+        priority_id,
+        status_id,
+        input.assignee_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     emit(conn, &p, ticket.id, |ticket| Event::TicketCreated {
@@ -366,8 +392,11 @@ pub async fn list(
     p.require(Permission::ReadTickets)?;
     let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows: Vec<Ticket> = sqlx::query_as(&format!(
-        "SELECT {TICKET_COLS} FROM tickets
+    let rows = sqlx::query_as!(
+        Ticket,
+        "SELECT id, number, title, description, client_id, contact_id, board_id, priority_id,
+                status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at
+         FROM tickets
          WHERE ($1::uuid IS NULL OR id > $1)
            AND ($2::uuid IS NULL OR status_id = $2)
            AND ($3::uuid IS NULL OR board_id = $3)
@@ -376,17 +405,17 @@ pub async fn list(
            AND ($6::uuid IS NULL OR priority_id = $6)
            AND ($7::bool IS NULL OR (closed_at IS NULL) = $7)
            AND ($8::uuid IS NULL OR client_id = $8)
-         ORDER BY id LIMIT $9"
-    ))
-    .bind(page.after)
-    .bind(f.status_id)
-    .bind(f.board_id)
-    .bind(f.client_id)
-    .bind(f.assignee_id)
-    .bind(f.priority_id)
-    .bind(f.open)
-    .bind(client_scope(p))
-    .bind(page.fetch())
+         ORDER BY id LIMIT $9",
+        page.after,
+        f.status_id,
+        f.board_id,
+        f.client_id,
+        f.assignee_id,
+        f.priority_id,
+        f.open,
+        client_scope(p),
+        page.fetch(),
+    )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -427,21 +456,24 @@ pub async fn update(
             .await?
         }
     };
-    let updated: Ticket = sqlx::query_as(&format!(
+    let updated = sqlx::query_as!(
+        Ticket,
         "UPDATE tickets SET title = coalesce($2, title), description = coalesce($3, description),
                 client_id = $4, contact_id = coalesce($5, contact_id), board_id = coalesce($6, board_id),
                 priority_id = coalesce($7, priority_id),
                 awaiting_client = coalesce($8, awaiting_client), updated_at = now()
-         WHERE id = $1 RETURNING {TICKET_COLS}"
-    ))
-    .bind(id)
-    .bind(patch.title.as_deref().map(str::trim))
-    .bind(patch.description)
-    .bind(client_id)
-    .bind(patch.contact_id)
-    .bind(patch.board_id)
-    .bind(patch.priority_id)
-    .bind(patch.awaiting_client)
+         WHERE id = $1
+         RETURNING id, number, title, description, client_id, contact_id, board_id, priority_id,
+                   status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at",
+        id,
+        patch.title.as_deref().map(str::trim),
+        patch.description,
+        client_id,
+        patch.contact_id,
+        patch.board_id,
+        patch.priority_id,
+        patch.awaiting_client,
+    )
     .fetch_one(&mut *tx)
     .await?;
     let changed = changed_fields(&current, &updated);
@@ -497,22 +529,24 @@ async fn set_status(
     status_id: Uuid,
 ) -> Result<Ticket, StoreError> {
     let current = load(conn, p, id, true).await?;
-    let is_closed: bool = sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
-        .bind(status_id)
+    let is_closed = sqlx::query_scalar!("SELECT is_closed FROM statuses WHERE id = $1", status_id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::invalid("status_id", "does not refer to an existing record"))?;
     if current.status_id == status_id {
         return Ok(current);
     }
-    let updated: Ticket = sqlx::query_as(&format!(
+    let updated = sqlx::query_as!(
+        Ticket,
         "UPDATE tickets SET status_id = $2, updated_at = now(),
                 closed_at = CASE WHEN $3 THEN coalesce(closed_at, now()) END
-         WHERE id = $1 RETURNING {TICKET_COLS}"
-    ))
-    .bind(id)
-    .bind(status_id)
-    .bind(is_closed)
+         WHERE id = $1
+         RETURNING id, number, title, description, client_id, contact_id, board_id, priority_id,
+                   status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at",
+        id,
+        status_id,
+        is_closed,
+    )
     .fetch_one(&mut *conn)
     .await?;
     let from_status_id = current.status_id;
@@ -542,11 +576,14 @@ pub async fn assign(
         tx.commit().await?;
         return Ok(current);
     }
-    let updated: Ticket = sqlx::query_as(&format!(
-        "UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1 RETURNING {TICKET_COLS}"
-    ))
-    .bind(id)
-    .bind(assignee_id)
+    let updated = sqlx::query_as!(
+        Ticket,
+        "UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1
+         RETURNING id, number, title, description, client_id, contact_id, board_id, priority_id,
+                   status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at",
+        id,
+        assignee_id,
+    )
     .fetch_one(&mut *tx)
     .await?;
     let from_assignee_id = current.assignee_id;
@@ -572,11 +609,9 @@ pub async fn close(
     let current = load(&mut tx, p, id, true).await?;
     let status_id = match status_id {
         Some(s) => {
-            let closed: Option<bool> =
-                sqlx::query_scalar("SELECT is_closed FROM statuses WHERE id = $1")
-                    .bind(s)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let closed = sqlx::query_scalar!("SELECT is_closed FROM statuses WHERE id = $1", s)
+                .fetch_optional(&mut *tx)
+                .await?;
             match closed {
                 Some(true) => s,
                 Some(false) => {
@@ -590,14 +625,7 @@ pub async fn close(
                 }
             }
         }
-        None => {
-            default_id(
-                &mut tx,
-                "SELECT id FROM statuses WHERE is_closed ORDER BY position, id LIMIT 1",
-                "status_id",
-            )
-            .await?
-        }
+        None => Fallback::ClosedStatus.id(&mut tx).await?,
     };
     let t = if current.closed_at.is_some() {
         current
