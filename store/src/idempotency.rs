@@ -42,47 +42,47 @@ where
     }
     let fingerprint =
         Sha256::digest(serde_json::to_vec(request).map_err(StoreError::internal)?).to_vec();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (tenant_id, api_key_id, key, request_hash)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        principal.tenant_id,
+        principal.key_id,
+        key,
+        &fingerprint,
     )
-    .bind(principal.tenant_id)
-    .bind(principal.key_id)
-    .bind(key)
-    .bind(&fingerprint)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if inserted == 0 {
-        let (hash, body): (Vec<u8>, Option<serde_json::Value>) = sqlx::query_as(
+        let saved = sqlx::query!(
             "SELECT request_hash, response_body FROM idempotency_keys
              WHERE tenant_id = $1 AND api_key_id = $2 AND key = $3",
+            principal.tenant_id,
+            principal.key_id,
+            key,
         )
-        .bind(principal.tenant_id)
-        .bind(principal.key_id)
-        .bind(key)
         .fetch_one(&mut *tx)
         .await?;
-        if hash != fingerprint {
+        if saved.request_hash != fingerprint {
             return Err(StoreError::invalid(
                 "Idempotency-Key",
                 "was already used with a different request",
             ));
         }
-        let body = body.ok_or_else(|| {
+        let body = saved.response_body.ok_or_else(|| {
             StoreError::internal(anyhow::anyhow!("idempotency key saved without response"))
         })?;
         return serde_json::from_value(body).map_err(StoreError::internal);
     }
     let out = work(&mut tx).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET response_status = 201, response_body = $4
          WHERE tenant_id = $1 AND api_key_id = $2 AND key = $3",
+        principal.tenant_id,
+        principal.key_id,
+        key,
+        serde_json::to_value(&out).map_err(StoreError::internal)?,
     )
-    .bind(principal.tenant_id)
-    .bind(principal.key_id)
-    .bind(key)
-    .bind(serde_json::to_value(&out).map_err(StoreError::internal)?)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

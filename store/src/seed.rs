@@ -34,92 +34,93 @@ pub async fn seed_tenant(
     admin_api_key: &str,
 ) -> Result<SeededTenant, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let tenant_id: Uuid = sqlx::query_scalar(
+    let tenant_id = sqlx::query_scalar!(
         "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)
          ON CONFLICT (slug) DO UPDATE SET name = tenants.name RETURNING id",
+        new_id(),
+        slug,
+        name,
     )
-    .bind(new_id())
-    .bind(slug)
-    .bind(name)
     .fetch_one(&mut *tx)
     .await?;
 
-    let upsert_named = |table: &'static str, extra_cols: &'static str, extra_vals: &'static str| {
-        format!(
-            "INSERT INTO {table} (tenant_id, id, name{extra_cols}) VALUES ($1, $2, $3{extra_vals})
-             ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = {table}.name RETURNING id"
-        )
-    };
-
-    let client_id: Uuid = match sqlx::query_scalar(
+    // Each named row is found again by its name on a second run (the upserts change nothing).
+    let client_id = match sqlx::query_scalar!(
         "SELECT id FROM clients WHERE tenant_id = $1 AND name = 'Acme Corp'",
+        tenant_id
     )
-    .bind(tenant_id)
     .fetch_optional(&mut *tx)
     .await?
     {
         Some(id) => id,
-        None => sqlx::query_scalar(
+        None => sqlx::query_scalar!(
             "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, 'Acme Corp') RETURNING id",
+            tenant_id,
+            new_id(),
         )
-        .bind(tenant_id)
-        .bind(new_id())
         .fetch_one(&mut *tx)
         .await?,
     };
-    let contact_id: Uuid = match sqlx::query_scalar(
+    let contact_id = match sqlx::query_scalar!(
         "SELECT id FROM contacts WHERE tenant_id = $1 AND client_id = $2 AND name = 'Dana Reyes'",
+        tenant_id,
+        client_id,
     )
-    .bind(tenant_id)
-    .bind(client_id)
     .fetch_optional(&mut *tx)
     .await?
     {
         Some(id) => id,
         None => {
-            sqlx::query_scalar(
+            sqlx::query_scalar!(
                 "INSERT INTO contacts (tenant_id, id, client_id, name, email)
                  VALUES ($1, $2, $3, 'Dana Reyes', 'dana@acme.example') RETURNING id",
+                tenant_id,
+                new_id(),
+                client_id,
             )
-            .bind(tenant_id)
-            .bind(new_id())
-            .bind(client_id)
             .fetch_one(&mut *tx)
             .await?
         }
     };
 
     let mut user = async |email: &str, display: &str| -> Result<Uuid, sqlx::Error> {
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "INSERT INTO users (tenant_id, id, email, display_name, kind) VALUES ($1, $2, $3, $4, 'internal')
              ON CONFLICT (tenant_id, lower(email)) DO UPDATE SET display_name = users.display_name RETURNING id",
+            tenant_id,
+            new_id(),
+            email,
+            display,
         )
-        .bind(tenant_id)
-        .bind(new_id())
-        .bind(email)
-        .bind(display)
         .fetch_one(&mut *tx)
         .await
     };
     let admin_user_id = user(&format!("admin@{slug}.example"), "Admin").await?;
     let technician_user_id = user(&format!("tech@{slug}.example"), "Terry Tech").await?;
 
-    let board_id: Uuid = sqlx::query_scalar(&upsert_named("boards", "", ""))
-        .bind(tenant_id)
-        .bind(new_id())
-        .bind("Service Desk")
-        .fetch_one(&mut *tx)
-        .await?;
+    let board_id = sqlx::query_scalar!(
+        "INSERT INTO boards (tenant_id, id, name) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = boards.name RETURNING id",
+        tenant_id,
+        new_id(),
+        "Service Desk",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
 
     let mut priority_ids = Vec::new();
-    for (rank, p) in ["P1", "P2", "P3", "P4"].iter().enumerate() {
-        let id: Uuid = sqlx::query_scalar(&upsert_named("priorities", ", rank", ", $4"))
-            .bind(tenant_id)
-            .bind(new_id())
-            .bind(*p)
-            .bind(i32::try_from(rank).unwrap_or(0) + 1)
-            .fetch_one(&mut *tx)
-            .await?;
+    // Ranks count from 1 (P1 first).
+    for (rank, p) in (1i32..).zip(["P1", "P2", "P3", "P4"]) {
+        let id = sqlx::query_scalar!(
+            "INSERT INTO priorities (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = priorities.name RETURNING id",
+            tenant_id,
+            new_id(),
+            p,
+            rank,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         priority_ids.push(id);
     }
 
@@ -129,18 +130,18 @@ pub async fn seed_tenant(
                             default: bool,
                             position: i32|
            -> Result<Uuid, sqlx::Error> {
-        sqlx::query_scalar(&upsert_named(
-            "statuses",
-            ", is_closed, pauses_sla, is_default, position",
-            ", $4, $5, $6, $7",
-        ))
-        .bind(tenant_id)
-        .bind(new_id())
-        .bind(name)
-        .bind(closed)
-        .bind(pauses)
-        .bind(default)
-        .bind(position)
+        sqlx::query_scalar!(
+            "INSERT INTO statuses (tenant_id, id, name, is_closed, pauses_sla, is_default, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = statuses.name RETURNING id",
+            tenant_id,
+            new_id(),
+            name,
+            closed,
+            pauses,
+            default,
+            position,
+        )
         .fetch_one(&mut *tx)
         .await
     };
@@ -149,14 +150,14 @@ pub async fn seed_tenant(
     let status_waiting = status("Waiting on Client", false, true, false, 3).await?;
     let status_closed = status("Closed", true, false, false, 4).await?;
 
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO api_keys (tenant_id, id, name, secret_hash, role, user_id)
          VALUES ($1, $2, 'admin', $3, 'admin', $4) ON CONFLICT (secret_hash) DO NOTHING",
+        tenant_id,
+        new_id(),
+        hash_key(admin_api_key),
+        admin_user_id,
     )
-    .bind(tenant_id)
-    .bind(new_id())
-    .bind(hash_key(admin_api_key))
-    .bind(admin_user_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -186,16 +187,16 @@ pub async fn add_api_key(
     user_id: Option<Uuid>,
     client_id: Option<Uuid>,
 ) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO api_keys (tenant_id, id, name, secret_hash, role, user_id, client_id)
          VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
+        tenant_id,
+        new_id(),
+        role,
+        hash_key(key),
+        user_id,
+        client_id,
     )
-    .bind(tenant_id)
-    .bind(new_id())
-    .bind(role)
-    .bind(hash_key(key))
-    .bind(user_id)
-    .bind(client_id)
     .fetch_one(pool)
     .await
 }
