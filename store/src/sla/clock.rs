@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use psa_domain::calendar::{Calendar, ScheduleSpec};
 use psa_domain::events::{Actor, Envelope, Event, SlaBreached, SlaEscalated, SlaThreshold};
 use psa_domain::ids::new_id;
+use psa_domain::notifications::Channel;
 use psa_domain::sla::run::{
     SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
 };
 use psa_domain::sla::{
-    DEFAULT_ESCALATION_PERCENTS, SlaAction, SlaPolicySnapshot, SlaTracker, ThresholdRule,
+    DEFAULT_ESCALATION_PERCENTS, Percent, SlaAction, SlaPolicySnapshot, SlaTracker, ThresholdRule,
     default_threshold_rules,
 };
 use sqlx::{PgConnection, PgPool};
@@ -36,7 +37,6 @@ pub struct SlaStore {
     limits: SlaLimits,
 }
 
-#[derive(sqlx::FromRow)]
 struct TicketRow {
     created_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
@@ -47,7 +47,6 @@ struct TicketRow {
     policy_id: Option<Uuid>,
 }
 
-#[derive(sqlx::FromRow)]
 struct PolicyRow {
     schedule_id: Option<Uuid>,
     escalation_1_percent: i32,
@@ -75,10 +74,6 @@ fn always_open() -> ScheduleSpec {
     }
 }
 
-fn percent(p: i32) -> u16 {
-    u16::try_from(p).unwrap_or(u16::MAX)
-}
-
 impl SlaStore {
     pub fn new(pool: PgPool, limits: SlaLimits) -> Self {
         Self { pool, limits }
@@ -92,22 +87,24 @@ impl SlaStore {
         req: SlaContextRequest,
     ) -> Result<SlaTicketContext, SlaStoreError> {
         let mut tx = begin_tenant(&self.pool, req.tenant_id).await?;
-        let ticket: TicketRow = sqlx::query_as(
-            "SELECT t.created_at, t.closed_at, s.pauses_sla, s.is_closed, t.awaiting_client, t.priority_id,
-                    COALESCE(c.sla_policy_id, b.sla_policy_id,
-                             (SELECT id FROM sla_policies WHERE is_default)) AS policy_id
-               FROM tickets t
-               JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id
-               JOIN boards b ON b.tenant_id = t.tenant_id AND b.id = t.board_id
-               LEFT JOIN clients c ON c.tenant_id = t.tenant_id AND c.id = t.client_id
-              WHERE t.id = $1",
+        let ticket = sqlx::query_as!(
+            TicketRow,
+            r#"SELECT t.created_at, t.closed_at, s.pauses_sla, s.is_closed, t.awaiting_client, t.priority_id,
+                      COALESCE(c.sla_policy_id, b.sla_policy_id,
+                               (SELECT id FROM sla_policies WHERE is_default)) AS policy_id
+                 FROM tickets t
+                 JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id
+                 JOIN boards b ON b.tenant_id = t.tenant_id AND b.id = t.board_id
+                 LEFT JOIN clients c ON c.tenant_id = t.tenant_id AND c.id = t.client_id
+                WHERE t.id = $1"#,
+            req.ticket_id,
         )
-        .bind(req.ticket_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(SlaStoreError::TicketNotFound(req.ticket_id))?;
-        let pause_while_awaiting_client: bool = sqlx::query_scalar(
-            "SELECT COALESCE((SELECT pause_while_awaiting_client FROM tenant_sla_settings), false)",
+        let pause_while_awaiting_client = sqlx::query_scalar!(
+            r#"SELECT COALESCE((SELECT pause_while_awaiting_client FROM tenant_sla_settings), false)
+                   AS "pause!""#
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -196,33 +193,32 @@ impl SlaStore {
         }
         let inserted = insert_step(&mut tx, &step).await?;
         let v = &u.view;
-        let minutes = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
-        sqlx::query(
+        sqlx::query!(
             "UPDATE tickets SET
                  sla_policy_id = $2, sla_started_at = $3,
                  sla_response_due_at = $4, sla_response_at = $5, sla_response_met = $6,
                  sla_resolution_due_at = $7, sla_resolution_at = $8, sla_resolution_met = $9,
                  sla_paused_since = $10, sla_total_paused_minutes = $11,
                  sla_escalation_level = $12, sla_state = $13,
-                 sla_response_minutes = CASE WHEN $5::timestamptz IS NULL THEN NULL ELSE $14 END,
-                 sla_resolution_minutes = CASE WHEN $8::timestamptz IS NULL THEN NULL ELSE $15 END
+                 sla_response_minutes = CASE WHEN $5::timestamptz IS NULL THEN NULL ELSE $14::integer END,
+                 sla_resolution_minutes = CASE WHEN $8::timestamptz IS NULL THEN NULL ELSE $15::integer END
              WHERE id = $1",
+            u.step.ticket_id,
+            v.policy_id,
+            v.started_at,
+            v.response.due_at,
+            v.response.stopped_at,
+            v.response.met,
+            v.resolution.due_at,
+            v.resolution.stopped_at,
+            v.resolution.met,
+            v.paused_since,
+            minutes_column(v.paused_minutes),
+            i16::from(v.escalation_level),
+            v.state.as_str(),
+            minutes_column(v.response.elapsed_minutes),
+            minutes_column(v.resolution.elapsed_minutes),
         )
-        .bind(u.step.ticket_id)
-        .bind(v.policy_id)
-        .bind(v.started_at)
-        .bind(v.response.due_at)
-        .bind(v.response.stopped_at)
-        .bind(v.response.met)
-        .bind(v.resolution.due_at)
-        .bind(v.resolution.stopped_at)
-        .bind(v.resolution.met)
-        .bind(v.paused_since)
-        .bind(minutes(v.paused_minutes))
-        .bind(i16::from(v.escalation_level))
-        .bind(v.state.as_str())
-        .bind(minutes(v.response.elapsed_minutes))
-        .bind(minutes(v.resolution.elapsed_minutes))
         .execute(&mut *tx)
         .await?;
         if inserted && let Some(event) = self.event_for(&mut tx, u).await? {
@@ -239,8 +235,8 @@ impl SlaStore {
         Ok(())
     }
 
-    /// The SLA event an action calls for, with its recipients. A threshold of 100 % is the
-    /// breach, told once as `sla.breached`.
+    /// The SLA event an action calls for, with its recipients. The threshold at the breach is
+    /// told once, as `sla.breached`.
     async fn event_for(
         &self,
         conn: &mut PgConnection,
@@ -249,7 +245,7 @@ impl SlaStore {
         let level = u.view.escalation_level;
         Ok(match &u.action {
             None => None,
-            Some(SlaAction::Threshold { rule, .. }) if rule.percent == 100 => None,
+            Some(SlaAction::Threshold { rule, .. }) if rule.percent == Percent::BREACH => None,
             Some(SlaAction::Threshold {
                 phase,
                 rule,
@@ -257,14 +253,14 @@ impl SlaStore {
             }) => Some(Event::SlaThreshold(SlaThreshold {
                 ticket_id: u.step.ticket_id,
                 phase: *phase,
-                percent: rule.percent,
+                percent: rule.percent.get(),
                 due_at: due_at.unwrap_or(u.step.occurred_at),
                 recipients: recipients(conn, u.step.ticket_id, rule, level).await?,
-                channels: rule.channels.clone(),
+                channels: event_channels(&rule.channels),
             })),
             Some(SlaAction::Breached { phase, due_at }) => {
                 let rule = u.breach_rule.clone().unwrap_or_else(|| ThresholdRule {
-                    percent: 100,
+                    percent: Percent::BREACH,
                     notify_assignee: true,
                     notify_board_manager: true,
                     notify_escalation_managers: false,
@@ -275,7 +271,7 @@ impl SlaStore {
                     phase: *phase,
                     due_at: due_at.unwrap_or(u.step.occurred_at),
                     recipients: recipients(conn, u.step.ticket_id, &rule, level).await?,
-                    channels: rule.channels.clone(),
+                    channels: event_channels(&rule.channels),
                 }))
             }
             Some(SlaAction::Escalated { phase, level }) => {
@@ -299,27 +295,30 @@ async fn policy(
     pause_while_awaiting_client: bool,
     findings: &mut Findings,
 ) -> Result<SlaPolicySnapshot, SlaStoreError> {
-    let row: PolicyRow = sqlx::query_as(
+    let row = sqlx::query_as!(
+        PolicyRow,
         "SELECT schedule_id, escalation_1_percent, escalation_2_percent, escalation_3_percent
            FROM sla_policies WHERE id = $1",
+        id,
     )
-    .bind(id)
     .fetch_one(&mut *conn)
     .await?;
-    let target: Option<(Option<i32>, Option<i32>, bool)> = sqlx::query_as(
+    let (response, resolution, is_24x7) = sqlx::query!(
         "SELECT response_minutes, resolution_minutes, is_24x7 FROM sla_policy_targets
           WHERE policy_id = $1 AND priority_id = $2",
+        id,
+        priority,
     )
-    .bind(id)
-    .bind(priority)
     .fetch_optional(&mut *conn)
-    .await?;
-    let (response, resolution, is_24x7) = target.unwrap_or((None, None, false));
-    let rules: Vec<(i32, bool, bool, bool, Vec<String>)> = sqlx::query_as(
+    .await?
+    .map_or((None, None, false), |t| {
+        (t.response_minutes, t.resolution_minutes, t.is_24x7)
+    });
+    let rules = sqlx::query!(
         "SELECT percent, notify_assignee, notify_board_manager, notify_escalation_managers, channels
            FROM sla_notification_thresholds WHERE policy_id = $1 ORDER BY percent",
+        id,
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
     let thresholds = if rules.is_empty() {
@@ -327,16 +326,41 @@ async fn policy(
     } else {
         rules
             .into_iter()
-            .map(
-                |(p, assignee, manager, escalation, channels)| ThresholdRule {
-                    percent: percent(p),
-                    notify_assignee: assignee,
-                    notify_board_manager: manager,
-                    notify_escalation_managers: escalation,
-                    channels,
-                },
-            )
+            .filter_map(|r| {
+                threshold_rule(
+                    r.percent,
+                    [
+                        r.notify_assignee,
+                        r.notify_board_manager,
+                        r.notify_escalation_managers,
+                    ],
+                    &r.channels,
+                    findings,
+                )
+            })
             .collect()
+    };
+    let escalations = [
+        row.escalation_1_percent,
+        row.escalation_2_percent,
+        row.escalation_3_percent,
+    ]
+    .map(Percent::try_from);
+    let escalation_percents = match escalations {
+        [Ok(a), Ok(b), Ok(c)] => [a, b, c],
+        _ => {
+            // Which level the ticket reaches when cannot be known: the clock keeps its last
+            // good configuration (the placeholder below is never used).
+            let bad = escalations
+                .iter()
+                .filter_map(|e| e.as_ref().err().map(ToString::to_string))
+                .collect::<Vec<_>>()
+                .join("; ");
+            findings.error = Some(format!(
+                "policy {id}: escalation percentages are unreadable: {bad}"
+            ));
+            DEFAULT_ESCALATION_PERCENTS
+        }
     };
     let mut schedule = match row.schedule_id {
         Some(s) => stored_schedule(conn, s, findings).await?,
@@ -351,13 +375,64 @@ async fn policy(
         response_minutes: response.map(i64::from),
         resolution_minutes: resolution.map(i64::from),
         thresholds,
-        escalation_percents: [
-            percent(row.escalation_1_percent),
-            percent(row.escalation_2_percent),
-            percent(row.escalation_3_percent),
-        ],
+        escalation_percents,
         pause_while_awaiting_client,
     })
+}
+
+/// A stored threshold rule as the clock uses it. A percentage that is no [`Percent`] leaves
+/// the rule out (it could never be reached as stored); a channel that is no [`Channel`] is
+/// left out of the rule. A rule none of whose channels is one still fires (its step is part
+/// of the clock) but tells nobody, as stored: an empty channel list would mean "every
+/// channel".
+fn threshold_rule(
+    percent: i32,
+    [
+        notify_assignee,
+        notify_board_manager,
+        notify_escalation_managers,
+    ]: [bool; 3],
+    stored_channels: &[String],
+    findings: &mut Findings,
+) -> Option<ThresholdRule> {
+    let percent = Percent::try_from(percent)
+        .map_err(|e| {
+            findings
+                .ignored
+                .push(format!("threshold rule left out: {e}"))
+        })
+        .ok()?;
+    let channels: Vec<Channel> = stored_channels
+        .iter()
+        .filter_map(|c| {
+            c.parse::<Channel>()
+                .map_err(|e| {
+                    findings
+                        .ignored
+                        .push(format!("threshold {percent}: channel left out: {e}"))
+                })
+                .ok()
+        })
+        .collect();
+    let tells_nobody = channels.is_empty() && !stored_channels.is_empty();
+    if tells_nobody {
+        findings.ignored.push(format!(
+            "threshold {percent} tells nobody: it names no notification channel"
+        ));
+    }
+    Some(ThresholdRule {
+        percent,
+        notify_assignee: notify_assignee && !tells_nobody,
+        notify_board_manager: notify_board_manager && !tells_nobody,
+        notify_escalation_managers: notify_escalation_managers && !tells_nobody,
+        channels,
+    })
+}
+
+/// A span of minutes for an `integer` SLA column. Saturates: `i32::MAX` minutes are over
+/// 4,000 years, beyond any clock, and the write of a decision must not fail on it.
+fn minutes_column(minutes: i64) -> i32 {
+    i32::try_from(minutes).unwrap_or(if minutes < 0 { i32::MIN } else { i32::MAX })
 }
 
 async fn stored_schedule(
@@ -365,8 +440,7 @@ async fn stored_schedule(
     id: Uuid,
     findings: &mut Findings,
 ) -> Result<ScheduleSpec, SlaStoreError> {
-    let spec: Option<serde_json::Value> = sqlx::query_scalar("SELECT sla_schedule_spec($1)")
-        .bind(id)
+    let spec = sqlx::query_scalar!("SELECT sla_schedule_spec($1)", id)
         .fetch_one(&mut *conn)
         .await?;
     match spec.map(serde_json::from_value::<ScheduleSpec>) {
@@ -381,25 +455,26 @@ async fn stored_schedule(
 
 /// What earlier runs wrote for the ticket; `None` when nothing was.
 async fn record(conn: &mut PgConnection, ticket: Uuid) -> Result<Option<SlaRecord>, SlaStoreError> {
-    let step_keys: Vec<String> = sqlx::query_scalar(
+    let step_keys = sqlx::query_scalar!(
         "SELECT step_key FROM sla_audit_log WHERE ticket_id = $1 ORDER BY occurred_at, recorded_at",
+        ticket,
     )
-    .bind(ticket)
     .fetch_all(&mut *conn)
     .await?;
     if step_keys.is_empty() {
         return Ok(None);
     }
-    let tracker: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT detail->'tracker' FROM sla_audit_log WHERE ticket_id = $1 AND detail ? 'tracker'
-          ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1",
+    // `detail ? 'tracker'`: the key is there, so its value is no SQL NULL.
+    let tracker = sqlx::query_scalar!(
+        r#"SELECT detail->'tracker' AS "tracker!" FROM sla_audit_log
+            WHERE ticket_id = $1 AND detail ? 'tracker'
+            ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1"#,
+        ticket,
     )
-    .bind(ticket)
     .fetch_optional(&mut *conn)
     .await?;
-    let response_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT sla_response_at FROM tickets WHERE id = $1")
-            .bind(ticket)
+    let response_at =
+        sqlx::query_scalar!("SELECT sla_response_at FROM tickets WHERE id = $1", ticket)
             .fetch_one(&mut *conn)
             .await?;
     Ok(Some(SlaRecord {
@@ -414,10 +489,9 @@ async fn default_schedule(
     conn: &mut PgConnection,
     findings: &mut Findings,
 ) -> Result<ScheduleSpec, SlaStoreError> {
-    let id: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM business_hours_schedules WHERE is_default")
-            .fetch_optional(&mut *conn)
-            .await?;
+    let id = sqlx::query_scalar!("SELECT id FROM business_hours_schedules WHERE is_default")
+        .fetch_optional(&mut *conn)
+        .await?;
     match id {
         Some(id) => stored_schedule(conn, id, findings).await,
         None => Ok(always_open()),
@@ -432,13 +506,14 @@ async fn recipients(
     rule: &ThresholdRule,
     level: u8,
 ) -> Result<Vec<Uuid>, SlaStoreError> {
-    let (assignee, manager): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+    let people = sqlx::query!(
         "SELECT t.assignee_id, b.manager_id FROM tickets t
            JOIN boards b ON b.tenant_id = t.tenant_id AND b.id = t.board_id WHERE t.id = $1",
+        ticket,
     )
-    .bind(ticket)
     .fetch_one(&mut *conn)
     .await?;
+    let (assignee, manager) = (people.assignee_id, people.manager_id);
     let mut out = Vec::new();
     if rule.notify_assignee {
         out.extend(assignee);
@@ -454,18 +529,24 @@ async fn recipients(
     Ok(out)
 }
 
+/// An SLA event's `channels`: the rule's, in their stored spelling (events carry text, so a
+/// receiver of a newer event with a channel it does not know can still read it).
+fn event_channels(channels: &[Channel]) -> Vec<String> {
+    channels.iter().map(|c| c.as_str().to_owned()).collect()
+}
+
 async fn escalation_managers(
     conn: &mut PgConnection,
     ticket: Uuid,
     level: u8,
 ) -> Result<Vec<Uuid>, SlaStoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT m.user_id FROM board_escalation_managers m
            JOIN tickets t ON t.tenant_id = m.tenant_id AND t.board_id = m.board_id
           WHERE t.id = $1 AND m.level = $2 ORDER BY m.user_id",
+        ticket,
+        i16::from(level),
     )
-    .bind(ticket)
-    .bind(i16::from(level))
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -483,18 +564,18 @@ impl SlaStore {
 /// Appends `step` to `sla_audit_log` unless the ticket has that step key already; `true` when
 /// it was new.
 async fn insert_step(conn: &mut PgConnection, step: &SlaStep) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "INSERT INTO sla_audit_log (tenant_id, id, ticket_id, step_key, event, detail, occurred_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (tenant_id, ticket_id, step_key) DO NOTHING",
+        step.tenant_id,
+        new_id(),
+        step.ticket_id,
+        step.step_key,
+        step.event,
+        step.detail,
+        step.occurred_at,
     )
-    .bind(step.tenant_id)
-    .bind(new_id())
-    .bind(step.ticket_id)
-    .bind(&step.step_key)
-    .bind(&step.event)
-    .bind(&step.detail)
-    .bind(step.occurred_at)
     .execute(conn)
     .await?
     .rows_affected()
