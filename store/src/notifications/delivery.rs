@@ -4,7 +4,7 @@ use crate::tenant::begin_for as begin_tenant;
 use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
 use psa_domain::ids::new_id;
-use psa_domain::notifications::{self, Rendered, Template, TemplateError};
+use psa_domain::notifications::{self, Channel, Rendered, Template, TemplateError};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -52,7 +52,7 @@ impl NotificationStore {
     /// subtype, its recipients, whether the tenant's switches let it through, and the rendered
     /// template. `None` when nobody is to be notified. The returned transaction is the
     /// tenant's, still open.
-    async fn plan(&self, env: &Envelope, channel: &str) -> Result<Option<Planned>, NotifyError> {
+    async fn plan(&self, env: &Envelope, channel: Channel) -> Result<Option<Planned>, NotifyError> {
         if !notifications::channel_allowed(env, channel) {
             return Ok(None);
         }
@@ -86,35 +86,35 @@ impl NotificationStore {
             recipients,
             chosen,
             rendered,
-        }) = self.plan(env, "in_app").await?
+        }) = self.plan(env, Channel::InApp).await?
         else {
             return Ok(0);
         };
         let ticket_id = env.event.ticket_id();
         let mut added = 0;
         for user in recipients {
-            if !wants(&mut tx, user, subtype, "in_app").await? {
+            if !wants(&mut tx, user, subtype, Channel::InApp).await? {
                 continue;
             }
-            let inserted = sqlx::query(
+            let inserted = sqlx::query!(
                 "INSERT INTO in_app_notifications (tenant_id, id, user_id, subtype_code, title, body, ticket_id, event_id)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (tenant_id, event_id, user_id) DO NOTHING",
+                env.tenant_id,
+                new_id(),
+                user,
+                subtype,
+                rendered.subject,
+                rendered.text,
+                ticket_id,
+                env.event_id,
             )
-            .bind(env.tenant_id)
-            .bind(new_id())
-            .bind(user)
-            .bind(subtype)
-            .bind(&rendered.subject)
-            .bind(&rendered.text)
-            .bind(ticket_id)
-            .bind(env.event_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if inserted == 1 {
                 added += 1;
-                log(&mut tx, env, user, "in_app", "sent", subtype, &chosen).await?;
+                log(&mut tx, env, user, Channel::InApp, "sent", subtype, &chosen).await?;
             }
         }
         tx.commit().await?;
@@ -131,36 +131,45 @@ impl NotificationStore {
             recipients,
             chosen,
             rendered,
-        }) = self.plan(env, "email").await?
+        }) = self.plan(env, Channel::Email).await?
         else {
             return Ok(Vec::new());
         };
-        let from: Option<String> = sqlx::query_scalar(
+        let from = sqlx::query_scalar!(
             "SELECT from_address FROM tenant_notification_settings WHERE tenant_id = $1",
+            env.tenant_id,
         )
-        .bind(env.tenant_id)
         .fetch_optional(&mut *tx)
         .await?
         .flatten();
         let mut jobs = Vec::new();
         for user in recipients {
-            if !wants(&mut tx, user, subtype, "email").await? {
+            if !wants(&mut tx, user, subtype, Channel::Email).await? {
                 continue;
             }
-            let Some(to): Option<String> =
-                sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND active")
-                    .bind(user)
+            let Some(to) =
+                sqlx::query_scalar!("SELECT email FROM users WHERE id = $1 AND active", user)
                     .fetch_optional(&mut *tx)
                     .await?
             else {
                 continue;
             };
-            log(&mut tx, env, user, "email", "queued", subtype, &chosen).await?;
-            let status: String = sqlx::query_scalar(
-                "SELECT status FROM notification_log WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+            log(
+                &mut tx,
+                env,
+                user,
+                Channel::Email,
+                "queued",
+                subtype,
+                &chosen,
             )
-            .bind(env.event_id)
-            .bind(user)
+            .await?;
+            let status = sqlx::query_scalar!(
+                "SELECT status FROM notification_log WHERE event_id = $1 AND recipient_id = $2 AND channel = $3",
+                env.event_id,
+                user,
+                Channel::Email.as_str(),
+            )
             .fetch_one(&mut *tx)
             .await?;
             if status == "sent" {
@@ -191,27 +200,29 @@ impl NotificationStore {
     /// else the milliseconds until the next minute, when the caller should ask again.
     pub async fn reserve_send_slot(&self, tenant: Uuid) -> Result<u64, sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, tenant).await?;
-        let taken: Option<i32> = sqlx::query_scalar(
+        let taken = sqlx::query_scalar!(
             "INSERT INTO notification_send_budget (tenant_id, minute, sent)
              VALUES ($1, date_trunc('minute', now()), 1)
              ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = notification_send_budget.sent + 1
              WHERE notification_send_budget.sent <
                    coalesce((SELECT rate_limit_per_minute FROM tenant_notification_settings WHERE tenant_id = $1), 60)
              RETURNING sent",
+            tenant,
         )
-        .bind(tenant)
         .fetch_optional(&mut *tx)
         .await?;
         let wait_ms = if taken.is_some() {
             0
         } else {
-            let ms: f64 = sqlx::query_scalar(
-                "SELECT extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()) * 1000",
+            // `extract` answers `numeric`: rounded up to whole milliseconds in SQL.
+            let ms = sqlx::query_scalar!(
+                r#"SELECT ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()) * 1000)::bigint
+                       AS "ms!""#
             )
             .fetch_one(&mut *tx)
             .await?;
-            // At least a little, so a caller never spins.
-            (ms.ceil() as u64).max(50)
+            // At least a little, so a caller never spins (and never below zero).
+            ms.max(50).unsigned_abs()
         };
         tx.commit().await?;
         Ok(wait_ms)
@@ -230,27 +241,29 @@ impl NotificationStore {
         let mut tx = begin_tenant(&self.pool, job.tenant_id).await?;
         // An attempt that finds another mid-send gives up after a while and is retried,
         // rather than holding a connection for as long as the other's SMTP exchange lasts.
-        sqlx::query("SET LOCAL lock_timeout = '5s'")
+        sqlx::query!("SET LOCAL lock_timeout = '5s'")
             .execute(&mut *tx)
             .await?;
-        let status: Option<String> = sqlx::query_scalar(
+        let status = sqlx::query_scalar!(
             "SELECT status FROM notification_log
-             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email' FOR UPDATE",
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = $3 FOR UPDATE",
+            job.event_id,
+            job.recipient_id,
+            Channel::Email.as_str(),
         )
-        .bind(job.event_id)
-        .bind(job.recipient_id)
         .fetch_optional(&mut *tx)
         .await?;
         if status.as_deref() == Some("sent") {
             tx.commit().await?;
             return Ok(None);
         }
-        sqlx::query(
+        sqlx::query!(
             "UPDATE notification_log SET status = 'sent', error = NULL, sent_at = now()
-             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'",
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = $3",
+            job.event_id,
+            job.recipient_id,
+            Channel::Email.as_str(),
         )
-        .bind(job.event_id)
-        .bind(job.recipient_id)
         .execute(&mut *tx)
         .await?;
         Ok(Some(tx))
@@ -260,16 +273,17 @@ impl NotificationStore {
     /// a late failure report for it (a retried attempt after a crash) does not undo that.
     pub async fn record_email_outcome(&self, o: &EmailOutcome) -> Result<(), sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, o.tenant_id).await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE notification_log
              SET status = CASE WHEN $3::text IS NULL THEN 'sent' ELSE 'failed' END,
                  error = $3, sent_at = CASE WHEN $3::text IS NULL THEN now() END
-             WHERE event_id = $1 AND recipient_id = $2 AND channel = 'email'
+             WHERE event_id = $1 AND recipient_id = $2 AND channel = $4
                AND status <> 'sent'",
+            o.event_id,
+            o.recipient_id,
+            o.error,
+            Channel::Email.as_str(),
         )
-        .bind(o.event_id)
-        .bind(o.recipient_id)
-        .bind(&o.error)
         .execute(&mut *tx)
         .await?;
         tx.commit().await
@@ -302,40 +316,57 @@ async fn subtype_enabled(
     tenant: Uuid,
     subtype: &str,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT coalesce((SELECT enabled FROM tenant_notification_settings WHERE tenant_id = $1), true)
-            AND coalesce((SELECT c.enabled FROM tenant_notification_categories c
-                          JOIN notification_subtypes s ON s.category = c.category
-                          WHERE c.tenant_id = $1 AND s.code = $2), true)
-            AND coalesce((SELECT enabled FROM tenant_notification_subtypes
-                          WHERE tenant_id = $1 AND subtype_code = $2), true)",
+    sqlx::query_scalar!(
+        r#"SELECT coalesce((SELECT enabled FROM tenant_notification_settings WHERE tenant_id = $1), true)
+              AND coalesce((SELECT c.enabled FROM tenant_notification_categories c
+                            JOIN notification_subtypes s ON s.category = c.category
+                            WHERE c.tenant_id = $1 AND s.code = $2), true)
+              AND coalesce((SELECT enabled FROM tenant_notification_subtypes
+                            WHERE tenant_id = $1 AND subtype_code = $2), true) AS "enabled!""#,
+        tenant,
+        subtype,
     )
-    .bind(tenant)
-    .bind(subtype)
     .fetch_one(conn)
     .await
 }
 
-/// A user's preference for `channel` (`email` or `in_app`); absent means yes.
+/// A user's preference for `channel`; absent means yes.
 async fn wants(
     conn: &mut PgConnection,
     user: Uuid,
     subtype: &str,
-    channel: &str,
+    channel: Channel,
 ) -> Result<bool, sqlx::Error> {
-    let column = if channel == "email" {
-        "email"
-    } else {
-        "in_app"
+    // One fixed query per channel: each has a column of its own.
+    let pref = match channel {
+        Channel::Email => {
+            sqlx::query_scalar!(
+                "SELECT email FROM user_notification_preferences WHERE user_id = $1 AND subtype_code = $2",
+                user,
+                subtype,
+            )
+            .fetch_optional(conn)
+            .await?
+        }
+        Channel::InApp => {
+            sqlx::query_scalar!(
+                "SELECT in_app FROM user_notification_preferences WHERE user_id = $1 AND subtype_code = $2",
+                user,
+                subtype,
+            )
+            .fetch_optional(conn)
+            .await?
+        }
     };
-    let pref: Option<bool> = sqlx::query_scalar(&format!(
-        "SELECT {column} FROM user_notification_preferences WHERE user_id = $1 AND subtype_code = $2"
-    ))
-    .bind(user)
-    .bind(subtype)
-    .fetch_optional(conn)
-    .await?;
     Ok(pref.unwrap_or(true))
+}
+
+/// A row of `tenant_email_templates` or `system_email_templates`.
+struct StoredTemplate {
+    subject: String,
+    html: String,
+    text: String,
+    version: i32,
 }
 
 /// The tenant's template for `subtype`, else the system default.
@@ -344,24 +375,33 @@ pub async fn template(
     tenant: Uuid,
     subtype: &str,
 ) -> Result<ChosenTemplate, sqlx::Error> {
-    let own: Option<(String, String, String, i32)> = sqlx::query_as(
+    let own = sqlx::query_as!(
+        StoredTemplate,
         "SELECT subject, html, text, version FROM tenant_email_templates WHERE tenant_id = $1 AND subtype_code = $2",
+        tenant,
+        subtype,
     )
-    .bind(tenant)
-    .bind(subtype)
     .fetch_optional(&mut *conn)
     .await?;
     let (row, source) = match own {
         Some(row) => (row, "tenant"),
         None => (
-            sqlx::query_as("SELECT subject, html, text, version FROM system_email_templates WHERE subtype_code = $1")
-                .bind(subtype)
-                .fetch_one(&mut *conn)
-                .await?,
+            sqlx::query_as!(
+                StoredTemplate,
+                "SELECT subject, html, text, version FROM system_email_templates WHERE subtype_code = $1",
+                subtype,
+            )
+            .fetch_one(&mut *conn)
+            .await?,
             "system",
         ),
     };
-    let (subject, html, text, version) = row;
+    let StoredTemplate {
+        subject,
+        html,
+        text,
+        version,
+    } = row;
     Ok(ChosenTemplate {
         template: Template {
             subject,
@@ -379,26 +419,26 @@ async fn log(
     conn: &mut PgConnection,
     env: &Envelope,
     user: Uuid,
-    channel: &str,
+    channel: Channel,
     status: &str,
     subtype: &str,
     t: &ChosenTemplate,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO notification_log (tenant_id, id, event_id, recipient_id, channel, subtype_code,
                                        template_source, template_version, status, sent_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 = 'sent' THEN now() END)
          ON CONFLICT (tenant_id, event_id, recipient_id, channel) DO NOTHING",
+        env.tenant_id,
+        new_id(),
+        env.event_id,
+        user,
+        channel.as_str(),
+        subtype,
+        t.source,
+        t.version,
+        status,
     )
-    .bind(env.tenant_id)
-    .bind(new_id())
-    .bind(env.event_id)
-    .bind(user)
-    .bind(channel)
-    .bind(subtype)
-    .bind(t.source)
-    .bind(t.version)
-    .bind(status)
     .execute(conn)
     .await?;
     Ok(())
