@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Notification {
     pub id: Uuid,
     /// e.g. `ticket.assigned`.
@@ -41,9 +41,6 @@ pub struct NotificationQuery {
     pub cursor: Option<String>,
 }
 
-const COLS: &str =
-    "id, subtype_code AS subtype, title, body, ticket_id, event_id, read_at, created_at";
-
 pub async fn list(
     pool: &PgPool,
     p: &Principal,
@@ -52,15 +49,17 @@ pub async fn list(
     let user = p.user()?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows: Vec<Notification> = sqlx::query_as(&format!(
-        "SELECT {COLS} FROM in_app_notifications
+    let rows = sqlx::query_as!(
+        Notification,
+        "SELECT id, subtype_code AS subtype, title, body, ticket_id, event_id, read_at, created_at
+         FROM in_app_notifications
          WHERE user_id = $1 AND ($2::uuid IS NULL OR id > $2) AND (NOT coalesce($3, false) OR read_at IS NULL)
-         ORDER BY id LIMIT $4"
-    ))
-    .bind(user)
-    .bind(page.after)
-    .bind(q.unread)
-    .bind(page.fetch())
+         ORDER BY id LIMIT $4",
+        user,
+        page.after,
+        q.unread,
+        page.fetch(),
+    )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -71,12 +70,14 @@ pub async fn list(
 pub async fn mark_read(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Notification, StoreError> {
     let user = p.user()?;
     let mut tx = tenant::begin(pool, p).await?;
-    let row: Option<Notification> = sqlx::query_as(&format!(
+    let row = sqlx::query_as!(
+        Notification,
         "UPDATE in_app_notifications SET read_at = coalesce(read_at, now())
-         WHERE id = $1 AND user_id = $2 RETURNING {COLS}"
-    ))
-    .bind(id)
-    .bind(user)
+         WHERE id = $1 AND user_id = $2
+         RETURNING id, subtype_code AS subtype, title, body, ticket_id, event_id, read_at, created_at",
+        id,
+        user,
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -21,13 +21,13 @@ pub struct Settings {
     pub subtypes: Vec<SubtypeSwitch>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CategorySwitch {
     pub category: String,
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SubtypeSwitch {
     pub code: String,
     pub category: String,
@@ -55,7 +55,7 @@ pub struct Switch {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Preference {
     pub subtype: String,
     pub email: bool,
@@ -70,36 +70,40 @@ pub struct PreferenceInput {
 }
 
 async fn read(conn: &mut PgConnection, p: &Principal) -> Result<Settings, StoreError> {
-    let (enabled, from_address, rate): (bool, Option<String>, i32) = sqlx::query_as(
-        "SELECT coalesce(s.enabled, true), s.from_address, coalesce(s.rate_limit_per_minute, 60)
-         FROM (SELECT 1) one LEFT JOIN tenant_notification_settings s ON s.tenant_id = $1",
+    let tenant = sqlx::query!(
+        r#"SELECT coalesce(s.enabled, true) AS "enabled!", s.from_address,
+                  coalesce(s.rate_limit_per_minute, 60) AS "rate!"
+           FROM (SELECT 1) one LEFT JOIN tenant_notification_settings s ON s.tenant_id = $1"#,
+        p.tenant_id,
     )
-    .bind(p.tenant_id)
     .fetch_one(&mut *conn)
     .await?;
-    let categories: Vec<CategorySwitch> = sqlx::query_as(
-        "SELECT c.category, coalesce(t.enabled, true) AS enabled
-         FROM (SELECT category, min(position) AS position FROM notification_subtypes GROUP BY category) c
-         LEFT JOIN tenant_notification_categories t ON t.category = c.category
-         ORDER BY c.position",
+    let enabled = tenant.enabled;
+    let categories = sqlx::query_as!(
+        CategorySwitch,
+        r#"SELECT c.category AS "category!", coalesce(t.enabled, true) AS "enabled!"
+           FROM (SELECT category, min(position) AS position FROM notification_subtypes GROUP BY category) c
+           LEFT JOIN tenant_notification_categories t ON t.category = c.category
+           ORDER BY c.position"#,
     )
     .fetch_all(&mut *conn)
     .await?;
-    let subtypes: Vec<SubtypeSwitch> = sqlx::query_as(
-        "SELECT s.code, s.category, s.name, coalesce(t.enabled, true) AS enabled,
-                $1 AND coalesce(t.enabled, true) AND coalesce(c.enabled, true) AS effective
-         FROM notification_subtypes s
-         LEFT JOIN tenant_notification_subtypes t ON t.subtype_code = s.code
-         LEFT JOIN tenant_notification_categories c ON c.category = s.category
-         ORDER BY s.position",
+    let subtypes = sqlx::query_as!(
+        SubtypeSwitch,
+        r#"SELECT s.code, s.category, s.name, coalesce(t.enabled, true) AS "enabled!",
+                  $1 AND coalesce(t.enabled, true) AND coalesce(c.enabled, true) AS "effective!"
+           FROM notification_subtypes s
+           LEFT JOIN tenant_notification_subtypes t ON t.subtype_code = s.code
+           LEFT JOIN tenant_notification_categories c ON c.category = s.category
+           ORDER BY s.position"#,
+        enabled,
     )
-    .bind(enabled)
     .fetch_all(&mut *conn)
     .await?;
     Ok(Settings {
         enabled,
-        from_address,
-        rate_limit_per_minute: rate,
+        from_address: tenant.from_address,
+        rate_limit_per_minute: tenant.rate,
         categories,
         subtypes,
     })
@@ -129,18 +133,18 @@ pub async fn update(
     }
     e.into_result()?;
     let mut tx = tenant::begin(pool, p).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO tenant_notification_settings (tenant_id, enabled, from_address, rate_limit_per_minute)
          VALUES ($1, coalesce($2, true), $3, coalesce($4, 60))
          ON CONFLICT (tenant_id) DO UPDATE SET
              enabled = coalesce($2, tenant_notification_settings.enabled),
              from_address = coalesce($3, tenant_notification_settings.from_address),
              rate_limit_per_minute = coalesce($4, tenant_notification_settings.rate_limit_per_minute)",
+        p.tenant_id,
+        patch.enabled,
+        patch.from_address,
+        patch.rate_limit_per_minute,
     )
-    .bind(p.tenant_id)
-    .bind(patch.enabled)
-    .bind(patch.from_address)
-    .bind(patch.rate_limit_per_minute)
     .execute(&mut *tx)
     .await?;
     let s = read(&mut tx, p).await?;
@@ -157,22 +161,22 @@ pub async fn set_category(
 ) -> Result<Settings, StoreError> {
     p.require(Permission::ManageNotifications)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let known: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM notification_subtypes WHERE category = $1)",
+    let known = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM notification_subtypes WHERE category = $1) AS "known!""#,
+        category,
     )
-    .bind(category)
     .fetch_one(&mut *tx)
     .await?;
     if !known {
         return Err(StoreError::NotFound);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO tenant_notification_categories (tenant_id, category, enabled) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id, category) DO UPDATE SET enabled = $3",
+        p.tenant_id,
+        category,
+        enabled,
     )
-    .bind(p.tenant_id)
-    .bind(category)
-    .bind(enabled)
     .execute(&mut *tx)
     .await?;
     let s = read(&mut tx, p).await?;
@@ -188,14 +192,14 @@ pub async fn set_subtype(
 ) -> Result<Settings, StoreError> {
     p.require(Permission::ManageNotifications)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "INSERT INTO tenant_notification_subtypes (tenant_id, subtype_code, enabled)
          SELECT $1, code, $3 FROM notification_subtypes WHERE code = $2
          ON CONFLICT (tenant_id, subtype_code) DO UPDATE SET enabled = $3",
+        p.tenant_id,
+        code,
+        enabled,
     )
-    .bind(p.tenant_id)
-    .bind(code)
-    .bind(enabled)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -211,13 +215,14 @@ pub async fn set_subtype(
 pub async fn preferences(pool: &PgPool, p: &Principal) -> Result<Vec<Preference>, StoreError> {
     let user = p.user()?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows = sqlx::query_as(
-        "SELECT s.code AS subtype, coalesce(u.email, true) AS email, coalesce(u.in_app, true) AS in_app
-         FROM notification_subtypes s
-         LEFT JOIN user_notification_preferences u ON u.subtype_code = s.code AND u.user_id = $1
-         ORDER BY s.position",
+    let rows = sqlx::query_as!(
+        Preference,
+        r#"SELECT s.code AS subtype, coalesce(u.email, true) AS "email!", coalesce(u.in_app, true) AS "in_app!"
+           FROM notification_subtypes s
+           LEFT JOIN user_notification_preferences u ON u.subtype_code = s.code AND u.user_id = $1
+           ORDER BY s.position"#,
+        user,
     )
-    .bind(user)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -232,16 +237,16 @@ pub async fn set_preference(
 ) -> Result<Vec<Preference>, StoreError> {
     let user = p.user()?;
     let mut tx = tenant::begin(pool, p).await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "INSERT INTO user_notification_preferences (tenant_id, user_id, subtype_code, email, in_app)
          SELECT $1, $2, code, $4, $5 FROM notification_subtypes WHERE code = $3
          ON CONFLICT (tenant_id, user_id, subtype_code) DO UPDATE SET email = $4, in_app = $5",
+        p.tenant_id,
+        user,
+        subtype,
+        input.email,
+        input.in_app,
     )
-    .bind(p.tenant_id)
-    .bind(user)
-    .bind(subtype)
-    .bind(input.email)
-    .bind(input.in_app)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TemplateView {
     pub subtype: String,
     pub category: String,
@@ -50,32 +50,42 @@ pub struct Preview {
     pub text: String,
 }
 
-/// The effective template of every subtype (or of one).
-const EFFECTIVE: &str = "
-    SELECT s.code AS subtype, s.category, s.name,
-           CASE WHEN t.subtype_code IS NULL THEN 'system' ELSE 'tenant' END AS source,
-           coalesce(t.version, d.version) AS version,
-           coalesce(t.subject, d.subject) AS subject,
-           coalesce(t.html, d.html) AS html,
-           coalesce(t.text, d.text) AS text
-    FROM notification_subtypes s
-    JOIN system_email_templates d ON d.subtype_code = s.code
-    LEFT JOIN tenant_email_templates t ON t.subtype_code = s.code";
+/// The effective template of every subtype, in the subtypes' order, or of the one named.
+async fn effective_templates(
+    conn: &mut PgConnection,
+    subtype: Option<&str>,
+) -> Result<Vec<TemplateView>, sqlx::Error> {
+    sqlx::query_as!(
+        TemplateView,
+        r#"SELECT s.code AS subtype, s.category, s.name,
+                  CASE WHEN t.subtype_code IS NULL THEN 'system' ELSE 'tenant' END AS "source!",
+                  coalesce(t.version, d.version) AS "version!",
+                  coalesce(t.subject, d.subject) AS "subject!",
+                  coalesce(t.html, d.html) AS "html!",
+                  coalesce(t.text, d.text) AS "text!"
+           FROM notification_subtypes s
+           JOIN system_email_templates d ON d.subtype_code = s.code
+           LEFT JOIN tenant_email_templates t ON t.subtype_code = s.code
+           WHERE $1::text IS NULL OR s.code = $1
+           ORDER BY s.position"#,
+        subtype,
+    )
+    .fetch_all(conn)
+    .await
+}
 
 async fn effective(conn: &mut PgConnection, subtype: &str) -> Result<TemplateView, StoreError> {
-    sqlx::query_as(&format!("{EFFECTIVE} WHERE s.code = $1"))
-        .bind(subtype)
-        .fetch_optional(conn)
+    effective_templates(conn, Some(subtype))
         .await?
+        .into_iter()
+        .next()
         .ok_or(StoreError::NotFound)
 }
 
 pub async fn list(pool: &PgPool, p: &Principal) -> Result<Vec<TemplateView>, StoreError> {
     p.require(Permission::ReadReference)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows = sqlx::query_as(&format!("{EFFECTIVE} ORDER BY s.position"))
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows = effective_templates(&mut tx, None).await?;
     tx.commit().await?;
     Ok(rows)
 }
@@ -97,13 +107,13 @@ pub async fn clone_to_tenant(
 ) -> Result<TemplateView, StoreError> {
     p.require(Permission::ManageNotifications)?;
     let mut tx = tenant::begin(pool, p).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO tenant_email_templates (tenant_id, subtype_code, subject, html, text)
          SELECT $1, subtype_code, subject, html, text FROM system_email_templates WHERE subtype_code = $2
          ON CONFLICT (tenant_id, subtype_code) DO NOTHING",
+        p.tenant_id,
+        subtype,
     )
-    .bind(p.tenant_id)
-    .bind(subtype)
     .execute(&mut *tx)
     .await?;
     let t = effective(&mut tx, subtype).await?;
@@ -159,17 +169,17 @@ pub async fn update(
     let (template, _) = check(subtype, template).await?;
     let mut tx = tenant::begin(pool, p).await?;
     effective(&mut tx, subtype).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO tenant_email_templates (tenant_id, subtype_code, subject, html, text)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, subtype_code) DO UPDATE
          SET subject = $3, html = $4, text = $5, version = tenant_email_templates.version + 1, updated_at = now()",
+        p.tenant_id,
+        subtype,
+        template.subject,
+        template.html,
+        template.text,
     )
-    .bind(p.tenant_id)
-    .bind(subtype)
-    .bind(&template.subject)
-    .bind(&template.html)
-    .bind(&template.text)
     .execute(&mut *tx)
     .await?;
     let t = effective(&mut tx, subtype).await?;
