@@ -19,7 +19,6 @@ use psa_domain::auth::Role;
 use psa_domain::events::Event;
 use psa_domain::notifications::SLA_POLICY_CHANGE;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 /// Open tickets re-timed per transaction.
 pub const PAGE: i64 = 200;
@@ -30,13 +29,13 @@ const LEASE_SECONDS: i32 = 30;
 
 /// Records, in the caller's transaction, that `p`'s tenant needs its open tickets re-timed.
 pub async fn request(conn: &mut PgConnection, p: &Principal) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sla_retime_jobs (tenant_id, requested_by) VALUES ($1, $2)
          ON CONFLICT (tenant_id) DO UPDATE
          SET generation = sla_retime_jobs.generation + 1, requested_at = now(), requested_by = $2",
+        p.tenant_id,
+        p.key_id
     )
-    .bind(p.tenant_id)
-    .bind(p.key_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -44,14 +43,18 @@ pub async fn request(conn: &mut PgConnection, p: &Principal) -> Result<(), Store
 
 /// Claims one waiting job and runs it to the end; `false` when none was waiting.
 pub async fn round(pool: &PgPool) -> Result<bool, StoreError> {
-    let claimed: Option<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT tenant_id, requested_by FROM sla_retime_claim($1)")
-            .bind(LEASE_SECONDS)
-            .fetch_optional(pool)
-            .await?;
-    let Some((tenant_id, requested_by)) = claimed else {
+    // The function's columns are its job row's keys, never NULL.
+    let claimed = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id!", requested_by AS "requested_by!"
+             FROM sla_retime_claim($1)"#,
+        LEASE_SECONDS
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(claimed) = claimed else {
         return Ok(false);
     };
+    let (tenant_id, requested_by) = (claimed.tenant_id, claimed.requested_by);
     // The events carry the key whose change caused them; the role only opens the transaction.
     let p = Principal {
         tenant_id,
@@ -60,7 +63,7 @@ pub async fn round(pool: &PgPool) -> Result<bool, StoreError> {
         user_id: None,
         client_id: None,
     };
-    let mut total = 0u64;
+    let mut total = 0i64;
     for pages in 1.. {
         let (n, next) = page(pool, &p).await?;
         total += n;
@@ -71,7 +74,7 @@ pub async fn round(pool: &PgPool) -> Result<bool, StoreError> {
         // it on from the cursor): other tenants' jobs, and a shutdown, wait one turn at most.
         if pages == PAGES_PER_TURN {
             let mut tx = tenant::begin(pool, &p).await?;
-            sqlx::query("UPDATE sla_retime_jobs SET lease_until = NULL")
+            sqlx::query!("UPDATE sla_retime_jobs SET lease_until = NULL")
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -95,27 +98,29 @@ enum Next {
 }
 
 /// Re-times one page of the job's pass: how many tickets, and what follows.
-async fn page(pool: &PgPool, p: &Principal) -> Result<(u64, Next), StoreError> {
+async fn page(pool: &PgPool, p: &Principal) -> Result<(i64, Next), StoreError> {
     let mut tx = tenant::begin(pool, p).await?;
     // The row lock orders this page against a change arriving now (see `request`).
-    let job: Option<(i64, i64, Option<Uuid>)> = sqlx::query_as(
-        "SELECT generation, pass_generation, after_ticket FROM sla_retime_jobs FOR UPDATE",
+    let job = sqlx::query!(
+        "SELECT generation, pass_generation, after_ticket FROM sla_retime_jobs FOR UPDATE"
     )
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((generation, mut pass_generation, after)) = job else {
+    let Some(job) = job else {
         tx.commit().await?;
         return Ok((0, Next::Done));
     };
+    let (generation, mut pass_generation, after) =
+        (job.generation, job.pass_generation, job.after_ticket);
     if after.is_none() {
         pass_generation = generation;
     }
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    let ids = sqlx::query_scalar!(
         "SELECT id FROM tickets WHERE closed_at IS NULL AND ($1::uuid IS NULL OR id > $1)
          ORDER BY id LIMIT $2",
+        after,
+        PAGE
     )
-    .bind(after)
-    .bind(PAGE)
     .fetch_all(&mut *tx)
     .await?;
     for id in &ids {
@@ -125,11 +130,12 @@ async fn page(pool: &PgPool, p: &Principal) -> Result<(u64, Next), StoreError> {
         })
         .await?;
     }
-    let n = ids.len() as u64;
+    // At most `PAGE` (the query's limit), so it always fits.
+    let n = i64::try_from(ids.len()).map_err(StoreError::internal)?;
     let last = ids.last().copied();
-    let pass_over = (ids.len() as i64) < PAGE;
+    let pass_over = n < PAGE;
     if pass_over && generation == pass_generation {
-        sqlx::query("DELETE FROM sla_retime_jobs")
+        sqlx::query!("DELETE FROM sla_retime_jobs")
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -137,16 +143,17 @@ async fn page(pool: &PgPool, p: &Principal) -> Result<(u64, Next), StoreError> {
     }
     // Either the page was full (go on from its last ticket, lease renewed) or a change came
     // during this pass (one more from the beginning, at the job's next claim).
-    sqlx::query(
+    sqlx::query!(
         "UPDATE sla_retime_jobs
          SET after_ticket = $1, pass_generation = $2, done = done + $3,
              lease_until = CASE WHEN $5 THEN NULL ELSE now() + make_interval(secs => $4) END",
+        if pass_over { None } else { last },
+        pass_generation,
+        n,
+        // `make_interval` takes its seconds as a double.
+        f64::from(LEASE_SECONDS),
+        pass_over
     )
-    .bind(if pass_over { None } else { last })
-    .bind(pass_generation)
-    .bind(n as i64)
-    .bind(LEASE_SECONDS)
-    .bind(pass_over)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
