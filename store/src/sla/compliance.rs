@@ -36,7 +36,7 @@ pub struct ComplianceQuery {
     pub group_by: Option<GroupBy>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PhaseFigures {
     pub met: i64,
     pub breached: i64,
@@ -59,7 +59,7 @@ pub struct GroupFigures {
     pub at_risk: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DayFigures {
     pub date: NaiveDate,
     pub response_met: i64,
@@ -78,7 +78,7 @@ pub struct ComplianceReport {
     pub trend: Vec<DayFigures>,
 }
 
-#[derive(sqlx::FromRow)]
+/// One group's figures as the query returns them.
 struct Row {
     key: Option<Uuid>,
     label: Option<String>,
@@ -123,28 +123,58 @@ impl From<Row> for GroupFigures {
     }
 }
 
-/// Per-ticket phase outcomes, shared by the grouped figures and the trend.
-const OUTCOMES: &str = "
-    SELECT t.*,
-           (t.sla_response_met IS TRUE) AS r_met,
-           (t.sla_response_met IS FALSE OR (t.sla_response_at IS NULL AND t.sla_response_due_at < now()
-                                            AND t.sla_state <> 'paused')) AS r_breached,
-           (t.sla_resolution_met IS TRUE) AS s_met,
-           (t.sla_resolution_met IS FALSE OR (t.sla_resolution_at IS NULL AND t.sla_resolution_due_at < now()
-                                              AND t.sla_state <> 'paused')) AS s_breached
-      FROM tickets t
-     WHERE t.sla_started_at >= $1 AND t.sla_started_at < $2";
+/// `query_as!($row, …)` of `$select` over `o`: the per-ticket phase outcomes of the tickets
+/// whose clock started in the period (`$from` inclusive, `$to` exclusive). A macro rather than
+/// a shared string so that every query is one literal, checked against the schema when the
+/// crate is compiled (`query_as!` joins literal pieces written with `+`).
+macro_rules! over_outcomes {
+    ($row:ident, $from:expr, $to:expr, $($select:literal)+) => {
+        sqlx::query_as!(
+            $row,
+            "WITH o AS (
+                SELECT t.*,
+                       (t.sla_response_met IS TRUE) AS r_met,
+                       (t.sla_response_met IS FALSE OR (t.sla_response_at IS NULL AND t.sla_response_due_at < now()
+                                                        AND t.sla_state <> 'paused')) AS r_breached,
+                       (t.sla_resolution_met IS TRUE) AS s_met,
+                       (t.sla_resolution_met IS FALSE OR (t.sla_resolution_at IS NULL AND t.sla_resolution_due_at < now()
+                                                          AND t.sla_state <> 'paused')) AS s_breached
+                  FROM tickets t
+                 WHERE t.sla_started_at >= $1 AND t.sla_started_at < $2)
+             " $(+ $select)+,
+            $from,
+            $to
+        )
+    };
+}
 
-const FIGURES: &str = "
-           count(*) AS tickets,
-           count(*) FILTER (WHERE o.r_met) AS response_met,
-           count(*) FILTER (WHERE o.r_breached) AS response_breached,
-           avg(o.sla_response_minutes)::float8 AS response_avg,
-           count(*) FILTER (WHERE o.s_met) AS resolution_met,
-           count(*) FILTER (WHERE o.s_breached) AS resolution_breached,
-           avg(o.sla_resolution_minutes)::float8 AS resolution_avg,
-           count(*) FILTER (WHERE o.closed_at IS NULL) AS active,
-           count(*) FILTER (WHERE o.closed_at IS NULL AND o.sla_state = 'at_risk') AS at_risk";
+/// The [`Row`] figures of the period's tickets per `$key` (named by `$label`, found through
+/// `$join`), or of all of them as one group (`NULL` key and label, no join). Counts are never
+/// NULL; an average is NULL when no phase ended, key and label for tickets without one.
+macro_rules! figures {
+    ($from:expr, $to:expr, $key:literal, $label:literal, $join:literal, $tail:literal) => {
+        over_outcomes!(
+            Row,
+            $from,
+            $to,
+            "SELECT " $key r#" AS "key?", "# $label r#" AS "label?",
+                    count(*) AS "tickets!",
+                    count(*) FILTER (WHERE o.r_met) AS "response_met!",
+                    count(*) FILTER (WHERE o.r_breached) AS "response_breached!",
+                    avg(o.sla_response_minutes)::float8 AS "response_avg?",
+                    count(*) FILTER (WHERE o.s_met) AS "resolution_met!",
+                    count(*) FILTER (WHERE o.s_breached) AS "resolution_breached!",
+                    avg(o.sla_resolution_minutes)::float8 AS "resolution_avg?",
+                    count(*) FILTER (WHERE o.closed_at IS NULL) AS "active!",
+                    count(*) FILTER (WHERE o.closed_at IS NULL AND o.sla_state = 'at_risk') AS "at_risk!"
+               FROM o "# $join $tail
+        )
+    };
+    // One group per key, labelled, the tickets without one last.
+    ($from:expr, $to:expr, $key:literal, $label:literal, $join:literal) => {
+        figures!($from, $to, $key, $label, $join, " GROUP BY 1, 2 ORDER BY 2 NULLS LAST, 1")
+    };
+}
 
 pub async fn report(
     pool: &PgPool,
@@ -159,58 +189,69 @@ pub async fn report(
         e.push("to", "the period may span at most 366 days");
     }
     e.into_result().map_err(StoreError::Malformed)?;
-    let (key, label, join) = match q.group_by {
-        None => ("NULL::uuid", "NULL::text", ""),
-        Some(GroupBy::Priority) => (
-            "o.priority_id",
-            "g.name",
-            "LEFT JOIN priorities g ON g.tenant_id = o.tenant_id AND g.id = o.priority_id",
-        ),
-        Some(GroupBy::Board) => (
-            "o.board_id",
-            "g.name",
-            "LEFT JOIN boards g ON g.tenant_id = o.tenant_id AND g.id = o.board_id",
-        ),
-        Some(GroupBy::Client) => (
-            "o.client_id",
-            "g.name",
-            "LEFT JOIN clients g ON g.tenant_id = o.tenant_id AND g.id = o.client_id",
-        ),
-        Some(GroupBy::Technician) => (
-            "o.assignee_id",
-            "g.display_name",
-            "LEFT JOIN users g ON g.tenant_id = o.tenant_id AND g.id = o.assignee_id",
-        ),
-    };
     let mut tx = tenant::begin(pool, p).await?;
-    let groups: Vec<Row> = sqlx::query_as(&format!(
-        "WITH o AS ({OUTCOMES})
-         SELECT {key} AS key, {label} AS label, {FIGURES}
-           FROM o {join}
-          GROUP BY 1, 2 ORDER BY 2 NULLS LAST, 1"
-    ))
-    .bind(q.from)
-    .bind(q.to)
-    .fetch_all(&mut *tx)
-    .await?;
-    let totals: Row = sqlx::query_as(&format!(
-        "WITH o AS ({OUTCOMES}) SELECT NULL::uuid AS key, NULL::text AS label, {FIGURES} FROM o"
-    ))
-    .bind(q.from)
-    .bind(q.to)
-    .fetch_one(&mut *tx)
-    .await?;
-    let trend: Vec<DayFigures> = sqlx::query_as(&format!(
-        "WITH o AS ({OUTCOMES})
-         SELECT (o.sla_started_at AT TIME ZONE 'UTC')::date AS date,
-                count(*) FILTER (WHERE o.r_met) AS response_met,
-                count(*) FILTER (WHERE o.r_breached) AS response_breached,
-                count(*) FILTER (WHERE o.s_met) AS resolution_met,
-                count(*) FILTER (WHERE o.s_breached) AS resolution_breached
-           FROM o GROUP BY 1 ORDER BY 1"
-    ))
-    .bind(q.from)
-    .bind(q.to)
+    // One static query per grouping: the grouping picks the query, never a piece of SQL.
+    let groups = match q.group_by {
+        None => Vec::new(),
+        Some(GroupBy::Priority) => {
+            figures!(
+                q.from,
+                q.to,
+                "o.priority_id",
+                "g.name",
+                "LEFT JOIN priorities g ON g.tenant_id = o.tenant_id AND g.id = o.priority_id"
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        Some(GroupBy::Board) => {
+            figures!(
+                q.from,
+                q.to,
+                "o.board_id",
+                "g.name",
+                "LEFT JOIN boards g ON g.tenant_id = o.tenant_id AND g.id = o.board_id"
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        Some(GroupBy::Client) => {
+            figures!(
+                q.from,
+                q.to,
+                "o.client_id",
+                "g.name",
+                "LEFT JOIN clients g ON g.tenant_id = o.tenant_id AND g.id = o.client_id"
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        Some(GroupBy::Technician) => {
+            figures!(
+                q.from,
+                q.to,
+                "o.assignee_id",
+                "g.display_name",
+                "LEFT JOIN users g ON g.tenant_id = o.tenant_id AND g.id = o.assignee_id"
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        }
+    };
+    let totals = figures!(q.from, q.to, "NULL::uuid", "NULL::text", "", "")
+        .fetch_one(&mut *tx)
+        .await?;
+    let trend = over_outcomes!(
+        DayFigures,
+        q.from,
+        q.to,
+        r#"SELECT (o.sla_started_at AT TIME ZONE 'UTC')::date AS "date!",
+                  count(*) FILTER (WHERE o.r_met) AS "response_met!",
+                  count(*) FILTER (WHERE o.r_breached) AS "response_breached!",
+                  count(*) FILTER (WHERE o.s_met) AS "resolution_met!",
+                  count(*) FILTER (WHERE o.s_breached) AS "resolution_breached!"
+             FROM o GROUP BY 1 ORDER BY 1"#
+    )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -219,11 +260,7 @@ pub async fn report(
         to: q.to,
         group_by: q.group_by,
         totals: totals.into(),
-        groups: if q.group_by.is_some() {
-            groups.into_iter().map(Into::into).collect()
-        } else {
-            Vec::new()
-        },
+        groups: groups.into_iter().map(Into::into).collect(),
         trend,
     })
 }
