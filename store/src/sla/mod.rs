@@ -24,8 +24,7 @@ pub async fn load_schedule(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<ScheduleSpec>, StoreError> {
-    let spec: Option<serde_json::Value> = sqlx::query_scalar("SELECT sla_schedule_spec($1)")
-        .bind(id)
+    let spec = sqlx::query_scalar!(r#"SELECT sla_schedule_spec($1) AS "spec?""#, id)
         .fetch_one(&mut *conn)
         .await?;
     spec.map(serde_json::from_value)
@@ -75,7 +74,7 @@ pub async fn preview(
 }
 
 /// One line of a ticket's SLA audit log.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditStep {
     pub step_key: String,
     pub event: String,
@@ -95,11 +94,13 @@ pub async fn recorded_view(
     p.require(Permission::ReadSla)?;
     let mut tx = tenant::begin(pool, p).await?;
     crate::tickets::load(&mut tx, p, id, false).await?;
-    let recorded: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT detail->'view' FROM sla_audit_log WHERE ticket_id = $1 AND detail ? 'view'
-          ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1",
+    // `detail ? 'view'` holds, so the value is present (JSON `null` at most, never SQL NULL).
+    let recorded = sqlx::query_scalar!(
+        r#"SELECT detail->'view' AS "view!" FROM sla_audit_log
+            WHERE ticket_id = $1 AND detail ? 'view'
+            ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1"#,
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -114,11 +115,12 @@ pub async fn ticket_audit(
     p.require(Permission::ReadSla)?;
     let mut tx = tenant::begin(pool, p).await?;
     crate::tickets::load(&mut tx, p, id, false).await?;
-    let steps = sqlx::query_as(
+    let steps = sqlx::query_as!(
+        AuditStep,
         "SELECT step_key, event, detail, occurred_at, recorded_at FROM sla_audit_log
           WHERE ticket_id = $1 ORDER BY occurred_at, recorded_at",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -151,22 +153,31 @@ pub(crate) async fn configure<T>(
     Ok(out)
 }
 
-/// Reads, with `ReadSla`, what `read` makes of each ID `ids_sql` selects (or of `id` alone).
+/// Reads, with `ReadSla`, what `read` makes of each ID `ids` lists, in one transaction. The
+/// caller's `ids` runs its own (compile-checked) query, so no SQL text passes through here.
 pub(crate) async fn read_each<T>(
     pool: &sqlx::PgPool,
     p: &Principal,
-    ids_sql: &str,
+    ids: impl AsyncFnOnce(&mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error>,
     read: impl AsyncFn(&mut PgConnection, Uuid) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     p.require(Permission::ReadSla)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(ids_sql).fetch_all(&mut *tx).await?;
+    let ids = ids(&mut tx).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(read(&mut tx, id).await?);
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// 404 unless a `DELETE … WHERE id = $1` deleted a row.
+pub(crate) fn deleted_one(result: sqlx::postgres::PgQueryResult) -> Result<(), StoreError> {
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// Reads one record with `read`, with `ReadSla`.

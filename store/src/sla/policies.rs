@@ -9,9 +9,11 @@ use crate::error::StoreError;
 use crate::principal::Principal;
 use crate::tenant;
 use psa_domain::auth::Permission;
+use psa_domain::calendar::Weekday;
 use psa_domain::ids::new_id;
+use psa_domain::notifications::Channel;
 use psa_domain::sla::{
-    DEFAULT_ESCALATION_PERCENTS, MAX_THRESHOLD, default_threshold_rules, limits,
+    DEFAULT_ESCALATION_PERCENTS, MAX_THRESHOLD, Percent, default_threshold_rules, limits,
 };
 use psa_domain::validation::{ValidationErrors, optional_text, text};
 use serde::{Deserialize, Serialize};
@@ -19,10 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 fn default_escalations() -> Vec<i64> {
-    DEFAULT_ESCALATION_PERCENTS
-        .iter()
-        .map(|p| i64::from(*p))
-        .collect()
+    DEFAULT_ESCALATION_PERCENTS.map(i64::from).to_vec()
 }
 
 fn yes() -> bool {
@@ -60,7 +59,7 @@ pub struct PolicyInput {
     pub thresholds: Option<Vec<ThresholdInput>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetInput {
     pub priority_id: Uuid,
@@ -77,7 +76,7 @@ pub struct TargetInput {
     pub is_24x7: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdInput {
     /// Percent of the phase's target; 100 is the breach.
@@ -96,11 +95,11 @@ pub struct ThresholdInput {
 }
 
 fn both_channels() -> Vec<String> {
-    vec!["email".into(), "in_app".into()]
+    Channel::ALL.map(String::from).to_vec()
 }
 
 /// An SLA policy: what a ticket's clock counts against.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"id": "0190d9a0-94a5-70b7-b8d9-d3e4f5061728", "name": "ITIL standard",
     "description": null, "schedule_id": "0190d9a0-a5b6-71c8-89ea-e4f506172839",
     "is_default": true, "escalation_percents": [125, 150, 200],
@@ -115,9 +114,7 @@ pub struct Policy {
     pub schedule_id: Option<Uuid>,
     pub is_default: bool,
     pub escalation_percents: Vec<i32>,
-    #[sqlx(skip)]
     pub targets: Vec<TargetInput>,
-    #[sqlx(skip)]
     pub thresholds: Vec<ThresholdInput>,
 }
 
@@ -135,7 +132,7 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
             "escalation_percents",
             "must list three percentages (levels 1, 2 and 3)",
         );
-    } else if esc.iter().any(|p| !(1..=MAX_THRESHOLD).contains(p))
+    } else if esc.iter().any(|p| Percent::try_from(*p).is_err())
         || !(esc[0] < esc[1] && esc[1] < esc[2])
     {
         e.push(
@@ -168,7 +165,7 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
         }
     }
     for (i, t) in input.thresholds.iter().flatten().enumerate().take(MAX_LIST) {
-        if !(1..=MAX_THRESHOLD).contains(&i64::from(t.percent)) {
+        if Percent::try_from(t.percent).is_err() {
             e.push(
                 &format!("thresholds[{i}].percent"),
                 format!("must be between 1 and {MAX_THRESHOLD}"),
@@ -183,7 +180,7 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
         {
             e.push(&format!("thresholds[{i}].percent"), "is listed twice");
         }
-        if t.channels.iter().any(|c| c != "email" && c != "in_app") {
+        if t.channels.iter().any(|c| c.parse::<Channel>().is_err()) {
             e.push(
                 &format!("thresholds[{i}].channels"),
                 "may hold only `email` and `in_app`",
@@ -194,32 +191,59 @@ fn validate(input: &PolicyInput) -> Result<(), ValidationErrors> {
 }
 
 async fn read(conn: &mut PgConnection, id: Uuid) -> Result<Policy, StoreError> {
-    let mut policy: Policy = sqlx::query_as(
-        "SELECT id, name, description, schedule_id, is_default,
-                ARRAY[escalation_1_percent, escalation_2_percent, escalation_3_percent] AS escalation_percents
-           FROM sla_policies WHERE id = $1",
+    let row = sqlx::query!(
+        r#"SELECT id, name, description, schedule_id, is_default,
+                  ARRAY[escalation_1_percent, escalation_2_percent, escalation_3_percent]
+                      AS "escalation_percents!"
+             FROM sla_policies WHERE id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
-    let targets = sqlx::query_as(
+    let targets = sqlx::query_as!(
+        TargetInput,
         "SELECT priority_id, response_minutes, resolution_minutes, is_24x7 FROM sla_policy_targets
           WHERE policy_id = $1 ORDER BY priority_id",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let thresholds = sqlx::query_as(
+    let thresholds = sqlx::query_as!(
+        ThresholdInput,
         "SELECT percent, notify_assignee, notify_board_manager, notify_escalation_managers, channels
            FROM sla_notification_thresholds WHERE policy_id = $1 ORDER BY percent",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    policy.targets = targets;
-    policy.thresholds = thresholds;
-    Ok(policy)
+    Ok(Policy {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        schedule_id: row.schedule_id,
+        is_default: row.is_default,
+        escalation_percents: row.escalation_percents,
+        targets,
+        thresholds,
+    })
+}
+
+/// The three escalation percentages as their columns hold them. [`validate`] has checked
+/// them; anything else is refused here rather than stored as some other number.
+fn escalation_columns(percents: &[i64]) -> Result<[i32; 3], StoreError> {
+    let invalid = || {
+        StoreError::invalid(
+            "escalation_percents",
+            format!("must rise strictly, each between 1 and {MAX_THRESHOLD}"),
+        )
+    };
+    let typed = percents
+        .iter()
+        .map(|p| Percent::try_from(*p).map(i32::from))
+        .collect::<Result<Vec<i32>, _>>()
+        .map_err(|_| invalid())?;
+    <[i32; 3]>::try_from(typed).map_err(|_| invalid())
 }
 
 /// Writes the policy row's fields and replaces its targets and thresholds.
@@ -233,56 +257,67 @@ async fn write(
     if input.is_default {
         crate::rows::take_default(conn, "sla_policies", id).await?;
     }
-    let esc: Vec<i32> = input
-        .escalation_percents
-        .iter()
-        .map(|p| i32::try_from(*p).unwrap_or(0))
-        .collect();
-    let sql = if create {
-        "INSERT INTO sla_policies (tenant_id, id, name, description, schedule_id, is_default,
-                                   escalation_1_percent, escalation_2_percent, escalation_3_percent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    } else {
-        "UPDATE sla_policies SET name = $3, description = $4, schedule_id = $5, is_default = $6,
-                escalation_1_percent = $7, escalation_2_percent = $8, escalation_3_percent = $9,
-                updated_at = now()
-          WHERE tenant_id = $1 AND id = $2"
-    };
-    let n = sqlx::query(sql)
-        .bind(p.tenant_id)
-        .bind(id)
-        .bind(input.name.trim())
-        .bind(&input.description)
-        .bind(input.schedule_id)
-        .bind(input.is_default)
-        .bind(esc[0])
-        .bind(esc[1])
-        .bind(esc[2])
+    let [esc1, esc2, esc3] = escalation_columns(&input.escalation_percents)?;
+    let name = input.name.trim();
+    let written = if create {
+        sqlx::query!(
+            "INSERT INTO sla_policies (tenant_id, id, name, description, schedule_id, is_default,
+                                       escalation_1_percent, escalation_2_percent, escalation_3_percent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            p.tenant_id,
+            id,
+            name,
+            input.description,
+            input.schedule_id,
+            input.is_default,
+            esc1,
+            esc2,
+            esc3
+        )
         .execute(&mut *conn)
         .await?
-        .rows_affected();
-    if n == 0 {
+    } else {
+        sqlx::query!(
+            "UPDATE sla_policies SET name = $3, description = $4, schedule_id = $5, is_default = $6,
+                    escalation_1_percent = $7, escalation_2_percent = $8, escalation_3_percent = $9,
+                    updated_at = now()
+              WHERE tenant_id = $1 AND id = $2",
+            p.tenant_id,
+            id,
+            name,
+            input.description,
+            input.schedule_id,
+            input.is_default,
+            esc1,
+            esc2,
+            esc3
+        )
+        .execute(&mut *conn)
+        .await?
+    };
+    if written.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM sla_policy_targets WHERE policy_id = $1")
-        .bind(id)
+    sqlx::query!("DELETE FROM sla_policy_targets WHERE policy_id = $1", id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM sla_notification_thresholds WHERE policy_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM sla_notification_thresholds WHERE policy_id = $1",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
     for t in &input.targets {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO sla_policy_targets (tenant_id, policy_id, priority_id, response_minutes, resolution_minutes, is_24x7)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            p.tenant_id,
+            id,
+            t.priority_id,
+            t.response_minutes,
+            t.resolution_minutes,
+            t.is_24x7
         )
-        .bind(p.tenant_id)
-        .bind(id)
-        .bind(t.priority_id)
-        .bind(t.response_minutes)
-        .bind(t.resolution_minutes)
-        .bind(t.is_24x7)
         .execute(&mut *conn)
         .await?;
     }
@@ -295,23 +330,23 @@ async fn write(
                 notify_assignee: r.notify_assignee,
                 notify_board_manager: r.notify_board_manager,
                 notify_escalation_managers: r.notify_escalation_managers,
-                channels: r.channels,
+                channels: r.channels.into_iter().map(String::from).collect(),
             })
             .collect(),
     };
     for t in thresholds {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO sla_notification_thresholds
                  (tenant_id, policy_id, percent, notify_assignee, notify_board_manager, notify_escalation_managers, channels)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            p.tenant_id,
+            id,
+            t.percent,
+            t.notify_assignee,
+            t.notify_board_manager,
+            t.notify_escalation_managers,
+            &t.channels
         )
-        .bind(p.tenant_id)
-        .bind(id)
-        .bind(t.percent)
-        .bind(t.notify_assignee)
-        .bind(t.notify_board_manager)
-        .bind(t.notify_escalation_managers)
-        .bind(&t.channels)
         .execute(&mut *conn)
         .await?;
     }
@@ -319,7 +354,12 @@ async fn write(
 }
 
 pub async fn list(pool: &PgPool, p: &Principal) -> Result<Vec<Policy>, StoreError> {
-    crate::sla::read_each(pool, p, "SELECT id FROM sla_policies ORDER BY name", read).await
+    let ids = async |conn: &mut PgConnection| {
+        sqlx::query_scalar!("SELECT id FROM sla_policies ORDER BY name")
+            .fetch_all(conn)
+            .await
+    };
+    crate::sla::read_each(pool, p, ids, read).await
 }
 
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Policy, StoreError> {
@@ -356,11 +396,11 @@ pub async fn replace(
 
 pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreError> {
     crate::sla::configure(pool, p, async |tx| {
-        let used: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM clients WHERE sla_policy_id = $1)
-                 OR EXISTS (SELECT 1 FROM boards WHERE sla_policy_id = $1)",
+        let used = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM clients WHERE sla_policy_id = $1)
+                   OR EXISTS (SELECT 1 FROM boards WHERE sla_policy_id = $1) AS "used!""#,
+            id
         )
-        .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         if used {
@@ -369,11 +409,16 @@ pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreE
             ));
         }
         // Tickets keep their SLA history; only the reference to the policy goes.
-        sqlx::query("UPDATE tickets SET sla_policy_id = NULL WHERE sla_policy_id = $1")
-            .bind(id)
+        sqlx::query!(
+            "UPDATE tickets SET sla_policy_id = NULL WHERE sla_policy_id = $1",
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query!("DELETE FROM sla_policies WHERE id = $1", id)
             .execute(&mut *tx)
             .await?;
-        crate::sla::schedules::delete_by_id(tx, "DELETE FROM sla_policies WHERE id = $1", id).await
+        crate::sla::deleted_one(deleted)
     })
     .await
 }
@@ -392,13 +437,15 @@ pub async fn assign_client(
     a: PolicyAssignment,
 ) -> Result<PolicyAssignment, StoreError> {
     crate::sla::configure(pool, p, async |tx| {
-        let n = sqlx::query("UPDATE clients SET sla_policy_id = $2 WHERE id = $1")
-            .bind(client)
-            .bind(a.policy_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(policy_reference)?
-            .rows_affected();
+        let n = sqlx::query!(
+            "UPDATE clients SET sla_policy_id = $2 WHERE id = $1",
+            client,
+            a.policy_id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(policy_reference)?
+        .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -417,7 +464,7 @@ pub struct BoardSla {
     pub escalation_managers: Vec<EscalationManager>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationManager {
     /// 1, 2 or 3.
@@ -436,21 +483,23 @@ fn policy_reference(e: sqlx::Error) -> StoreError {
 }
 
 async fn read_board(conn: &mut PgConnection, board: Uuid) -> Result<BoardSla, StoreError> {
-    let row: Option<(Option<Uuid>, Option<Uuid>)> =
-        sqlx::query_as("SELECT sla_policy_id, manager_id FROM boards WHERE id = $1")
-            .bind(board)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (policy_id, manager_id) = row.ok_or(StoreError::NotFound)?;
-    let escalation_managers = sqlx::query_as(
-        "SELECT level, user_id FROM board_escalation_managers WHERE board_id = $1 ORDER BY level, user_id",
+    let row = sqlx::query!(
+        "SELECT sla_policy_id, manager_id FROM boards WHERE id = $1",
+        board
     )
-    .bind(board)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let escalation_managers = sqlx::query_as!(
+        EscalationManager,
+        "SELECT level, user_id FROM board_escalation_managers WHERE board_id = $1 ORDER BY level, user_id",
+        board
+    )
     .fetch_all(&mut *conn)
     .await?;
     Ok(BoardSla {
-        policy_id,
-        manager_id,
+        policy_id: row.sla_policy_id,
+        manager_id: row.manager_id,
         escalation_managers,
     })
 }
@@ -476,29 +525,33 @@ pub async fn set_board_sla(
     }
     crate::check(e.into_result())?;
     crate::sla::configure(pool, p, async |tx| {
-        let n = sqlx::query("UPDATE boards SET sla_policy_id = $2, manager_id = $3 WHERE id = $1")
-            .bind(board)
-            .bind(input.policy_id)
-            .bind(input.manager_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = sqlx::query!(
+            "UPDATE boards SET sla_policy_id = $2, manager_id = $3 WHERE id = $1",
+            board,
+            input.policy_id,
+            input.manager_id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("DELETE FROM board_escalation_managers WHERE board_id = $1")
-            .bind(board)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM board_escalation_managers WHERE board_id = $1",
+            board
+        )
+        .execute(&mut *tx)
+        .await?;
         for m in &input.escalation_managers {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO board_escalation_managers (tenant_id, board_id, level, user_id)
                  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                p.tenant_id,
+                board,
+                m.level,
+                m.user_id
             )
-            .bind(p.tenant_id)
-            .bind(board)
-            .bind(m.level)
-            .bind(m.user_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -507,7 +560,7 @@ pub async fn set_board_sla(
     .await
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaSettings {
     /// Stop the clock while a ticket waits on the client (`awaiting_client`).
@@ -517,10 +570,12 @@ pub struct SlaSettings {
 pub async fn settings(pool: &PgPool, p: &Principal) -> Result<SlaSettings, StoreError> {
     p.require(Permission::ReadSla)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let s: Option<SlaSettings> =
-        sqlx::query_as("SELECT pause_while_awaiting_client FROM tenant_sla_settings")
-            .fetch_optional(&mut *tx)
-            .await?;
+    let s = sqlx::query_as!(
+        SlaSettings,
+        "SELECT pause_while_awaiting_client FROM tenant_sla_settings"
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(s.unwrap_or_default())
 }
@@ -531,12 +586,12 @@ pub async fn set_settings(
     s: SlaSettings,
 ) -> Result<SlaSettings, StoreError> {
     crate::sla::configure(pool, p, async |tx| {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO tenant_sla_settings (tenant_id, pause_while_awaiting_client) VALUES ($1, $2)
              ON CONFLICT (tenant_id) DO UPDATE SET pause_while_awaiting_client = EXCLUDED.pause_while_awaiting_client",
+            p.tenant_id,
+            s.pause_while_awaiting_client
         )
-        .bind(p.tenant_id)
-        .bind(s.pause_while_awaiting_client)
         .execute(&mut *tx)
         .await?;
         Ok(s)
@@ -551,6 +606,15 @@ pub const ITIL_TARGETS: [(&str, i32, i32, bool); 5] = [
     ("P3", 60, 1440, false),
     ("P4", 240, 4320, false),
     ("P5", 480, 10080, false),
+];
+
+/// The ITIL standard's working days, Monday to Friday (its hours are 08:00-18:00).
+const ITIL_WEEKDAYS: [Weekday; 5] = [
+    Weekday::MONDAY,
+    Weekday::TUESDAY,
+    Weekday::WEDNESDAY,
+    Weekday::THURSDAY,
+    Weekday::FRIDAY,
 ];
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -579,34 +643,36 @@ pub async fn itil_setup(
     };
     crate::check(psa_domain::calendar::Calendar::new(&zone_only, "").map(|_| ()))?;
     let mut tx = tenant::begin(pool, p).await?;
-    if let Some(existing) = sqlx::query_scalar::<_, Uuid>(
-        "SELECT id FROM sla_policies WHERE lower(name) = 'itil standard'",
-    )
-    .fetch_optional(&mut *tx)
-    .await?
+    if let Some(existing) =
+        sqlx::query_scalar!("SELECT id FROM sla_policies WHERE lower(name) = 'itil standard'")
+            .fetch_optional(&mut *tx)
+            .await?
     {
         let policy = read(&mut tx, existing).await?;
         tx.commit().await?;
         return Ok(policy);
     }
     let mut targets = Vec::new();
-    for (rank, (name, response, resolution, around_the_clock)) in ITIL_TARGETS.iter().enumerate() {
-        let id: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM priorities WHERE lower(name) = lower($1)")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let id = match id {
+    // Ranks count from 1 (P1 first).
+    for (rank, (name, response, resolution, around_the_clock)) in (1i32..).zip(ITIL_TARGETS.iter())
+    {
+        let found = sqlx::query_scalar!(
+            "SELECT id FROM priorities WHERE lower(name) = lower($1)",
+            name
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = match found {
             Some(id) => id,
             None => {
                 let id = new_id();
-                sqlx::query(
+                sqlx::query!(
                     "INSERT INTO priorities (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)",
+                    p.tenant_id,
+                    id,
+                    name,
+                    rank
                 )
-                .bind(p.tenant_id)
-                .bind(id)
-                .bind(name)
-                .bind(i32::try_from(rank).unwrap_or(0) + 1)
                 .execute(&mut *tx)
                 .await?;
                 id
@@ -619,39 +685,40 @@ pub async fn itil_setup(
             is_24x7: *around_the_clock,
         });
     }
-    let has_default_schedule: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM business_hours_schedules WHERE is_default)",
+    let has_default_schedule = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM business_hours_schedules WHERE is_default) AS "exists!""#
     )
     .fetch_one(&mut *tx)
     .await?;
     let schedule = new_id();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO business_hours_schedules (tenant_id, id, name, timezone, is_default)
          VALUES ($1, $2, 'ITIL business hours', $3, $4)
          ON CONFLICT DO NOTHING",
+        p.tenant_id,
+        schedule,
+        timezone,
+        !has_default_schedule
     )
-    .bind(p.tenant_id)
-    .bind(schedule)
-    .bind(&timezone)
-    .bind(!has_default_schedule)
     .execute(&mut *tx)
     .await?;
-    for weekday in 1..=5i16 {
-        sqlx::query(
+    for weekday in ITIL_WEEKDAYS {
+        sqlx::query!(
             "INSERT INTO business_hours_windows (tenant_id, schedule_id, id, weekday, start_time, end_time)
              VALUES ($1, $2, $3, $4, '08:00', '18:00')",
+            p.tenant_id,
+            schedule,
+            new_id(),
+            i16::from(weekday)
         )
-        .bind(p.tenant_id)
-        .bind(schedule)
-        .bind(new_id())
-        .bind(weekday)
         .execute(&mut *tx)
         .await?;
     }
-    let has_default_policy: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_policies WHERE is_default)")
-            .fetch_one(&mut *tx)
-            .await?;
+    let has_default_policy = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM sla_policies WHERE is_default) AS "exists!""#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let input = PolicyInput {
         name: "ITIL standard".into(),
         description: Some(

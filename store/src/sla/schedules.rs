@@ -7,7 +7,7 @@ use crate::principal::Principal;
 use crate::tenant;
 use chrono::NaiveDate;
 use psa_domain::auth::Permission;
-use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
+use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, Weekday, WindowSpec};
 use psa_domain::ids::new_id;
 use psa_domain::sla::limits;
 use psa_domain::validation::{ValidationErrors, optional_text, text};
@@ -70,7 +70,7 @@ pub struct HolidayInput {
     pub recurring: bool,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Holiday {
     pub id: Uuid,
     pub schedule_id: Option<Uuid>,
@@ -179,39 +179,40 @@ fn validate(input: &ScheduleInput) -> Result<(), ValidationErrors> {
 }
 
 async fn read(conn: &mut PgConnection, id: Uuid) -> Result<Schedule, StoreError> {
-    let row: Option<(Uuid, String, String, bool, bool)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT id, name, timezone, is_24x7, is_default FROM business_hours_schedules WHERE id = $1",
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let (id, name, timezone, is_24x7, is_default) = row.ok_or(StoreError::NotFound)?;
-    let hours = sqlx::query_as::<_, (i16, String, String)>(
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let hours = sqlx::query!(
         "SELECT weekday, start_time, end_time FROM business_hours_windows
           WHERE schedule_id = $1 ORDER BY weekday, start_time",
+        row.id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|(weekday, start, end)| WindowInput {
-        weekday: i64::from(weekday),
-        start,
-        end,
+    .map(|w| WindowInput {
+        weekday: i64::from(w.weekday),
+        start: w.start_time,
+        end: w.end_time,
     })
     .collect();
-    let holidays = sqlx::query_as(
+    let holidays = sqlx::query_as!(
+        Holiday,
         "SELECT id, schedule_id, name, date, recurring FROM holidays WHERE schedule_id = $1 ORDER BY date",
+        row.id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(Schedule {
-        id,
-        name,
-        timezone,
-        is_24x7,
-        is_default,
+        id: row.id,
+        name: row.name,
+        timezone: row.timezone,
+        is_24x7: row.is_24x7,
+        is_default: row.is_default,
         hours,
         holidays,
     })
@@ -227,25 +228,29 @@ async fn write_parts(
     if input.is_default {
         crate::rows::take_default(conn, "business_hours_schedules", id).await?;
     }
-    sqlx::query("DELETE FROM business_hours_windows WHERE schedule_id = $1")
-        .bind(id)
+    sqlx::query!(
+        "DELETE FROM business_hours_windows WHERE schedule_id = $1",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM holidays WHERE schedule_id = $1", id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM holidays WHERE schedule_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for w in &input.hours {
-        sqlx::query(
+    for (i, w) in input.hours.iter().enumerate() {
+        // Validated above; a weekday that is none is refused, never stored as another day.
+        let weekday = Weekday::try_from(w.weekday)
+            .map_err(|e| StoreError::invalid(&format!("hours[{i}].weekday"), e.to_string()))?;
+        sqlx::query!(
             "INSERT INTO business_hours_windows (tenant_id, schedule_id, id, weekday, start_time, end_time)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            p.tenant_id,
+            id,
+            new_id(),
+            i16::from(weekday),
+            w.start,
+            w.end
         )
-        .bind(p.tenant_id)
-        .bind(id)
-        .bind(new_id())
-        .bind(i16::try_from(w.weekday).unwrap_or(0))
-        .bind(&w.start)
-        .bind(&w.end)
         .execute(&mut *conn)
         .await?;
     }
@@ -265,29 +270,29 @@ async fn insert_holiday(
     let date = check_holiday(&mut errors, "", h);
     errors.into_result()?;
     let date = date.ok_or_else(|| StoreError::invalid("date", "must be a date as YYYY-MM-DD"))?;
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Holiday,
         "INSERT INTO holidays (tenant_id, id, schedule_id, name, date, recurring)
          VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id, schedule_id, name, date, recurring",
+        p.tenant_id,
+        new_id(),
+        schedule,
+        h.name.as_deref().unwrap_or("Holiday"),
+        date,
+        h.recurring
     )
-    .bind(p.tenant_id)
-    .bind(new_id())
-    .bind(schedule)
-    .bind(h.name.as_deref().unwrap_or("Holiday"))
-    .bind(date)
-    .bind(h.recurring)
     .fetch_one(&mut *conn)
     .await?)
 }
 
 pub async fn list(pool: &PgPool, p: &Principal) -> Result<Vec<Schedule>, StoreError> {
-    crate::sla::read_each(
-        pool,
-        p,
-        "SELECT id FROM business_hours_schedules ORDER BY name",
-        read,
-    )
-    .await
+    let ids = async |conn: &mut PgConnection| {
+        sqlx::query_scalar!("SELECT id FROM business_hours_schedules ORDER BY name")
+            .fetch_all(conn)
+            .await
+    };
+    crate::sla::read_each(pool, p, ids, read).await
 }
 
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Schedule, StoreError> {
@@ -302,16 +307,16 @@ pub async fn create(
     crate::check(validate(&input))?;
     crate::sla::configure(pool, p, async |tx| {
         let id = new_id();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO business_hours_schedules (tenant_id, id, name, timezone, is_24x7, is_default)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            p.tenant_id,
+            id,
+            input.name.trim(),
+            input.timezone,
+            input.is_24x7,
+            input.is_default
         )
-        .bind(p.tenant_id)
-        .bind(id)
-        .bind(input.name.trim())
-        .bind(&input.timezone)
-        .bind(input.is_24x7)
-        .bind(input.is_default)
         .execute(&mut *tx)
         .await?;
         write_parts(tx, p, id, &input).await?;
@@ -328,15 +333,15 @@ pub async fn replace(
 ) -> Result<Schedule, StoreError> {
     crate::check(validate(&input))?;
     crate::sla::configure(pool, p, async |tx| {
-        let updated = sqlx::query(
+        let updated = sqlx::query!(
             "UPDATE business_hours_schedules SET name = $2, timezone = $3, is_24x7 = $4, is_default = $5,
                     updated_at = now() WHERE id = $1",
+            id,
+            input.name.trim(),
+            input.timezone,
+            input.is_24x7,
+            input.is_default
         )
-        .bind(id)
-        .bind(input.name.trim())
-        .bind(&input.timezone)
-        .bind(input.is_24x7)
-        .bind(input.is_default)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -351,44 +356,32 @@ pub async fn replace(
 
 pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreError> {
     crate::sla::configure(pool, p, async |tx| {
-        let used: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_policies WHERE schedule_id = $1)")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let used = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM sla_policies WHERE schedule_id = $1) AS "used!""#,
+            id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if used {
             return Err(StoreError::InUse(
                 "a policy uses this schedule; give the policy another schedule first".into(),
             ));
         }
-        delete_by_id(tx, "DELETE FROM business_hours_schedules WHERE id = $1", id).await
+        let deleted = sqlx::query!("DELETE FROM business_hours_schedules WHERE id = $1", id)
+            .execute(&mut *tx)
+            .await?;
+        crate::sla::deleted_one(deleted)
     })
     .await
-}
-
-/// Runs a `DELETE … WHERE id = $1`; 404 when it deleted nothing.
-pub(crate) async fn delete_by_id(
-    conn: &mut PgConnection,
-    sql: &str,
-    id: Uuid,
-) -> Result<(), StoreError> {
-    let deleted = sqlx::query(sql)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if deleted == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
 }
 
 /// Tenant-wide holidays (they close every schedule).
 pub async fn list_holidays(pool: &PgPool, p: &Principal) -> Result<Vec<Holiday>, StoreError> {
     p.require(Permission::ReadSla)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let rows = sqlx::query_as(
-        "SELECT id, schedule_id, name, date, recurring FROM holidays WHERE schedule_id IS NULL ORDER BY date",
+    let rows = sqlx::query_as!(
+        Holiday,
+        "SELECT id, schedule_id, name, date, recurring FROM holidays WHERE schedule_id IS NULL ORDER BY date"
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -409,12 +402,13 @@ pub async fn add_holiday(
 
 pub async fn delete_holiday(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreError> {
     crate::sla::configure(pool, p, async |tx| {
-        delete_by_id(
-            tx,
+        let deleted = sqlx::query!(
             "DELETE FROM holidays WHERE id = $1 AND schedule_id IS NULL",
-            id,
+            id
         )
-        .await
+        .execute(&mut *tx)
+        .await?;
+        crate::sla::deleted_one(deleted)
     })
     .await
 }
