@@ -101,23 +101,3 @@ impl DefaultTable {
         Ok(())
     }
 }
-
-/// [`DefaultTable::take`] for callers that still name the table as text; a name that is not a
-/// [`DefaultTable`] is refused rather than put into SQL.
-pub(crate) async fn take_default(
-    conn: &mut PgConnection,
-    table: &str,
-    id: Uuid,
-) -> Result<(), sqlx::Error> {
-    let table = match table {
-        "statuses" => DefaultTable::Statuses,
-        "business_hours_schedules" => DefaultTable::BusinessHoursSchedules,
-        "sla_policies" => DefaultTable::SlaPolicies,
-        other => {
-            return Err(sqlx::Error::Protocol(format!(
-                "{other} keeps no default row"
-            )));
-        }
-    };
-    table.take(conn, id).await
-}

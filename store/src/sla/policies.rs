@@ -255,7 +255,9 @@ async fn write(
     create: bool,
 ) -> Result<(), StoreError> {
     if input.is_default {
-        crate::rows::take_default(conn, "sla_policies", id).await?;
+        crate::rows::DefaultTable::SlaPolicies
+            .take(conn, id)
+            .await?;
     }
     let [esc1, esc2, esc3] = escalation_columns(&input.escalation_percents)?;
     let name = input.name.trim();

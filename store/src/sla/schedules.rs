@@ -226,7 +226,9 @@ async fn write_parts(
     input: &ScheduleInput,
 ) -> Result<(), StoreError> {
     if input.is_default {
-        crate::rows::take_default(conn, "business_hours_schedules", id).await?;
+        crate::rows::DefaultTable::BusinessHoursSchedules
+            .take(conn, id)
+            .await?;
     }
     sqlx::query!(
         "DELETE FROM business_hours_windows WHERE schedule_id = $1",
