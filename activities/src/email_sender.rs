@@ -10,7 +10,7 @@
 
 use lettre::message::{Mailbox, MultiPart, header::MessageId};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use psa_store::notifications::delivery::NotificationStore;
+use psa_store::notifications::delivery::{ClaimError, NotificationStore};
 use psa_workflows::notify_email::{EmailJob, EmailOutcome, SendEmail};
 use std::sync::Arc;
 use temporalio_common::error::ApplicationFailure;
@@ -128,10 +128,7 @@ impl EmailSender {
         let claim = match self.log.claim_email(&job).await {
             Ok(None) => return Ok(()),
             Ok(Some(tx)) => tx,
-            // Another attempt holds the row: it is sending this message now.
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {
-                return Err(retry_later(EmailError::InProgress));
-            }
+            Err(ClaimError::InProgress) => return Err(retry_later(EmailError::InProgress)),
             Err(e) => return Err(retry_later(EmailError::Log(e.to_string()))),
         };
         if let Err(e) = self.send(&job).await {

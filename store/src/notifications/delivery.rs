@@ -8,6 +8,16 @@ use psa_domain::notifications::{self, Channel, Rendered, Template, TemplateError
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+/// Why an e-mail's log row could not be claimed for sending.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// Another attempt holds the row: it is sending this message now.
+    #[error("another attempt is sending this message")]
+    InProgress,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     #[error("database: {0}")]
@@ -235,6 +245,19 @@ impl NotificationStore {
     /// after the server's acceptance only the commit remains, so the window in which a crash
     /// makes a retry send again is one round trip long.
     pub async fn claim_email(
+        &self,
+        job: &EmailJob,
+    ) -> Result<Option<Transaction<'static, Postgres>>, ClaimError> {
+        self.try_claim_email(job).await.map_err(|e| match &e {
+            // lock_not_available: the lock timeout below ran out.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03") => {
+                ClaimError::InProgress
+            }
+            _ => ClaimError::Database(e),
+        })
+    }
+
+    async fn try_claim_email(
         &self,
         job: &EmailJob,
     ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
