@@ -3,9 +3,9 @@
 
 use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
+use psa_store::PgPool;
 use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::notify_email::{PlanEmails, RecordEmailOutcome, ReserveSendSlot};
-use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};

@@ -3,7 +3,7 @@
 
 use crate::{EmailSender, NotificationActivities, SlaActivities};
 use psa_domain::sla::run::SlaLimits;
-use sqlx::PgPool;
+use psa_store::PgPool;
 use temporalio_sdk::WorkerOptions;
 
 /// Activities of the workflow task queue (`psa`): the SLA clock's and the e-mail workflow's

@@ -2,9 +2,9 @@
 //! resolves a ticket's policy and records each decision of its clock once.
 
 use psa_domain::sla::run::{SlaContextRequest, SlaLimits, SlaStep, SlaTicketContext, SlaUpdate};
+use psa_store::PgPool;
 use psa_store::sla::clock::SlaStore;
 use psa_workflows::ticket_sla::{LoadSlaContext, RecordSlaUpdate, RecordStep};
-use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
