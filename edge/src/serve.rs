@@ -8,7 +8,6 @@ use crate::relay::{self, Relay};
 use crate::state::AppState;
 use crate::web::{grpc, router};
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -18,7 +17,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] psa_store::DbError),
     #[error("cannot listen: {0}")]
     Bind(#[from] std::io::Error),
     #[error("gRPC reflection: {0}")]
@@ -34,11 +33,12 @@ pub struct RunningEdge {
 }
 
 pub async fn start(config: EdgeConfig) -> Result<RunningEdge, ServeError> {
-    let pool = PgPoolOptions::new()
-        .max_connections(20)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(config.database_url.expose_secret())
-        .await?;
+    let pool = psa_store::connect(
+        config.database_url.expose_secret(),
+        20,
+        Duration::from_secs(5),
+    )
+    .await?;
     let relay_enabled = config.relay.enabled;
     let state = AppState::new(pool, config);
     let (stop, stop_rx) = relay::stop_channel();

@@ -3,8 +3,8 @@
 use crate::config::EdgeConfig;
 use crate::web::error::ApiError;
 use crate::web::rate_limit::KeyRates;
+use psa_store::PgPool;
 use secrecy::ExposeSecret;
-use sqlx::PgPool;
 use std::sync::Arc;
 use temporalio_client::Client;
 use tokio::sync::OnceCell;

@@ -28,7 +28,7 @@ pub mod tickets;
 
 pub use error::StoreError;
 pub use principal::Principal;
-pub use sqlx::PgPool;
+pub use sqlx::{Error as DbError, PgPool};
 
 use psa_domain::validation::ValidationErrors;
 
@@ -41,4 +41,19 @@ pub(crate) fn check(result: Result<(), ValidationErrors>) -> Result<(), StoreErr
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT 1 AS one").fetch_one(pool).await?;
     Ok(())
+}
+
+/// A pool of connections to `url` for the application role: at most `max_connections`, and
+/// a request that waits longer than `acquire_timeout` for one fails (as unavailable) instead
+/// of queueing without end.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: std::time::Duration,
+) -> Result<PgPool, DbError> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .connect(url)
+        .await
 }

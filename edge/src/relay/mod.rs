@@ -52,7 +52,7 @@ impl Relay {
     }
 
     /// Claims one batch and delivers it; returns how many rows were attempted.
-    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+    pub async fn run_once(&self) -> Result<usize, psa_store::DbError> {
         let cfg = &self.state.config.relay;
         let lease = i32::try_from(cfg.lease.as_secs()).unwrap_or(30);
         let rows = outbox::claim(&self.state.pool, cfg.batch, lease).await?;
@@ -68,7 +68,7 @@ impl Relay {
         Ok(n)
     }
 
-    async fn deliver(&self, row: Claimed) -> Result<(), sqlx::Error> {
+    async fn deliver(&self, row: Claimed) -> Result<(), psa_store::DbError> {
         let mut errors = Vec::new();
         let mut entry_id = None;
         let published = row.published || {
@@ -138,7 +138,7 @@ impl Relay {
 
     /// Confirms that entries published at least `verify_after` ago are still in the stream, and
     /// sends back for publishing those Redis lost. Returns how many were lost.
-    pub async fn verify_once(&self) -> Result<usize, sqlx::Error> {
+    pub async fn verify_once(&self) -> Result<usize, psa_store::DbError> {
         let cfg = &self.state.config.relay;
         let min_age = i32::try_from(cfg.verify_after.as_secs()).unwrap_or(i32::MAX);
         let rows = outbox::unverified(&self.state.pool, cfg.batch, min_age).await?;

@@ -127,8 +127,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<psa_store::DbError> for ApiError {
+    fn from(e: psa_store::DbError) -> Self {
         StoreError::from(e).into()
     }
 }
