@@ -8,7 +8,6 @@ use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::notify_email::email_task_queue;
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
@@ -16,7 +15,7 @@ use tokio::sync::watch;
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] psa_store::DbError),
     #[error(transparent)]
     Temporal(#[from] psa_workflows::client::TemporalSetupError),
     #[error("worker: {0}")]
@@ -34,11 +33,12 @@ pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(config.database_url.expose_secret())
-        .await?;
+    let pool = psa_store::connect(
+        config.database_url.expose_secret(),
+        10,
+        Duration::from_secs(10),
+    )
+    .await?;
     let client = connect(
         &config.temporal_address,
         &config.temporal_namespace,
@@ -66,11 +66,12 @@ pub async fn run_worker(
     // A send holds its log row's connection across the SMTP exchange (`claim_email`), so the
     // sender draws from a small pool of its own: a slow SMTP server then waits for these
     // connections, never for the ones SLA clocks and subscribers use.
-    let email_pool = PgPoolOptions::new()
-        .max_connections(EMAIL_CONNECTIONS)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(config.database_url.expose_secret())
-        .await?;
+    let email_pool = psa_store::connect(
+        config.database_url.expose_secret(),
+        EMAIL_CONNECTIONS,
+        Duration::from_secs(10),
+    )
+    .await?;
     let sender = EmailSender::new(
         config.smtp_url.expose_secret(),
         &config.smtp_from,

@@ -5,7 +5,7 @@ mod notifications;
 pub use notifications::NotificationHandler;
 
 use crate::bus::Handler;
-use sqlx::PgPool;
+use psa_store::PgPool;
 use std::sync::Arc;
 use temporalio_client::Client;
 

@@ -5,10 +5,10 @@ use crate::bus::{Handler, HandlerError};
 use futures::future::BoxFuture;
 use psa_domain::events::Envelope;
 use psa_domain::notifications::{self, Channel};
+use psa_store::PgPool;
 use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::notify_email::{self, EmailNotificationWorkflow};
 use psa_workflows::search_attributes as sa;
-use sqlx::PgPool;
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
     Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
