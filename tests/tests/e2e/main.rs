@@ -3,6 +3,7 @@
 //! that `scripts/test` starts; the harness is `psa_tests` (tests/src/lib.rs).
 
 mod activity_store;
+mod api_consistency;
 mod bad_input;
 mod constraints;
 mod event_bus;
