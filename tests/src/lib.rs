@@ -6,6 +6,7 @@
 //! Redis and Temporal that `scripts/test` started. Nothing is mocked.
 
 pub mod bench;
+pub mod time_skipping;
 
 use anyhow::Context;
 use psa_edge::config::{EdgeConfig, RelayConfig, RequestLimits};
@@ -91,6 +92,9 @@ pub struct TestEnv {
     pub edge: Option<RunningEdge>,
     worker: Option<WorkerHandle>,
     pub http: reqwest::Client,
+    /// This test's own time-skipping Temporal server, when it runs on one (`time_skipping.rs`);
+    /// stopped when the environment is dropped.
+    time_skipping: Option<time_skipping::TimeSkippingServer>,
 }
 
 struct WorkerHandle {
@@ -186,6 +190,7 @@ impl TestEnv {
             edge: None,
             worker: None,
             http: reqwest::Client::new(),
+            time_skipping: None,
         };
         if parts.worker {
             let mut config = env.worker_config();
@@ -250,6 +255,7 @@ impl TestEnv {
             // Runs end right after a close unless a test needs reopening.
             sla_reopen_window: Duration::ZERO,
             sla_continue_after_events: 1000,
+            max_cached_workflows: time_skipping::max_cached_workflows(self),
             bus: psa_worker::bus::BusConfig {
                 stream: self.events_stream.clone(),
                 dead_letter_stream: format!("{}:dead-letter", self.events_stream),
