@@ -130,6 +130,12 @@ async fn wait_attribute(temporal: &temporalio_client::Client, id: &str, want: &s
     .unwrap_or_else(|_| panic!("{id}: SlaState never became {want}"));
 }
 
+/// The current run of a running clock.
+async fn run_id(temporal: &temporalio_client::Client, id: &str) -> String {
+    let run = wf::wait_status(temporal, id, WorkflowExecutionStatus::Running).await;
+    run.run_id().to_owned()
+}
+
 async fn ticket_sla(env: &TestEnv, ticket: Uuid) -> serde_json::Value {
     env.ok(
         Method::GET,
@@ -153,13 +159,16 @@ async fn metrics(env: &TestEnv) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clock_outlives_configuration_it_cannot_read_and_recovers_by_itself() {
-    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    // Its clocks read the fixed data on their own retry timers: on a time-skipping server the
+    // test moves time to them instead of waiting them out.
+    let env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
     let s = env.a.seeded.clone();
     let temporal = env.temporal().await.unwrap();
     let schedule = every_day_policy(&env).await;
     let first = create_ticket(&env, "Running before the bad data").await;
     let first_id = sla_workflow_id(s.tenant_id, first);
     wait_column(&env, first, "sla_state", "on_track", 30).await;
+    let first_run = run_id(&temporal, &first_id).await;
 
     // A holiday past year 9999 arrives by a route that does not validate (SQL, an old row),
     // next to a good one: the bad one is left out and reported, the good one applies.
@@ -221,6 +230,7 @@ async fn a_clock_outlives_configuration_it_cannot_read_and_recovers_by_itself() 
     let third = create_ticket(&env, "Created while the schedule is unusable").await;
     let third_id = sla_workflow_id(s.tenant_id, third);
     wait_step(&env, third, "configuration_error:", 30).await;
+    let third_run = run_id(&temporal, &third_id).await;
     wait_attribute(&temporal, &third_id, "configuration_error", 30).await;
     let view = ticket_sla(&env, third).await;
     assert_eq!(view["clock"], "configuration_error", "{view}");
@@ -232,17 +242,21 @@ async fn a_clock_outlives_configuration_it_cannot_read_and_recovers_by_itself() 
         .execute(&env.owner)
         .await
         .unwrap();
-    wait_step(&env, first, "configuration_recovered:", 120).await;
+    // Each clock retries 30 s after it met the bad schedule, backing off after each failure;
+    // five minutes covers several retries and comes nowhere near a threshold (the first is
+    // half an hour in).
+    env.clock().skip(Duration::from_secs(5 * 60)).await.unwrap();
+    wait_step(&env, first, "configuration_recovered:", 30).await;
     wait_attribute(&temporal, &first_id, "on_track", 30).await;
-    wait_step(&env, third, "started", 120).await;
+    wait_step(&env, third, "started", 30).await;
     wait_column(&env, third, "sla_state", "on_track", 30).await;
     wait_attribute(&temporal, &third_id, "on_track", 30).await;
     let view = ticket_sla(&env, first).await;
     assert_eq!(view["clock"], "running", "{view}");
     assert!(view.get("configuration_error").is_none(), "{view}");
-    for id in [&first_id, &third_id] {
-        assert_eq!(wf::run_count(&temporal, id).await.unwrap(), 1);
-    }
+    // Each recovered in the run it began with.
+    assert_eq!(run_id(&temporal, &first_id).await, first_run);
+    assert_eq!(run_id(&temporal, &third_id).await, third_run);
     wf::check_replay(
         &temporal,
         &first_id,
@@ -400,7 +414,13 @@ async fn a_ticket_closed_before_its_clock_started_records_its_close() {
     // when a ticket is closed a fraction of a second after it was created.
     env.kill_worker().await;
     let ticket = create_ticket(&env, "Closed at once").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The creation has reached Temporal (and the clock's start waits there) when the close
+    // comes.
+    eventually(Duration::from_secs(30), || async {
+        Ok((env.outbox_count(false).await == 0).then_some(()))
+    })
+    .await
+    .unwrap();
     env.ok(
         Method::POST,
         &format!("/v1/tickets/{ticket}/close"),

@@ -1,14 +1,19 @@
-//! The SLA engine end to end: tickets over the API, the `sla:{tenant}:{ticket}` workflow on the
-//! real Temporal dev server, the audit log, the ticket's SLA columns, and the notifications that
-//! reach people. Targets are minutes on a 24x7 schedule, so real time is the clock.
+//! The SLA engine end to end: tickets over the API, the `sla:{tenant}:{ticket}` workflow on
+//! Temporal, the audit log, the ticket's SLA columns, and the notifications that reach people.
+//! Targets are minutes on a 24x7 schedule. The clock that has to run out its targets does so on
+//! a time-skipping test server of its own (`psa_tests::time_skipping`): minutes pass in a
+//! moment, and a worker restart lands exactly where the test puts it. The others run on the
+//! shared dev server.
 
-use psa_domain::ids::sla_workflow_id;
+use psa_domain::ids::{notify_workflow_id, sla_workflow_id};
 use psa_tests::{Parts, TestEnv, eventually, wf};
 use psa_workflows::search_attributes as sa;
+use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
-use temporalio_client::WorkflowExecutionStatus;
+use temporalio_client::{Client, WorkflowExecutionStatus, WorkflowFetchHistoryOptions};
+use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use uuid::Uuid;
 
 /// A tenant-default policy: P1 has the given targets around the clock.
@@ -60,6 +65,38 @@ async fn steps(env: &TestEnv, ticket: Uuid) -> Vec<String> {
     .unwrap()
 }
 
+/// The current run's history events of `id`, by type.
+async fn history(temporal: &Client, id: &str) -> Vec<i32> {
+    temporal
+        .get_workflow_handle::<SlaTicketWorkflow>(id)
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
+/// Timers that fired in the current run of `id`.
+async fn timers_fired(temporal: &Client, id: &str) -> usize {
+    let fired = EventType::TimerFired as i32;
+    history(temporal, id)
+        .await
+        .into_iter()
+        .filter(|t| *t == fired)
+        .count()
+}
+
+/// The type of the latest event in the current run of `id`.
+async fn last_event(temporal: &Client, id: &str) -> i32 {
+    history(temporal, id)
+        .await
+        .last()
+        .copied()
+        .unwrap_or_default()
+}
+
 async fn create_ticket(env: &TestEnv, body: serde_json::Value) -> Uuid {
     let t = env.ok(Method::POST, "/v1/tickets", &env.a.key, &body).await;
     t["id"].as_str().unwrap().parse().unwrap()
@@ -89,7 +126,7 @@ async fn in_app(env: &TestEnv, user: Uuid) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thresholds_breaches_and_escalations_fire_once_across_a_worker_restart() {
-    let mut env = TestEnv::start(Parts::ALL).await.unwrap();
+    let mut env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
     let s = env.a.seeded.clone();
     policy(&env, 1, 2).await;
     let manager = user(&env, "manager").await;
@@ -133,14 +170,76 @@ async fn thresholds_breaches_and_escalations_fire_once_across_a_worker_restart()
     })
     .await
     .expect("the response due time is recorded at start");
+    let created: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT created_at FROM tickets WHERE id = $1")
+            .bind(ticket)
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    let clock = env.clock();
+    let first_threshold = created + chrono::TimeDelta::seconds(30);
+    // Nothing else is in flight when the worker dies (an activity it held would hold the
+    // server's clock until the activity's timeout): the creation's e-mail has gone out, and
+    // the clock sleeps on its timer.
+    let creation: Uuid =
+        sqlx::query_scalar("SELECT event_id FROM outbox WHERE event_type = 'ticket.created'")
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    wf::wait_status(
+        &temporal,
+        &notify_workflow_id(s.tenant_id, creation),
+        WorkflowExecutionStatus::Completed,
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Ok((last_event(&temporal, &id).await == EventType::TimerStarted as i32).then_some(()))
+    })
+    .await
+    .expect("the clock sleeps on its timer");
 
-    // The worker dies before the first threshold and comes back after it.
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    // The worker dies before the first threshold (half the one-minute response target)...
     env.kill_worker().await;
-    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert!(
+        clock.now().await.unwrap() < first_threshold,
+        "the worker is down before the first threshold"
+    );
+    let fired_before = timers_fired(&temporal, &id).await;
+    // ...and the clock moves past it while no worker runs: its timer fires, and the wake waits
+    // for a worker. Meanwhile the server's time only runs at real speed, so this skip ends once
+    // a worker has handled the wake.
+    let skip = tokio::spawn({
+        let clock = clock.clone();
+        async move {
+            clock
+                .skip_to(created + chrono::TimeDelta::seconds(36))
+                .await
+        }
+    });
+    eventually(Duration::from_secs(30), || async {
+        Ok((timers_fired(&temporal, &id).await > fired_before).then_some(()))
+    })
+    .await
+    .expect("the first threshold's timer fires while the worker is down");
+    assert_eq!(
+        steps(&env, ticket).await,
+        ["started"],
+        "nothing fires without a worker"
+    );
     env.start_worker().await.unwrap();
+    skip.await.unwrap().unwrap();
+    assert_eq!(
+        steps(&env, ticket).await,
+        ["started", "threshold:response:50"],
+        "the next worker fires the threshold it missed, once"
+    );
 
-    let all = eventually(Duration::from_secs(150), || async {
+    // The rest of both targets, each instant handled as it comes.
+    clock
+        .skip_to(created + chrono::TimeDelta::seconds(150))
+        .await
+        .unwrap();
+    let all = eventually(Duration::from_secs(30), || async {
         let st = steps(&env, ticket).await;
         Ok(st.iter().any(|k| k == "breached:resolution").then_some(st))
     })
