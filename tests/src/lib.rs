@@ -207,8 +207,8 @@ impl TestEnv {
         EdgeConfig {
             http_addr: ([127, 0, 0, 1], 0).into(),
             grpc_addr: ([127, 0, 0, 1], 0).into(),
-            database_url: self.app_database_url.clone(),
-            redis_url: self.services.redis_url.clone(),
+            database_url: self.app_database_url.clone().into(),
+            redis_url: self.services.redis_url.clone().into(),
             events_stream: self.events_stream.clone(),
             temporal_address: self.services.temporal_address.clone(),
             temporal_namespace: "default".into(),
@@ -248,9 +248,9 @@ impl TestEnv {
             temporal_address: self.services.temporal_address.clone(),
             temporal_namespace: "default".into(),
             task_queue: self.task_queue.clone(),
-            database_url: self.app_database_url.clone(),
+            database_url: self.app_database_url.clone().into(),
             metrics_addr: None,
-            smtp_url: self.services.smtp_url.clone(),
+            smtp_url: self.services.smtp_url.clone().into(),
             smtp_from: "PSA Tests <psa@tests.example>".into(),
             // Runs end right after a close unless a test needs reopening.
             sla_reopen_window: Duration::ZERO,
