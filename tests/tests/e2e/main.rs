@@ -6,6 +6,7 @@ mod activity_store;
 mod api_consistency;
 mod bad_input;
 mod constraints;
+mod coverage_fixtures;
 mod event_bus;
 mod notifications;
 mod openapi;
