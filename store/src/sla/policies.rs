@@ -373,6 +373,9 @@ pub async fn create(
     p: &Principal,
     input: PolicyInput,
 ) -> Result<Policy, StoreError> {
+    // Authorise before validating: a caller who may not change SLA learns nothing from
+    // field errors.
+    p.require(Permission::ManageSla)?;
     crate::check(validate(&input))?;
     crate::sla::configure(pool, p, async |tx| {
         let id = new_id();
@@ -388,6 +391,9 @@ pub async fn replace(
     id: Uuid,
     input: PolicyInput,
 ) -> Result<Policy, StoreError> {
+    // Authorise before validating: a caller who may not change SLA learns nothing from
+    // field errors.
+    p.require(Permission::ManageSla)?;
     crate::check(validate(&input))?;
     crate::sla::configure(pool, p, async |tx| {
         write(tx, p, id, &input, false).await?;
@@ -516,6 +522,7 @@ pub async fn set_board_sla(
     board: Uuid,
     input: BoardSla,
 ) -> Result<BoardSla, StoreError> {
+    p.require(Permission::ManageSla)?;
     let mut e = ValidationErrors::default();
     for (i, m) in input.escalation_managers.iter().enumerate() {
         if !(1..=3).contains(&m.level) {

@@ -306,6 +306,9 @@ pub async fn create(
     p: &Principal,
     input: ScheduleInput,
 ) -> Result<Schedule, StoreError> {
+    // Authorise before validating: a caller who may not change SLA learns nothing from
+    // field errors.
+    p.require(Permission::ManageSla)?;
     crate::check(validate(&input))?;
     crate::sla::configure(pool, p, async |tx| {
         let id = new_id();
@@ -333,6 +336,9 @@ pub async fn replace(
     id: Uuid,
     input: ScheduleInput,
 ) -> Result<Schedule, StoreError> {
+    // Authorise before validating: a caller who may not change SLA learns nothing from
+    // field errors.
+    p.require(Permission::ManageSla)?;
     crate::check(validate(&input))?;
     crate::sla::configure(pool, p, async |tx| {
         let updated = sqlx::query!(

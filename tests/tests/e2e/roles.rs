@@ -564,3 +564,51 @@ async fn ticket_lifecycle_and_pagination() {
     }
     env.shutdown().await;
 }
+
+/// Authorisation comes before validation: a role that may not change SLA configuration gets
+/// 403 for an invalid body too, never field errors that describe what it may not do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_without_the_permission_gets_403_before_any_field_error() {
+    let env = TestEnv::start(Parts::EDGE_ONLY).await.unwrap();
+    let tech = env.a.key_with_role(&env.owner, "technician").await.unwrap();
+    let board = env.a.seeded.board_id;
+    let invalid = [
+        (
+            Method::POST,
+            "/v1/sla/schedules".to_owned(),
+            json!({ "name": "", "timezone": "Nowhere/Zone" }),
+        ),
+        (
+            Method::POST,
+            "/v1/sla/policies".to_owned(),
+            json!({ "name": "", "escalation_percents": [300, 200, 100] }),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/boards/{board}/sla"),
+            json!({ "escalation_managers": [{ "level": 9, "user_id": board }] }),
+        ),
+    ];
+    for (method, path, body) in invalid {
+        let admin = env
+            .req(method.clone(), &path, &env.a.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(
+            admin.is_client_error() && admin != 403,
+            "{method} {path}: admin got {admin}"
+        );
+        let status = env
+            .req(method.clone(), &path, &tech)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403, "{method} {path} as technician");
+    }
+    env.shutdown().await;
+}
