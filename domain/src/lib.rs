@@ -13,6 +13,7 @@ pub mod ids;
 pub mod money;
 pub mod notifications;
 pub mod search_attributes;
+pub mod settings;
 pub mod sla;
 pub mod template_limits;
 pub mod ticket;

@@ -7,58 +7,27 @@
 //! logging a configuration never leaks them. The README's configuration table is checked
 //! against [`VARS`] by a test below.
 //!
-//! The variables the edge reads too (`DATABASE_URL`, `TEMPORAL_*`, `RUST_LOG`) are listed in
-//! both binaries' configurations; the README has one row for each, which both are checked
-//! against, so the two lists cannot drift apart.
+//! How a value is read and checked, and the variables the edge reads too (`DATABASE_URL`,
+//! `TEMPORAL_*`, `RUST_LOG`), are shared with the edge through [`psa_domain::settings`]: one
+//! definition each, in both binaries' [`VARS`], checked against one README row.
 
 use crate::bus::BusConfig;
+pub use psa_domain::settings::{ConfigError, EnvVar, Lookup};
+use psa_domain::settings::{Env, schemes};
 use secrecy::SecretString;
 use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
-
-/// One environment variable: its row in the README's configuration table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnvVar {
-    pub name: &'static str,
-    /// The README's "used by" column.
-    pub used_by: &'static str,
-    /// What an unset variable means; `None`: the process refuses to start without it.
-    pub default: Option<&'static str>,
-    /// The README's "meaning" column.
-    pub meaning: &'static str,
-}
 
 /// The variables, one constant each so the parser and [`VARS`] share their defaults.
 pub mod vars {
     use super::EnvVar;
+    /// Read by the edge too: defined once, with the README row both are checked against.
+    pub use psa_domain::settings::common::{
+        DATABASE_URL, RUST_LOG, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
+    };
 
-    pub const DATABASE_URL: EnvVar = EnvVar {
-        name: "DATABASE_URL",
-        used_by: "edge, worker",
-        default: Some("postgres://psa_app@127.0.0.1:5432/psa"),
-        meaning: "the application role (not the table owner: row-level security applies); a credential, never printed",
-    };
-    pub const TEMPORAL_ADDRESS: EnvVar = EnvVar {
-        name: "TEMPORAL_ADDRESS",
-        used_by: "edge, worker",
-        default: Some("127.0.0.1:7233"),
-        meaning: "Temporal frontend: `host:port`, or an `http://` / `https://` URL",
-    };
-    pub const TEMPORAL_NAMESPACE: EnvVar = EnvVar {
-        name: "TEMPORAL_NAMESPACE",
-        used_by: "edge, worker",
-        default: Some("default"),
-        meaning: "the Temporal namespace workflows run in",
-    };
-    pub const TEMPORAL_TASK_QUEUE: EnvVar = EnvVar {
-        name: "TEMPORAL_TASK_QUEUE",
-        used_by: "edge, worker",
-        default: Some(psa_domain::ids::DEFAULT_TASK_QUEUE),
-        meaning: "the queue the worker polls (and `<queue>-email` for e-mail sends) and the edge starts workflows on",
-    };
     pub const WORKER_METRICS_ADDR: EnvVar = EnvVar {
         name: "WORKER_METRICS_ADDR",
         used_by: "worker",
@@ -100,12 +69,6 @@ pub mod vars {
         used_by: "worker",
         default: Some("1000"),
         meaning: "ticket events one SLA run applies before it continues as new (bounded histories)",
-    };
-    pub const RUST_LOG: EnvVar = EnvVar {
-        name: "RUST_LOG",
-        used_by: "edge, worker",
-        default: Some("info"),
-        meaning: "tracing filter, e.g. `info,psa_edge=debug`",
     };
 }
 
@@ -156,126 +119,9 @@ pub struct WorkerConfig {
 /// The SDK's default workflow cache.
 pub const DEFAULT_MAX_CACHED_WORKFLOWS: usize = 1000;
 
-/// A variable whose value cannot be used. The message names the variable, and shows the
-/// value only when it is no credential.
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {name}: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub reason: String,
-}
-
-impl ConfigError {
-    fn new(var: &EnvVar, reason: impl Into<String>) -> Self {
-        ConfigError {
-            name: var.name,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Where values come from: the process environment, or a map in tests (which must not set
-/// the process's environment: tests run in parallel).
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
-
 fn process_env(name: &str) -> Option<OsString> {
     std::env::var_os(name)
 }
-
-/// Reads variables through a [`Lookup`], falling back to their defaults.
-struct Env<'a>(Lookup<'a>);
-
-impl Env<'_> {
-    /// The value as set, else the default; `None` when neither.
-    fn text(&self, var: &EnvVar) -> Result<Option<String>, ConfigError> {
-        let Some(value) = (self.0)(var.name) else {
-            return Ok(var.default.map(str::to_owned));
-        };
-        let value = value
-            .into_string()
-            .map_err(|_| ConfigError::new(var, "is not valid UTF-8"))?;
-        if value.trim().is_empty() {
-            return Err(ConfigError::new(
-                var,
-                "is set but empty (unset it to use the default)",
-            ));
-        }
-        Ok(Some(value))
-    }
-
-    /// The value or default; an error when it has neither.
-    fn required(&self, var: &EnvVar) -> Result<String, ConfigError> {
-        self.text(var)?
-            .ok_or_else(|| ConfigError::new(var, "is not set"))
-    }
-
-    /// Parsed as `T`; the error shows the value (never use this for a credential).
-    fn parse<T: FromStr>(&self, var: &EnvVar, expected: &str) -> Result<T, ConfigError> {
-        let value = self.required(var)?;
-        value
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::new(var, format!("must be {expected}, not {value:?}")))
-    }
-
-    /// A whole number of at least 1.
-    fn positive<T: TryFrom<u64>>(&self, var: &EnvVar) -> Result<T, ConfigError> {
-        let n: u64 = self.parse(var, "a whole number of at least 1")?;
-        if n == 0 {
-            return Err(ConfigError::new(
-                var,
-                "must be a whole number of at least 1, not 0",
-            ));
-        }
-        T::try_from(n).map_err(|_| ConfigError::new(var, format!("{n} is too large")))
-    }
-
-    /// A credential-bearing URL with one of `schemes`; the error never shows the value.
-    fn secret_url(&self, var: &EnvVar, schemes: &[&str]) -> Result<SecretString, ConfigError> {
-        let value = self.required(var)?;
-        if !schemes
-            .iter()
-            .any(|s| value.starts_with(&format!("{s}://")))
-        {
-            return Err(ConfigError::new(
-                var,
-                format!(
-                    "must be a URL starting with {} (value not shown: it may hold a password)",
-                    schemes
-                        .iter()
-                        .map(|s| format!("{s}://"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ),
-            ));
-        }
-        Ok(SecretString::from(value))
-    }
-
-    /// Temporal's frontend: `host:port`, or an `http://` / `https://` URL.
-    fn temporal_address(&self, var: &EnvVar) -> Result<String, ConfigError> {
-        let value = self.required(var)?;
-        let ok = match value.split_once("://") {
-            Some((scheme, rest)) => matches!(scheme, "http" | "https") && !rest.is_empty(),
-            None => value
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok()),
-        };
-        if ok {
-            Ok(value)
-        } else {
-            Err(ConfigError::new(
-                var,
-                format!("must be host:port or an http(s):// URL, not {value:?}"),
-            ))
-        }
-    }
-}
-
-/// Postgres URL schemes sqlx accepts.
-const POSTGRES: &[&str] = &["postgres", "postgresql"];
-/// Redis URL schemes the redis crate accepts.
-const REDIS: &[&str] = &["redis", "rediss", "redis+unix", "unix"];
 
 /// SMTP URL schemes lettre accepts.
 const SMTP: &[&str] = &["smtp", "smtps"];
@@ -286,14 +132,14 @@ impl WorkerConfig {
     }
 
     pub fn from_lookup(lookup: Lookup<'_>) -> Result<Self, ConfigError> {
-        let env = Env(lookup);
-        let mut bus = BusConfig::new(env.secret_url(&vars::REDIS_URL, REDIS)?);
+        let env = Env::new(lookup);
+        let mut bus = BusConfig::new(env.secret_url(&vars::REDIS_URL, schemes::REDIS)?);
         bus.max_deliveries = env.positive(&vars::EVENT_MAX_DELIVERIES)?;
         Ok(Self {
             temporal_address: env.temporal_address(&vars::TEMPORAL_ADDRESS)?,
             temporal_namespace: env.required(&vars::TEMPORAL_NAMESPACE)?,
             task_queue: env.required(&vars::TEMPORAL_TASK_QUEUE)?,
-            database_url: env.secret_url(&vars::DATABASE_URL, POSTGRES)?,
+            database_url: env.secret_url(&vars::DATABASE_URL, schemes::POSTGRES)?,
             metrics_addr: Some(env.parse(&vars::WORKER_METRICS_ADDR, "an address as ip:port")?),
             bus,
             smtp_url: env.secret_url(&vars::SMTP_URL, SMTP)?,
@@ -315,7 +161,7 @@ pub fn log_filter() -> Result<EnvFilter, ConfigError> {
 }
 
 pub fn log_filter_from(lookup: Lookup<'_>) -> Result<EnvFilter, ConfigError> {
-    let value = Env(lookup).required(&vars::RUST_LOG)?;
+    let value = Env::new(lookup).required(&vars::RUST_LOG)?;
     EnvFilter::try_new(&value).map_err(|e| {
         ConfigError::new(
             &vars::RUST_LOG,
@@ -327,9 +173,9 @@ pub fn log_filter_from(lookup: Lookup<'_>) -> Result<EnvFilter, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use psa_domain::settings::{readme_table_problems, vars_listing_problems};
     use secrecy::ExposeSecret;
-    use std::cell::RefCell;
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::HashMap;
 
     fn worker(pairs: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
@@ -433,16 +279,11 @@ mod tests {
     /// list is the whole truth the README is checked against.
     #[test]
     fn vars_lists_exactly_what_is_read() {
-        let read = RefCell::new(BTreeSet::new());
-        let record = |name: &str| -> Option<OsString> {
-            read.borrow_mut().insert(name.to_owned());
-            None
-        };
-        WorkerConfig::from_lookup(&record).unwrap();
-        log_filter_from(&record).unwrap();
-        let listed: BTreeSet<String> = VARS.iter().map(|v| v.name.to_owned()).collect();
-        assert_eq!(read.into_inner(), listed);
-        assert_eq!(listed.len(), VARS.len(), "a variable is listed twice");
+        let problems = vars_listing_problems(VARS, |lookup| {
+            WorkerConfig::from_lookup(lookup).unwrap();
+            log_filter_from(lookup).unwrap();
+        });
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     /// The README's configuration table has a row for each variable the worker reads, with
@@ -450,72 +291,7 @@ mod tests {
     #[test]
     fn readme_table_matches_vars() {
         let readme = include_str!("../../README.md");
-        let rows = readme_rows(readme);
-        assert!(!rows.is_empty(), "no configuration table in README.md");
-        for row in &rows {
-            assert!(
-                row.used_by.contains("edge") || row.used_by.contains("worker"),
-                "README row {} is used by neither binary: {:?}",
-                row.name,
-                row.used_by
-            );
-        }
-        let documented: Vec<&ReadmeRow> = rows
-            .iter()
-            .filter(|r| r.used_by.contains("worker"))
-            .collect();
-        for var in VARS {
-            let row = documented
-                .iter()
-                .find(|r| r.name == var.name)
-                .unwrap_or_else(|| panic!("README has no worker row for {}", var.name));
-            assert_eq!(row.used_by, var.used_by, "{}: used by", var.name);
-            assert_eq!(row.default.as_deref(), var.default, "{}: default", var.name);
-            assert_eq!(row.meaning, var.meaning, "{}: meaning", var.name);
-        }
-        for row in documented {
-            assert!(
-                VARS.iter().any(|v| v.name == row.name),
-                "README documents {} for the worker, which does not read it",
-                row.name
-            );
-        }
-    }
-
-    struct ReadmeRow {
-        name: String,
-        used_by: String,
-        default: Option<String>,
-        meaning: String,
-    }
-
-    /// Rows of the table under `## Configuration`: `` | `NAME` | used by | `default` … | meaning | ``.
-    /// The default is the first code span of its cell (what follows explains it); `—` is none.
-    fn readme_rows(readme: &str) -> Vec<ReadmeRow> {
-        let section = readme
-            .split("\n## Configuration\n")
-            .nth(1)
-            .and_then(|s| s.split("\n## ").next())
-            .unwrap_or_default();
-        let code = |cell: &str| cell.split('`').nth(1).map(str::to_owned);
-        section
-            .lines()
-            .filter(|l| l.starts_with("| `"))
-            .map(|line| {
-                let cells: Vec<&str> = line
-                    .trim()
-                    .trim_matches('|')
-                    .split(" | ")
-                    .map(str::trim)
-                    .collect();
-                assert_eq!(cells.len(), 4, "README row with other than 4 cells: {line}");
-                ReadmeRow {
-                    name: code(cells[0]).unwrap_or_default(),
-                    used_by: cells[1].to_owned(),
-                    default: code(cells[2]),
-                    meaning: cells[3].to_owned(),
-                }
-            })
-            .collect()
+        let problems = readme_table_problems(readme, "worker", VARS);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
