@@ -557,3 +557,20 @@ pub fn authed<T>(key: &str, message: T) -> tonic::Request<T> {
     }
     r
 }
+
+/// Waits up to `timeout` until a session of this test's database is blocked on a lock while
+/// running a statement containing `statement`: proof that it reached the lock and waits there.
+pub async fn lock_waiter(env: &TestEnv, statement: &str, timeout: Duration) -> anyhow::Result<()> {
+    eventually(timeout, || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND strpos(query, $1) > 0",
+        )
+        .bind(statement)
+        .fetch_one(&env.owner)
+        .await?;
+        Ok((waiting > 0).then_some(()))
+    })
+    .await
+}

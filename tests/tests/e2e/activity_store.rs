@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use psa_store::sla::clock::SlaStore;
-use psa_tests::{Parts, TestEnv};
+use psa_tests::{Parts, TestEnv, lock_waiter};
 use psa_workflows::ticket_sla::SlaStep;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -121,7 +121,9 @@ async fn an_e_mail_claimed_by_one_send_attempt_is_not_sent_by_another() {
         let (store, job) = (store.clone(), job.clone());
         async move { store.claim_email(&job).await.map(|c| c.is_some()) }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    lock_waiter(&env, "FOR UPDATE", std::time::Duration::from_secs(4))
+        .await
+        .expect("the second attempt waits on the first's claim");
     assert!(
         !second.is_finished(),
         "the second attempt must wait on the first"

@@ -3,7 +3,7 @@
 
 use psa_protos::v1::CreateTicketRequest;
 use psa_protos::v1::ticket_service_client::TicketServiceClient;
-use psa_tests::{Parts, TestEnv, authed};
+use psa_tests::{Parts, TestEnv, authed, lock_waiter};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -626,8 +626,11 @@ async fn a_stuck_request_times_out_and_a_full_edge_sheds_instead_of_queueing() {
         .unwrap();
     let stuck = env.req(Method::GET, "/v1/tickets", &env.a.key).send();
     let stuck = tokio::spawn(stuck);
-    // While that one holds the only slot, the next is refused at once.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // While that one holds the only slot (its read waits on the lock), the next is refused
+    // at once.
+    lock_waiter(&env, "tickets", std::time::Duration::from_secs(1))
+        .await
+        .expect("the first request waits on the lock");
     let shed = env
         .req(Method::GET, "/v1/tickets", &env.a.key)
         .send()
