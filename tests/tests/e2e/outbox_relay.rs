@@ -187,22 +187,53 @@ async fn an_event_redis_lost_before_it_was_persisted_is_published_again() {
 async fn published_events_are_confirmed_once_persisted() {
     let env = TestEnv::start(Parts::EDGE_AND_RELAY).await.unwrap();
     create_ticket(&env, "Kept by Redis").await;
-    let first: String = eventually(WAIT, || async {
-        Ok(sqlx::query_scalar::<_, Option<String>>(
-            "SELECT stream_entry_id FROM outbox WHERE verified_at IS NOT NULL",
-        )
-        .fetch_optional(&env.owner)
-        .await?
-        .flatten())
-    })
-    .await
-    .expect("confirmed");
-    // Confirmed entries are left alone: no second publish.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let now: String = sqlx::query_scalar("SELECT stream_entry_id FROM outbox")
+    let (first_event, first) = confirmed(&env, None).await;
+    // A second event confirmed means the relay has run verification rounds since the first
+    // was confirmed: a round that took the first up again would have published it again.
+    create_ticket(&env, "Confirmed after the first").await;
+    let (second_event, second) = confirmed(&env, Some(first_event)).await;
+    let now: String = sqlx::query_scalar("SELECT stream_entry_id FROM outbox WHERE event_id = $1")
+        .bind(first_event)
         .fetch_one(&env.owner)
         .await
         .unwrap();
-    assert_eq!(now, first);
+    assert_eq!(now, first, "a confirmed entry is left alone");
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&env.events_stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut env.redis().await)
+        .await
+        .unwrap();
+    let stream: Vec<(String, Option<String>)> = entries
+        .ids
+        .iter()
+        .map(|e| (e.id.clone(), e.get::<String>("event_id")))
+        .collect();
+    assert_eq!(
+        stream,
+        [
+            (first, Some(first_event.to_string())),
+            (second, Some(second_event.to_string())),
+        ],
+        "each event published once"
+    );
     env.shutdown().await;
+}
+
+/// Waits until the relay has confirmed the outbox row of an event other than `except`;
+/// returns its event ID and stream entry.
+async fn confirmed(env: &TestEnv, except: Option<Uuid>) -> (Uuid, String) {
+    eventually(WAIT, || async {
+        Ok(sqlx::query_as::<_, (Uuid, String)>(
+            "SELECT event_id, stream_entry_id FROM outbox
+             WHERE verified_at IS NOT NULL AND stream_entry_id IS NOT NULL
+               AND event_id IS DISTINCT FROM $1",
+        )
+        .bind(except)
+        .fetch_optional(&env.owner)
+        .await?)
+    })
+    .await
+    .expect("confirmed")
 }
