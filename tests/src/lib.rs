@@ -10,8 +10,8 @@ pub mod time_skipping;
 
 use anyhow::Context;
 use psa_edge::config::{EdgeConfig, RelayConfig, RequestLimits};
-use psa_store::seed::{SeededTenant, seed_tenant};
 use psa_edge::serve::{RunningEdge, start};
+use psa_store::seed::{SeededTenant, seed_tenant};
 use psa_worker::WorkerConfig;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -72,7 +72,8 @@ impl Tenant {
     ) -> anyhow::Result<String> {
         let key = psa_store::principal::generate_key();
         let client = (role == "client").then_some(self.seeded.client_id);
-        psa_store::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, user, client).await?;
+        psa_store::seed::add_api_key(owner, self.seeded.tenant_id, &key, role, user, client)
+            .await?;
         Ok(key)
     }
 }
