@@ -138,14 +138,18 @@ pub(crate) async fn resignal_open_tickets(
     crate::sla::retime::request(conn, p).await
 }
 
-/// Runs one change to SLA configuration: requires `ManageSla`, runs `change` in a tenant
-/// transaction, re-times the open tickets in the same transaction, commits.
+/// Runs one change to SLA configuration: requires `ManageSla`, then reports the request's
+/// field errors (`checked`, the caller's validation: after authorising, so a caller who may
+/// not change SLA learns nothing from them), runs `change` in a tenant transaction, re-times
+/// the open tickets in the same transaction, commits.
 pub(crate) async fn configure<T>(
     pool: &sqlx::PgPool,
     p: &Principal,
+    checked: Result<(), ValidationErrors>,
     change: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     p.require(Permission::ManageSla)?;
+    crate::check(checked)?;
     let mut tx = tenant::begin(pool, p).await?;
     let out = change(&mut tx).await?;
     resignal_open_tickets(&mut tx, p).await?;

@@ -306,11 +306,7 @@ pub async fn create(
     p: &Principal,
     input: ScheduleInput,
 ) -> Result<Schedule, StoreError> {
-    // Authorise before validating: a caller who may not change SLA learns nothing from
-    // field errors.
-    p.require(Permission::ManageSla)?;
-    crate::check(validate(&input))?;
-    crate::sla::configure(pool, p, async |tx| {
+    crate::sla::configure(pool, p, validate(&input), async |tx| {
         let id = new_id();
         sqlx::query!(
             "INSERT INTO business_hours_schedules (tenant_id, id, name, timezone, is_24x7, is_default)
@@ -336,11 +332,7 @@ pub async fn replace(
     id: Uuid,
     input: ScheduleInput,
 ) -> Result<Schedule, StoreError> {
-    // Authorise before validating: a caller who may not change SLA learns nothing from
-    // field errors.
-    p.require(Permission::ManageSla)?;
-    crate::check(validate(&input))?;
-    crate::sla::configure(pool, p, async |tx| {
+    crate::sla::configure(pool, p, validate(&input), async |tx| {
         let updated = sqlx::query!(
             "UPDATE business_hours_schedules SET name = $2, timezone = $3, is_24x7 = $4, is_default = $5,
                     updated_at = now() WHERE id = $1",
@@ -363,7 +355,7 @@ pub async fn replace(
 }
 
 pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreError> {
-    crate::sla::configure(pool, p, async |tx| {
+    crate::sla::configure(pool, p, Ok(()), async |tx| {
         let used = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM sla_policies WHERE schedule_id = $1) AS "used!""#,
             id
@@ -402,14 +394,14 @@ pub async fn add_holiday(
     p: &Principal,
     input: HolidayInput,
 ) -> Result<Holiday, StoreError> {
-    crate::sla::configure(pool, p, async |tx| {
+    crate::sla::configure(pool, p, Ok(()), async |tx| {
         insert_holiday(tx, p, None, &input).await
     })
     .await
 }
 
 pub async fn delete_holiday(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreError> {
-    crate::sla::configure(pool, p, async |tx| {
+    crate::sla::configure(pool, p, Ok(()), async |tx| {
         let deleted = sqlx::query!(
             "DELETE FROM holidays WHERE id = $1 AND schedule_id IS NULL",
             id
