@@ -24,6 +24,14 @@ pub enum WorkflowCommand {
 }
 
 impl WorkflowCommand {
+    /// The workflow the command is for: commands for one workflow are delivered in the order
+    /// they were recorded.
+    pub fn workflow_id(&self) -> &str {
+        match self {
+            WorkflowCommand::TicketSignalWithStart { workflow_id, .. } => workflow_id,
+        }
+    }
+
     /// The command an event calls for, if any workflow cares about it.
     pub fn for_event(env: &Envelope) -> Option<WorkflowCommand> {
         let ticket = env.event.ticket()?;

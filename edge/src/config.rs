@@ -68,6 +68,18 @@ pub mod vars {
         default: Some("on"),
         meaning: "`on` or `off`; `off` runs an edge without the outbox relay (and without the SLA re-time job runner)",
     };
+    pub const EDGE_RELAY_BATCH: EnvVar = EnvVar {
+        name: "EDGE_RELAY_BATCH",
+        used_by: "edge",
+        default: Some("256"),
+        meaning: "outbox rows the relay claims at once; their events go to Redis in one pipeline and their outcomes to Postgres in one statement",
+    };
+    pub const EDGE_RELAY_CONCURRENCY: EnvVar = EnvVar {
+        name: "EDGE_RELAY_CONCURRENCY",
+        used_by: "edge",
+        default: Some("64"),
+        meaning: "Temporal calls the relay makes at once (one workflow's commands always go one after the other, in order)",
+    };
     pub const EDGE_REQUEST_TIMEOUT_MS: EnvVar = EnvVar {
         name: "EDGE_REQUEST_TIMEOUT_MS",
         used_by: "edge",
@@ -107,6 +119,8 @@ pub const VARS: &[EnvVar] = &[
     vars::EDGE_GRPC_ADDR,
     vars::EDGE_BODY_LIMIT_BYTES,
     vars::EDGE_RELAY,
+    vars::EDGE_RELAY_BATCH,
+    vars::EDGE_RELAY_CONCURRENCY,
     vars::EDGE_REQUEST_TIMEOUT_MS,
     vars::EDGE_MAX_IN_FLIGHT,
     vars::EDGE_RATE_LIMIT_PER_SECOND,
@@ -168,6 +182,8 @@ pub struct RelayConfig {
     pub enabled: bool,
     /// Rows claimed per round.
     pub batch: i32,
+    /// Temporal calls in flight at once.
+    pub concurrency: usize,
     /// How long a claimed row stays with this relay before another may take it.
     pub lease: Duration,
     /// Sleep between rounds when there was nothing to do.
@@ -181,7 +197,8 @@ impl Default for RelayConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            batch: 100,
+            batch: 256,
+            concurrency: 64,
             lease: Duration::from_secs(30),
             idle_poll: Duration::from_millis(200),
             verify_after: Duration::from_secs(5),
@@ -237,6 +254,8 @@ impl EdgeConfig {
             },
             relay: RelayConfig {
                 enabled: relay,
+                batch: env.positive(&vars::EDGE_RELAY_BATCH)?,
+                concurrency: env.positive(&vars::EDGE_RELAY_CONCURRENCY)?,
                 ..RelayConfig::default()
             },
         })

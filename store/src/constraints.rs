@@ -143,7 +143,6 @@ pub const FIELDS: &[(&str, Option<&str>)] = &[
         "ticket_comments_tenant_id_ticket_id_fkey",
         Some("ticket_id"),
     ),
-    ("ticket_counters_tenant_id_fkey", None),
     ("tickets_sla_escalation_level_check", None),
     ("tickets_sla_state_check", None),
     ("tickets_tenant_id_assignee_id_fkey", Some("assignee_id")),

@@ -3,6 +3,7 @@
 //! either both commit or neither does; a concurrent duplicate waits on the key's row lock.
 
 use crate::error::StoreError;
+use crate::outbox;
 use crate::principal::Principal;
 use crate::tenant;
 use futures::future::BoxFuture;
@@ -31,7 +32,7 @@ where
     let mut tx = tenant::begin(pool, principal).await?;
     let Some(key) = key else {
         let out = work(&mut tx).await?;
-        tx.commit().await?;
+        outbox::commit(tx, pool).await?;
         return Ok(out);
     };
     if key.is_empty() || key.len() > MAX_KEY_LEN {
@@ -85,6 +86,6 @@ where
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok(out)
 }

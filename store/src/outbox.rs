@@ -8,6 +8,7 @@
 
 use crate::error::StoreError;
 use crate::principal::Principal;
+use crate::tenant::Tx;
 use chrono::Utc;
 use psa_domain::commands::WorkflowCommand;
 use psa_domain::events::{Envelope, Event};
@@ -42,18 +43,21 @@ pub async fn enqueue_envelope(
     // An invalid event here is a bug in the code that built it: refuse it rather than
     // publish something every consumer would dead-letter.
     envelope.validate().map_err(StoreError::internal)?;
-    let command = WorkflowCommand::for_event(envelope)
+    let command = WorkflowCommand::for_event(envelope);
+    let workflow_id = command.as_ref().map(|c| c.workflow_id().to_owned());
+    let command = command
         .map(serde_json::to_value)
         .transpose()
         .map_err(StoreError::internal)?;
     sqlx::query!(
-        "INSERT INTO outbox (tenant_id, event_id, event_type, envelope, workflow_command)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO outbox (tenant_id, event_id, event_type, envelope, workflow_command, workflow_id)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         envelope.tenant_id,
         envelope.event_id,
         envelope.event_type(),
         serde_json::to_value(envelope).map_err(StoreError::internal)?,
         command,
+        workflow_id,
     )
     .execute(conn)
     .await?;
@@ -68,13 +72,16 @@ pub struct Claimed {
     pub event_id: Uuid,
     pub envelope: serde_json::Value,
     pub workflow_command: Option<serde_json::Value>,
+    /// The workflow the command is for; rows of one workflow are delivered in `id` order.
+    pub workflow_id: Option<String>,
     pub published: bool,
     pub signalled: bool,
     pub attempts: i32,
 }
 
-/// Claims up to `limit` rows due for delivery, leased for `lease_seconds`, skipping rows
-/// another relay holds.
+/// Claims up to `limit` rows due for delivery, leased for `lease_seconds`, in `id` order,
+/// skipping rows another relay holds and rows whose workflow has an earlier command not yet
+/// delivered outside this batch (so one workflow's commands never overtake each other).
 pub async fn claim(
     pool: &PgPool,
     limit: i32,
@@ -83,7 +90,7 @@ pub async fn claim(
     sqlx::query_as!(
         Claimed,
         r#"SELECT tenant_id AS "tenant_id!", id AS "id!", event_id AS "event_id!",
-                  envelope AS "envelope!", workflow_command,
+                  envelope AS "envelope!", workflow_command, workflow_id,
                   published AS "published!", signalled AS "signalled!", attempts AS "attempts!"
              FROM outbox_claim($1, $2)"#,
         limit,
@@ -91,11 +98,19 @@ pub async fn claim(
     )
     .fetch_all(pool)
     .await
+    .map(|mut rows| {
+        // `UPDATE … RETURNING` promises no order.
+        rows.sort_by_key(|r: &Claimed| r.id);
+        rows
+    })
 }
 
 /// What one delivery attempt of a claimed row achieved.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Attempt {
+    /// False for a row left alone because an earlier command of its workflow failed: it is
+    /// released with its attempt given back.
+    pub attempted: bool,
     pub published: bool,
     pub signalled: bool,
     /// Why the attempt did not finish, when it did not.
@@ -106,17 +121,40 @@ pub struct Attempt {
     pub stream_entry_id: Option<String>,
 }
 
-/// Records an attempt on a claimed row (and releases its lease).
-pub async fn record(pool: &PgPool, row: &Claimed, a: &Attempt) -> Result<(), sqlx::Error> {
+/// Records the attempts on a batch of claimed rows in one statement (and releases their
+/// leases). `outcomes` pairs each row with what its attempt achieved.
+pub async fn record(pool: &PgPool, outcomes: &[(&Claimed, Attempt)]) -> Result<(), sqlx::Error> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut tenants = Vec::with_capacity(outcomes.len());
+    let mut ids = Vec::with_capacity(outcomes.len());
+    let mut attempted = Vec::with_capacity(outcomes.len());
+    let mut published = Vec::with_capacity(outcomes.len());
+    let mut signalled = Vec::with_capacity(outcomes.len());
+    let mut errors = Vec::with_capacity(outcomes.len());
+    let mut retries = Vec::with_capacity(outcomes.len());
+    let mut entries = Vec::with_capacity(outcomes.len());
+    for (row, a) in outcomes {
+        tenants.push(row.tenant_id);
+        ids.push(row.id);
+        attempted.push(a.attempted);
+        published.push(a.published);
+        signalled.push(a.signalled);
+        errors.push(a.error.clone());
+        retries.push(a.retry_seconds);
+        entries.push(a.stream_entry_id.clone());
+    }
     sqlx::query!(
-        "SELECT outbox_record($1, $2, $3, $4, $5, $6, $7)",
-        row.tenant_id,
-        row.id,
-        a.published,
-        a.signalled,
-        a.error,
-        a.retry_seconds,
-        a.stream_entry_id,
+        "SELECT outbox_record_batch($1, $2, $3, $4, $5, $6, $7, $8)",
+        &tenants,
+        &ids,
+        &attempted,
+        &published,
+        &signalled,
+        &errors as &[Option<String>],
+        &retries as &[Option<i32>],
+        &entries as &[Option<String>],
     )
     .execute(pool)
     .await?;
@@ -158,15 +196,62 @@ pub async fn unverified(
     .await
 }
 
-/// Confirms a row's stream entry, or (when `present` is false) sends it back for publishing.
-pub async fn verify(pool: &PgPool, row: &Unverified, present: bool) -> Result<(), sqlx::Error> {
+/// Confirms a batch of rows' stream entries, or (where `present` is false) sends the row
+/// back for publishing, in one statement.
+pub async fn verify(pool: &PgPool, checked: &[(&Unverified, bool)]) -> Result<(), sqlx::Error> {
+    if checked.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<Uuid> = checked.iter().map(|(r, _)| r.tenant_id).collect();
+    let ids: Vec<i64> = checked.iter().map(|(r, _)| r.id).collect();
+    let present: Vec<bool> = checked.iter().map(|(_, p)| *p).collect();
     sqlx::query!(
-        "SELECT outbox_verify($1, $2, $3)",
-        row.tenant_id,
-        row.id,
-        present
+        "SELECT outbox_verify_batch($1, $2, $3)",
+        &tenants,
+        &ids,
+        &present
     )
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// The channel relays `LISTEN` on for new outbox rows (`outbox_wake()` notifies it).
+pub const WAKE_CHANNEL: &str = "psa_outbox";
+
+/// Commits a transaction that enqueued events and wakes the relays for them.
+pub async fn commit(tx: Tx, pool: &PgPool) -> Result<(), sqlx::Error> {
+    tx.commit().await?;
+    wake(pool).await;
+    Ok(())
+}
+
+/// Tells every relay that rows were committed. Sent after the commit in a transaction of its
+/// own with asynchronous commit: a `NOTIFY` inside the writing transaction would hold a
+/// database-wide lock through that commit's WAL flush and serialise all writers, and a lost
+/// wake-up costs only the relays' next poll. Failure is logged, never returned: the rows are
+/// committed and will be delivered either way.
+pub async fn wake(pool: &PgPool) {
+    let sent = sqlx::query!("SELECT outbox_wake()").execute(pool).await;
+    if let Err(e) = sent {
+        tracing::debug!(error = %e, "outbox wake-up not sent; relays will find the rows on their next poll");
+    }
+}
+
+/// A relay's subscription to [`WAKE_CHANNEL`].
+pub struct WakeUps(sqlx::postgres::PgListener);
+
+impl WakeUps {
+    /// Opens a connection of its own from `pool`'s settings and listens on it.
+    pub async fn listen(pool: &PgPool) -> Result<Self, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(WAKE_CHANNEL).await?;
+        Ok(Self(listener))
+    }
+
+    /// Waits until rows may have been committed: a notification came, or the connection was
+    /// lost and re-opened (notifications sent meanwhile are gone, so the caller should look).
+    pub async fn wait(&mut self) -> Result<(), sqlx::Error> {
+        self.0.try_recv().await.map(|_| ())
+    }
 }

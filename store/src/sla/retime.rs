@@ -12,6 +12,7 @@
 //! one pass each. The edge runs the runner loop (`edge/src/sla/retime.rs`).
 
 use crate::error::StoreError;
+use crate::outbox;
 use crate::principal::Principal;
 use crate::tenant;
 use crate::tickets;
@@ -138,7 +139,7 @@ async fn page(pool: &PgPool, p: &Principal) -> Result<(i64, Next), StoreError> {
         sqlx::query!("DELETE FROM sla_retime_jobs")
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, pool).await?;
         return Ok((n, Next::Done));
     }
     // Either the page was full (go on from its last ticket, lease renewed) or a change came
@@ -156,6 +157,6 @@ async fn page(pool: &PgPool, p: &Principal) -> Result<(i64, Next), StoreError> {
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok((n, if pass_over { Next::Pass } else { Next::Page }))
 }

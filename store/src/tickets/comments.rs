@@ -125,6 +125,6 @@ pub async fn list(
     )
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok(page.finish(rows, |c| c.id))
 }

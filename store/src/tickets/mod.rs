@@ -339,14 +339,11 @@ async fn insert(
     };
     let client_id = reconcile_contact(conn, &p, input.client_id, input.contact_id).await?;
     check_assignee(conn, input.assignee_id).await?;
-    let number = sqlx::query_scalar!(
-        "INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1)
-         ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
-         RETURNING last_number",
-        p.tenant_id,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    // The tenant's sequence, not a counter row: nothing is held to the commit, so one
+    // tenant's creates run side by side. A rolled-back create leaves a gap in the numbers.
+    let number = sqlx::query_scalar!(r#"SELECT ticket_number_next() AS "number!""#)
+        .fetch_one(&mut *conn)
+        .await?;
     let ticket = sqlx::query_as!(
         Ticket,
         "INSERT INTO tickets (tenant_id, id, number, title, description, client_id, contact_id, board_id,
@@ -484,7 +481,7 @@ pub async fn update(
         })
         .await?;
     }
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok(updated)
 }
 
@@ -518,7 +515,7 @@ pub async fn change_status(
     p.require(Permission::ManageTickets)?;
     let mut tx = tenant::begin(pool, p).await?;
     let t = set_status(&mut tx, p, id, status_id).await?;
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok(t)
 }
 
@@ -592,7 +589,7 @@ pub async fn assign(
         from_assignee_id,
     })
     .await?;
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok(updated)
 }
 
@@ -632,6 +629,6 @@ pub async fn close(
     } else {
         set_status(&mut tx, p, id, status_id).await?
     };
-    tx.commit().await?;
+    outbox::commit(tx, pool).await?;
     Ok(t)
 }
