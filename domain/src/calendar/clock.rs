@@ -1,10 +1,11 @@
 //! Questions a calendar answers: is it open, when does it open, how much business time lies
 //! between two instants, and when a given amount of it will have elapsed. Pauses (an SLA on
-//! hold) are subtracted: business time inside a pause does not count.
+//! hold) are subtracted: business time inside a pause does not count. Each answer is one walk
+//! over the runs of `walk.rs`.
 
 use super::CalendarError;
-use super::intervals::{OpenSpans, Span};
 use super::schedule::Calendar;
+use super::walk::{self, Runs};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// A half-open interval `[from, to)` of UTC time, e.g. a pause.
@@ -28,76 +29,26 @@ pub fn normalize_pauses(pauses: &[Interval]) -> Vec<Interval> {
     merged
 }
 
-/// Open intervals from `from` on with the (normalized) pauses cut out.
-struct Counted<'a> {
-    open: OpenSpans<'a>,
-    pauses: &'a [Interval],
-    /// Part of an open interval still to be cut by later pauses.
-    rest: Option<Span>,
-}
-
-impl Iterator for Counted<'_> {
-    type Item = Result<Span, CalendarError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let (mut start, end) = match self.rest.take() {
-                Some(r) => r,
-                None => match self.open.next()? {
-                    Ok(s) => s,
-                    Err(e) => return Some(Err(e)),
-                },
-            };
-            // Pauses wholly before this interval can never matter again.
-            while self.pauses.first().is_some_and(|p| p.to <= start) {
-                self.pauses = &self.pauses[1..];
-            }
-            match self.pauses.first() {
-                Some(p) if p.from < end => {
-                    if p.from > start {
-                        self.rest = (p.to < end).then_some((p.to, end));
-                        return Some(Ok((start, p.from)));
-                    }
-                    start = p.to;
-                    if start < end {
-                        self.rest = Some((start, end));
-                    }
-                }
-                _ => return Some(Ok((start, end))),
-            }
-        }
-    }
+/// `d` in nanoseconds (`TimeDelta` holds at most about 292 million years: `i128` is ample).
+fn nanos(d: TimeDelta) -> i128 {
+    i128::from(d.num_seconds()) * 1_000_000_000 + i128::from(d.subsec_nanos())
 }
 
 impl Calendar {
-    fn counted<'a>(
-        &'a self,
-        from: DateTime<Utc>,
-        until: Option<DateTime<Utc>>,
-        pauses: &'a [Interval],
-    ) -> Counted<'a> {
-        Counted {
-            open: OpenSpans::new(self, from, until),
-            pauses,
-            rest: None,
-        }
-    }
-
     /// Whether `t` is business time.
     pub fn is_open(&self, t: DateTime<Utc>) -> bool {
-        matches!(
-            OpenSpans::new(self, t, Some(t + TimeDelta::seconds(1))).next(),
-            Some(Ok((start, _))) if start == t
-        )
+        walk::is_open(self, t)
     }
 
     /// The earliest business instant at or after `t` (`t` itself when open).
     pub fn next_open(&self, t: DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError> {
-        match OpenSpans::new(self, t, None).next() {
-            Some(Ok((start, _))) => Ok(start),
-            Some(Err(e)) => Err(e),
-            None => Err(CalendarError::NoBusinessTime { from: t }),
+        for run in Runs::new(self, t, None, &[]) {
+            let run = run?;
+            if run.business > 0 {
+                return Ok(run.first_open(self));
+            }
         }
+        Err(CalendarError::NoBusinessTime { from: t })
     }
 
     /// Business time in `[from, to)`, less the business time inside `pauses` (which must be
@@ -112,10 +63,15 @@ impl Calendar {
             return TimeDelta::zero();
         }
         // Bounded by `to`, the walk cannot fail.
-        self.counted(from, Some(to), pauses)
+        let total: i128 = Runs::new(self, from, Some(to), pauses)
             .filter_map(Result::ok)
-            .map(|(s, e)| e - s)
-            .sum()
+            .filter(|run| run.counted)
+            .map(|run| i128::from(run.business))
+            .sum();
+        let secs = i64::try_from(total / 1_000_000_000).unwrap_or(i64::MAX);
+        // `total % 1e9` is below 1e9: it fits.
+        let subsec = u32::try_from(total % 1_000_000_000).unwrap_or(0);
+        TimeDelta::new(secs, subsec).unwrap_or(TimeDelta::MAX)
     }
 
     /// For each of `amounts` (ascending, none negative), the earliest instant at which that much
@@ -136,12 +92,17 @@ impl Calendar {
         if pending.peek().is_none() {
             return Ok(out);
         }
-        let mut elapsed = TimeDelta::zero();
-        for span in self.counted(from, None, pauses) {
-            let (start, end) = span?;
-            let after = elapsed + (end - start);
-            while let Some(amount) = pending.next_if(|a| *a <= after) {
-                out.push(start + (amount - elapsed));
+        let mut elapsed: i128 = 0;
+        for run in Runs::new(self, from, None, pauses) {
+            let run = run?;
+            if !run.counted || run.business == 0 {
+                continue;
+            }
+            let after = elapsed + i128::from(run.business);
+            while let Some(amount) = pending.next_if(|a| nanos(*a) <= after) {
+                // Within this run: `0 < amount - elapsed <= run.business`.
+                let into = i64::try_from(nanos(amount) - elapsed).unwrap_or(run.business);
+                out.push(run.instant_after(self, into));
             }
             if pending.peek().is_none() {
                 return Ok(out);

@@ -6,17 +6,39 @@
 //! DST change a window therefore loses the skipped hour or gains the repeated one, exactly as a
 //! person at the desk would experience it.
 //!
-//! Everything is computed from the UTC instants at which the calendar opens and closes, found
-//! one constant-offset stretch of time at a time, so the cost of any question grows with the
-//! number of days it spans, never with minutes or seconds. Results are exact to the nanosecond.
+//! Every question is answered by one walk (`walk.rs`) over *runs*: stretches of time with one
+//! UTC offset throughout, no holiday among their local dates, and wholly inside or outside
+//! each pause. Inside a run the wall clock is UTC plus a constant and the weekly hours repeat
+//! exactly every seven days, so a whole week holds the same business time, computed once per
+//! calendar (`weekly.rs`). The business time of a run, and the instant a given amount of it
+//! has elapsed, are then arithmetic: runs of whole weeks are skipped by multiplying, and the
+//! part week by a binary search over the week's windows. The walk did this a day at a time
+//! before (`day_walk.rs`, kept as the reference the tests compare against): a one-week target
+//! on office hours, walked over some thirty days, cost microseconds on every SLA plan, and
+//! the cost grew with the days. Now it grows with the offset changes, holidays and pauses
+//! crossed (and the UTC years, at which runs are cut so the arithmetic stays small), and a
+//! 24x7 calendar is arithmetic throughout. Results are exact to the nanosecond and the same as
+//! the day walk's; only a search that finds no opening now gives up exactly
+//! [`SEARCH_LIMIT_DAYS`] after the last one (the day walk stopped somewhere in the day after).
+//!
+//! The skip relies on: the offset changes being found exactly (`zone.rs`: probes six hours
+//! apart, so no zone may change its offset and back within six hours, the assumption the day
+//! walk made too; found once per zone and year and remembered per thread, which changes no
+//! answer); holidays being whole local dates, and windows past midnight being split onto the
+//! next weekday (`schedule.rs`), so a week without holidays is exactly the weekly pattern;
+//! and runs never straddling a pause's start or end.
 //!
 //! Workflows compute their timers with this module, so it must stay deterministic: no clock,
 //! no I/O, no randomness. The zone rules are those compiled into `chrono-tz`.
 
 mod clock;
-mod intervals;
+#[cfg(test)]
+mod day_walk;
 mod schedule;
+mod walk;
 mod weekday;
+mod weekly;
+mod zone;
 
 pub use clock::{Interval, normalize_pauses};
 pub use schedule::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
@@ -24,7 +46,8 @@ pub use weekday::{Weekday, WeekdayError};
 
 use chrono::{DateTime, Utc};
 
-/// How far a search for business time looks before it gives up.
+/// How far a search for business time looks before it gives up: a walk with no end fails once
+/// the schedule has stayed closed this many days since its start or its last opening.
 pub const SEARCH_LIMIT_DAYS: i64 = 366;
 
 /// The first year the calendar does not compute in. A walk stops there, so the cost of any
@@ -55,3 +78,5 @@ pub enum CalendarError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod walk_tests;

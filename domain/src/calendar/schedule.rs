@@ -1,6 +1,7 @@
 //! Schedules as users write them ([`ScheduleSpec`]) and as the clock uses them ([`Calendar`]).
 
 use super::Weekday;
+use super::weekly::Week;
 use crate::validation::ValidationErrors;
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
@@ -71,6 +72,8 @@ pub struct Calendar {
     pub(crate) holidays: BTreeSet<NaiveDate>,
     /// `(month, day)` closed every year.
     pub(crate) recurring: BTreeSet<(u32, u32)>,
+    /// `days` laid end to end over a week, with running totals (see `weekly.rs`).
+    pub(crate) week: Week,
 }
 
 /// Parses `"HH:MM"` into seconds of the day; `"24:00"` only when `end`.
@@ -197,10 +200,12 @@ impl Calendar {
             // Unreachable: a bad zone pushed an error above.
             return Err(ValidationErrors::default());
         };
+        let days = days.map(|d| d.into_iter().map(|(s, e, _)| (s, e)).collect());
         Ok(Calendar {
             tz,
             always_open: spec.is_24x7,
-            days: days.map(|d| d.into_iter().map(|(s, e, _)| (s, e)).collect()),
+            week: Week::new(&days),
+            days,
             holidays,
             recurring,
         })
@@ -214,6 +219,28 @@ impl Calendar {
     /// Whether local `date` is a holiday.
     pub(crate) fn is_holiday(&self, date: NaiveDate) -> bool {
         self.holidays.contains(&date) || self.recurring.contains(&(date.month(), date.day()))
+    }
+
+    /// The earliest holiday from `from` through `through`, both local dates.
+    pub(crate) fn next_holiday(&self, from: NaiveDate, through: NaiveDate) -> Option<NaiveDate> {
+        if from > through {
+            return None;
+        }
+        let one_off = self.holidays.range(from..=through).next().copied();
+        // The first (month, day) on or after `from` that exists in its year (29 February
+        // only in leap years), looking no further than `through`'s year.
+        let recurring = (from.year()..=through.year()).find_map(|year| {
+            let first = if year == from.year() {
+                (from.month(), from.day())
+            } else {
+                (1, 1)
+            };
+            self.recurring
+                .range(first..)
+                .find_map(|&(m, d)| NaiveDate::from_ymd_opt(year, m, d))
+        });
+        let recurring = recurring.filter(|d| *d <= through);
+        one_off.into_iter().chain(recurring).min()
     }
 
     /// Open windows of local `date` in seconds of the day (none on a holiday).

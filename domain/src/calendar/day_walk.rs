@@ -1,4 +1,7 @@
-//! The UTC intervals during which a calendar is open, in order, found lazily.
+//! The day walk: the calendar's first implementation, kept as the reference the walk in
+//! `walk.rs` is tested against (`walk_tests.rs`). It finds the open intervals one
+//! constant-offset stretch of at most a day at a time, so its cost grows with the days a
+//! question spans; the walk's runs skip whole weeks instead.
 //!
 //! Time is walked in stretches of constant UTC offset. Inside one stretch local time is UTC
 //! plus a fixed offset, so each local window maps to a UTC interval by subtracting it; the
@@ -8,7 +11,7 @@
 //! zone in the tz database).
 
 use super::schedule::Calendar;
-use super::{CalendarError, SEARCH_LIMIT_DAYS};
+use super::{CalendarError, Interval, SEARCH_LIMIT_DAYS};
 use chrono::{DateTime, Days, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use std::collections::VecDeque;
 
@@ -152,4 +155,123 @@ impl Iterator for OpenSpans<'_> {
         self.searching_since = span.1;
         Some(Ok(span))
     }
+}
+
+/// Open intervals from `from` on with the (normalized) pauses cut out.
+struct Counted<'a> {
+    open: OpenSpans<'a>,
+    pauses: &'a [Interval],
+    /// Part of an open interval still to be cut by later pauses.
+    rest: Option<Span>,
+}
+
+impl Iterator for Counted<'_> {
+    type Item = Result<Span, CalendarError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (mut start, end) = match self.rest.take() {
+                Some(r) => r,
+                None => match self.open.next()? {
+                    Ok(s) => s,
+                    Err(e) => return Some(Err(e)),
+                },
+            };
+            // Pauses wholly before this interval can never matter again.
+            while self.pauses.first().is_some_and(|p| p.to <= start) {
+                self.pauses = &self.pauses[1..];
+            }
+            match self.pauses.first() {
+                Some(p) if p.from < end => {
+                    if p.from > start {
+                        self.rest = (p.to < end).then_some((p.to, end));
+                        return Some(Ok((start, p.from)));
+                    }
+                    start = p.to;
+                    if start < end {
+                        self.rest = Some((start, end));
+                    }
+                }
+                _ => return Some(Ok((start, end))),
+            }
+        }
+    }
+}
+
+fn counted<'a>(
+    cal: &'a Calendar,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    pauses: &'a [Interval],
+) -> Counted<'a> {
+    Counted {
+        open: OpenSpans::new(cal, from, until),
+        pauses,
+        rest: None,
+    }
+}
+
+/// [`Calendar::is_open`], by the day walk.
+pub(super) fn is_open(cal: &Calendar, t: DateTime<Utc>) -> bool {
+    matches!(
+        OpenSpans::new(cal, t, Some(t + TimeDelta::seconds(1))).next(),
+        Some(Ok((start, _))) if start == t
+    )
+}
+
+/// [`Calendar::next_open`], by the day walk.
+pub(super) fn next_open(cal: &Calendar, t: DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError> {
+    match OpenSpans::new(cal, t, None).next() {
+        Some(Ok((start, _))) => Ok(start),
+        Some(Err(e)) => Err(e),
+        None => Err(CalendarError::NoBusinessTime { from: t }),
+    }
+}
+
+/// [`Calendar::business_time`], by the day walk.
+pub(super) fn business_time(
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pauses: &[Interval],
+) -> TimeDelta {
+    if to <= from {
+        return TimeDelta::zero();
+    }
+    // Bounded by `to`, the walk cannot fail.
+    counted(cal, from, Some(to), pauses)
+        .filter_map(Result::ok)
+        .map(|(s, e)| e - s)
+        .sum()
+}
+
+/// [`Calendar::instants_after`], by the day walk.
+pub(super) fn instants_after(
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    amounts: &[TimeDelta],
+    pauses: &[Interval],
+) -> Result<Vec<DateTime<Utc>>, CalendarError> {
+    let mut out = Vec::with_capacity(amounts.len());
+    let mut pending = amounts.iter().copied().peekable();
+    while pending.peek().is_some_and(|a| *a <= TimeDelta::zero()) {
+        pending.next();
+        out.push(from);
+    }
+    if pending.peek().is_none() {
+        return Ok(out);
+    }
+    let mut elapsed = TimeDelta::zero();
+    for span in counted(cal, from, None, pauses) {
+        let (start, end) = span?;
+        let after = elapsed + (end - start);
+        while let Some(amount) = pending.next_if(|a| *a <= after) {
+            out.push(start + (amount - elapsed));
+        }
+        if pending.peek().is_none() {
+            return Ok(out);
+        }
+        elapsed = after;
+    }
+    Err(CalendarError::NoBusinessTime { from })
 }
