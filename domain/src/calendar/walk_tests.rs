@@ -2,8 +2,9 @@
 //! a day at a time): the same answers, to the nanosecond, on random schedules, zones, holidays,
 //! pauses and starts from 1971 to the horizon, for targets from a minute to a year.
 
+use super::walk::Runs;
 use super::*;
-use chrono::{Datelike, TimeDelta, TimeZone};
+use chrono::{Datelike, NaiveDate, TimeDelta, TimeZone};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
@@ -240,4 +241,289 @@ proptest! {
             prop_assert_eq!(cal.next_open(t), day_walk::next_open(&cal, t), "from {}", t);
         }
     }
+}
+
+fn spec(zone: &str, hours: &[(i64, &str, &str)], holidays: &[(&str, bool)]) -> ScheduleSpec {
+    ScheduleSpec {
+        timezone: zone.into(),
+        is_24x7: false,
+        hours: hours
+            .iter()
+            .map(|(weekday, start, end)| WindowSpec {
+                weekday: *weekday,
+                start: (*start).into(),
+                end: (*end).into(),
+            })
+            .collect(),
+        holidays: holidays
+            .iter()
+            .map(|(date, recurring)| HolidaySpec {
+                date: (*date).into(),
+                recurring: *recurring,
+            })
+            .collect(),
+    }
+}
+
+fn cal(zone: &str, hours: &[(i64, &str, &str)], holidays: &[(&str, bool)]) -> Calendar {
+    Calendar::new(&spec(zone, hours, holidays), "").unwrap()
+}
+
+fn weekdays(start: &'static str, end: &'static str) -> Vec<(i64, &'static str, &'static str)> {
+    (1..=5).map(|d| (d, start, end)).collect()
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+/// Both walks agree on `amounts` from `from`; returns the answer.
+fn agreed(
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    amounts: &[TimeDelta],
+    pauses: &[Interval],
+) -> Result<Vec<DateTime<Utc>>, CalendarError> {
+    let fast = cal.instants_after(from, amounts, pauses);
+    assert_eq!(
+        fast,
+        day_walk::instants_after(cal, from, amounts, pauses),
+        "from {from}"
+    );
+    fast
+}
+
+/// How many runs the walk takes to reach `amount` from `from`.
+fn runs_to(cal: &Calendar, from: DateTime<Utc>, amount: TimeDelta) -> usize {
+    let mut left = amount.num_nanoseconds().unwrap();
+    let mut runs = 0;
+    for run in Runs::new(cal, from, None, &[]) {
+        runs += 1;
+        left -= run.unwrap().business;
+        if left <= 0 {
+            break;
+        }
+    }
+    runs
+}
+
+#[test]
+fn weeks_without_changes_or_holidays_are_one_run() {
+    let c = cal("Europe/London", &weekdays("09:00", "17:00"), &[]);
+    // A one-week target (10,080 business minutes: four weeks and a fifth of one) between
+    // the spring and autumn changes.
+    let from = utc("2026-05-04T08:00:00Z");
+    assert_eq!(runs_to(&c, from, TimeDelta::minutes(10_080)), 1);
+    let due = agreed(&c, from, &[TimeDelta::minutes(10_080)], &[]).unwrap();
+    assert_eq!(due, [utc("2026-06-01T16:00:00Z")]);
+    // A year's worth crosses two changes, a holiday and a new year: a handful of runs, not
+    // hundreds of days.
+    let c = cal(
+        "Europe/London",
+        &weekdays("09:00", "17:00"),
+        &[("2026-12-25", true)],
+    );
+    assert!(runs_to(&c, from, TimeDelta::minutes(8 * 60 * 260)) <= 8);
+    agreed(&c, from, &[TimeDelta::minutes(8 * 60 * 260)], &[]).unwrap();
+}
+
+#[test]
+fn a_week_across_a_change_matches_the_day_walk() {
+    for zone in ZONES {
+        let c = cal(zone, &weekdays("09:00", "17:00"), &[]);
+        for from in [
+            "2026-03-02T11:30:00Z",
+            "2026-03-27T00:00:00Z",
+            "2026-09-20T12:00:00Z",
+            "2026-10-23T23:59:59Z",
+            "2011-12-26T12:00:00Z",
+        ] {
+            let amounts: Vec<TimeDelta> = [50, 75, 90, 100]
+                .iter()
+                .map(|p| TimeDelta::minutes(10_080 * p / 100))
+                .collect();
+            agreed(&c, utc(from), &amounts, &[]).unwrap();
+        }
+    }
+}
+
+#[test]
+fn starts_inside_a_skipped_or_repeated_hour() {
+    let c = cal(
+        "America/New_York",
+        &[(7, "00:00", "06:00"), (1, "09:00", "17:00")],
+        &[],
+    );
+    // 2026-03-08 02:00-03:00 is skipped (07:00Z is 03:00 EDT); 2026-11-01 01:00-02:00 repeats.
+    for from in [
+        "2026-03-08T06:59:59Z",
+        "2026-03-08T07:00:00Z",
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T06:30:00Z",
+    ] {
+        for minutes in [1, 30, 90, 600, 10_080] {
+            agreed(&c, utc(from), &[TimeDelta::minutes(minutes)], &[]).unwrap();
+        }
+    }
+    // Lord Howe's half hour: 2026-04-05 02:00 -> 01:30, 2026-10-04 02:00 -> 02:30.
+    let c = cal("Australia/Lord_Howe", &[(7, "01:00", "03:00")], &[]);
+    for from in ["2026-04-04T14:45:00Z", "2026-10-03T15:00:00Z"] {
+        agreed(&c, utc(from), &[TimeDelta::minutes(100)], &[]).unwrap();
+    }
+}
+
+#[test]
+fn recurring_29_february_closes_leap_days_only() {
+    let all_week: Vec<_> = (1..=7).map(|d| (d, "00:00", "24:00")).collect();
+    let c = cal("Europe/London", &all_week, &[("2024-02-29", true)]);
+    let day = |d: &str| {
+        let from = utc(&format!("{d}T00:00:00Z"));
+        c.business_time(from, from + TimeDelta::days(1), &[])
+    };
+    assert_eq!(day("2028-02-29"), TimeDelta::zero());
+    assert_eq!(day("2027-02-28"), TimeDelta::days(1));
+    assert_eq!(day("2027-03-01"), TimeDelta::days(1));
+    // 2100 is no leap year: 2096 has the only 29 February before the horizon.
+    let from = utc("2095-01-01T00:00:00Z");
+    assert_eq!(
+        c.business_time(from, horizon(), &[]),
+        horizon() - from - TimeDelta::days(1)
+    );
+    assert_eq!(
+        c.business_time(from, horizon(), &[]),
+        day_walk::business_time(&c, from, horizon(), &[])
+    );
+    agreed(
+        &c,
+        utc("2027-12-01T00:00:00Z"),
+        &[TimeDelta::days(100)],
+        &[],
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_short_window_a_week() {
+    let c = cal("America/New_York", &[(3, "10:00", "10:05")], &[]);
+    let from = utc("2026-01-01T00:00:00Z");
+    // Sixty weeks of five minutes.
+    let due = agreed(&c, from, &[TimeDelta::minutes(300)], &[]).unwrap();
+    assert_eq!(due, [utc("2027-02-24T15:05:00Z")]);
+    // A year of business minutes would take millennia: refused at the horizon.
+    assert_eq!(
+        c.instant_after(from, TimeDelta::days(365), &[]),
+        Err(CalendarError::BeyondHorizon)
+    );
+}
+
+#[test]
+fn windows_past_midnight_and_holidays_agree() {
+    let c = cal(
+        "Europe/London",
+        &[(5, "22:00", "02:00"), (7, "23:00", "01:00")],
+        &[("2026-10-24", false), ("2026-12-26", true)],
+    );
+    let from = utc("2026-10-01T00:00:00Z");
+    agreed(
+        &c,
+        from,
+        &[TimeDelta::minutes(1), TimeDelta::hours(30)],
+        &[],
+    )
+    .unwrap();
+    for span in [1, 7, 30, 90] {
+        let to = from + TimeDelta::days(span);
+        assert_eq!(
+            c.business_time(from, to, &[]),
+            day_walk::business_time(&c, from, to, &[])
+        );
+    }
+}
+
+#[test]
+fn pauses_split_runs_exactly() {
+    let c = cal("UTC", &weekdays("09:00", "17:00"), &[]);
+    let from = utc("2026-11-23T09:00:00Z");
+    let pauses = normalize_pauses(&[
+        Interval {
+            from: utc("2026-11-23T12:00:00Z"),
+            to: utc("2026-11-23T13:00:00Z"),
+        },
+        Interval {
+            from: utc("2026-12-01T00:00:00Z"),
+            to: utc("2027-01-10T00:00:00Z"),
+        },
+    ]);
+    let amounts: Vec<TimeDelta> = [3, 4, 40, 48, 100].map(TimeDelta::hours).to_vec();
+    let due = agreed(&c, from, &amounts, &pauses).unwrap();
+    // Three hours end where the first pause starts.
+    assert_eq!(due[0], utc("2026-11-23T12:00:00Z"));
+}
+
+#[test]
+fn near_the_horizon() {
+    let c = cal("Europe/London", &weekdays("09:00", "17:00"), &[]);
+    let from = utc("2099-12-21T09:00:00Z");
+    assert_eq!(
+        agreed(&c, from, &[TimeDelta::hours(8), TimeDelta::hours(80)], &[]),
+        Err(CalendarError::BeyondHorizon)
+    );
+    assert_eq!(
+        agreed(&c, from, &[TimeDelta::hours(40)], &[]),
+        Ok(vec![utc("2099-12-25T17:00:00Z")])
+    );
+    let mut always = spec("Pacific/Apia", &[], &[]);
+    always.is_24x7 = true;
+    let always = Calendar::new(&always, "").unwrap();
+    let hour_before = horizon() - TimeDelta::hours(1);
+    assert_eq!(
+        agreed(&always, hour_before, &[TimeDelta::hours(1)], &[]),
+        Ok(vec![horizon()])
+    );
+    assert!(!always.is_open(horizon()));
+    assert_eq!(
+        always.next_open(horizon()),
+        Err(CalendarError::BeyondHorizon)
+    );
+}
+
+#[test]
+fn around_the_clock_is_arithmetic() {
+    let mut s = spec("Europe/London", &[], &[]);
+    s.is_24x7 = true;
+    let c = Calendar::new(&s, "").unwrap();
+    let from = utc("2026-03-28T12:34:56.789Z");
+    // A year of minutes: one run per calendar year crossed, DST changes play no part.
+    assert!(runs_to(&c, from, TimeDelta::days(365)) <= 2);
+    assert_eq!(
+        agreed(&c, from, &[TimeDelta::days(365)], &[]),
+        Ok(vec![from + TimeDelta::days(365)])
+    );
+}
+
+#[test]
+fn a_schedule_closed_for_a_year_finds_nothing() {
+    // Only Mondays, and every Monday of 2027 a holiday, one by one.
+    let mondays: Vec<String> = (0..53)
+        .filter_map(|w| {
+            NaiveDate::from_ymd_opt(2027, 1, 4)
+                .and_then(|d| d.checked_add_signed(TimeDelta::weeks(w)))
+                .filter(|d| d.year() == 2027)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+        })
+        .collect();
+    let holidays: Vec<(&str, bool)> = mondays.iter().map(|d| (d.as_str(), false)).collect();
+    let c = cal("UTC", &[(1, "09:00", "17:00")], &holidays);
+    // Last open on 2026-12-28; the next Monday not a holiday is 2028-01-03, 371 days on.
+    let from = utc("2026-12-29T00:00:00Z");
+    assert_eq!(
+        c.next_open(from),
+        Err(CalendarError::NoBusinessTime { from })
+    );
+    assert_eq!(
+        c.instant_after(utc("2026-12-28T10:00:00Z"), TimeDelta::hours(8), &[]),
+        Err(CalendarError::NoBusinessTime {
+            from: utc("2026-12-28T17:00:00Z")
+        })
+    );
 }
