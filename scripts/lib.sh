@@ -458,3 +458,36 @@ register_search_attributes() {
 		"$worker_bin" register-search-attributes ||
 		die "could not register the search attributes at $address"
 }
+
+# --- Load generator ---------------------------------------------------------
+
+# oha, the HTTP load generator `scripts/bench edge` drives the API with: open-loop at a fixed
+# rate (-q) with latency correction for coordinated omission, and a JSON summary. Debian has
+# only the closed-loop wrk (no wrk2), so it comes from crates.io, pinned, built into
+# PSA_TOOLS_DIR (default .dev/tools). It needs a TLS feature to build at all: the system
+# OpenSSL (native-tls), which builds in a fraction of the time of the default rustls/aws-lc.
+: "${PSA_OHA_VERSION:=1.16.0}"
+
+# Installs oha when missing or another version; exports OHA_BIN.
+ensure_oha() {
+	local tools=${PSA_TOOLS_DIR:-$(psa_root)/.dev/tools}
+	local root=$tools/oha
+	OHA_BIN=$root/bin/oha
+	export OHA_BIN
+	[[ $("$OHA_BIN" --version 2>/dev/null) == "oha $PSA_OHA_VERSION" ]] && return 0
+	ensure_cargo_path
+	mkdir -p "$tools"
+	(
+		flock 9
+		[[ $("$OHA_BIN" --version 2>/dev/null) == "oha $PSA_OHA_VERSION" ]] && exit 0
+		if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openssl; then
+			apt_install pkg-config libssl-dev ||
+				die "oha builds against OpenSSL; run: apt-get install -y pkg-config libssl-dev"
+		fi
+		log "installing oha $PSA_OHA_VERSION into $root (cargo install; several minutes)"
+		cargo install oha --locked --force --version "$PSA_OHA_VERSION" --root "$root" \
+			--no-default-features --features native-tls ||
+			die "cargo install oha $PSA_OHA_VERSION failed"
+	) 9>"$tools/.oha.lock"
+	[[ -x $OHA_BIN ]] || die "oha missing from $root/bin after install"
+}

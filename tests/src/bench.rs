@@ -39,3 +39,32 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
+
+/// The value of `--name A,B,C` on the command line (positive integers), or `default`.
+/// `--name ""` or `--name 0` gives an empty list.
+pub fn list_arg(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| {
+            w[1].split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .filter(|&n| n > 0)
+                .collect()
+        })
+        .unwrap_or_else(|| default.to_vec())
+}
+
+/// "N cores, M GiB RAM" of this machine (Linux `/proc/meminfo`).
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let ram_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!("{cores} cores, {ram_gib:.1} GiB RAM")
+}
