@@ -9,4 +9,4 @@ pub mod run;
 pub mod subscribers;
 
 pub use config::WorkerConfig;
-pub use run::run_worker;
+pub use run::{run_worker, run_worker_with};

@@ -9,6 +9,7 @@ use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::notify_email::email_task_queue;
 use secrecy::ExposeSecret;
 use std::time::Duration;
+use temporalio_sdk::workflows::WorkflowRegistrationError;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
 
@@ -22,16 +23,26 @@ pub enum WorkerError {
     Worker(String),
 }
 
+/// Postgres connections of the e-mail sender: the most sends in flight at once.
+const EMAIL_CONNECTIONS: u32 = 4;
+
 /// Runs the worker until `shutdown` resolves, then drains in-flight tasks and returns.
 ///
 /// The future is not `Send` (the SDK's worker is not): run it on the main task or a
 /// current-thread runtime, not with `tokio::spawn`.
-/// Postgres connections of the e-mail sender: the most sends in flight at once.
-const EMAIL_CONNECTIONS: u32 = 4;
-
 pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl Future<Output = ()>,
+) -> Result<(), WorkerError> {
+    run_worker_with(config, shutdown, |_| Ok(())).await
+}
+
+/// Like [`run_worker`], with `extra` registering more workflows beside the system's on the
+/// workflow task queue: a benchmark's baseline workflow runs on the very same worker.
+pub async fn run_worker_with(
+    config: WorkerConfig,
+    shutdown: impl Future<Output = ()>,
+    extra: impl FnOnce(&mut WorkerOptions) -> Result<(), WorkflowRegistrationError>,
 ) -> Result<(), WorkerError> {
     let pool = psa_store::connect(
         config.database_url.expose_secret(),
@@ -53,6 +64,7 @@ pub async fn run_worker(
     let mut options = WorkerOptions::new(config.task_queue.clone()).build();
     options.max_cached_workflows = config.max_cached_workflows;
     psa_workflows::register::on_worker(&mut options).map_err(|e| worker_err(&e))?;
+    extra(&mut options).map_err(|e| worker_err(&e))?;
     psa_activities::register::on_workflow_queue(
         &mut options,
         pool.clone(),
