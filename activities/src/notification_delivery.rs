@@ -5,7 +5,9 @@ use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
 use psa_store::PgPool;
 use psa_store::notifications::delivery::NotificationStore;
-use psa_workflows::notify_email::{PlanEmails, RecordEmailOutcome, ReserveSendSlot};
+use psa_workflows::notify_email::{
+    EmailPlan, PlanEmails, PlanEmailsWithSlot, RecordEmailOutcome, ReserveSendSlot,
+};
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -33,6 +35,19 @@ impl NotificationActivities {
         event: Envelope,
     ) -> Result<Vec<EmailJob>, ActivityError> {
         Ok(self.store.plan_emails(&event).await?)
+    }
+
+    #[activity(definition = PlanEmailsWithSlot)]
+    pub async fn plan_emails_with_slot(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        event: Envelope,
+    ) -> Result<EmailPlan, ActivityError> {
+        let (jobs, first_wait_ms) = self.store.plan_emails_reserving(&event).await?;
+        Ok(EmailPlan {
+            jobs,
+            first_wait_ms,
+        })
     }
 
     #[activity(definition = ReserveSendSlot)]

@@ -4,7 +4,9 @@
 use psa_domain::sla::run::{SlaContextRequest, SlaLimits, SlaStep, SlaTicketContext, SlaUpdate};
 use psa_store::PgPool;
 use psa_store::sla::clock::SlaStore;
-use psa_workflows::ticket_sla::{LoadSlaContext, RecordSlaUpdate, RecordStep};
+use psa_workflows::ticket_sla::{
+    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaStartRequest, SlaStarted, StartSlaClock, start,
+};
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -42,6 +44,27 @@ impl SlaActivities {
         req: SlaContextRequest,
     ) -> Result<SlaTicketContext, ActivityError> {
         Ok(self.store.load_context(req).await?)
+    }
+
+    #[activity(definition = StartSlaClock)]
+    pub async fn start_clock(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        req: SlaStartRequest,
+    ) -> Result<SlaStarted, ActivityError> {
+        let context = SlaContextRequest {
+            tenant_id: req.tenant_id,
+            ticket_id: req.ticket_id,
+            with_record: true,
+        };
+        let (context, clock) = self
+            .store
+            .start_clock(context, &req.run_id, |c| start::decide(c, &req))
+            .await?;
+        Ok(SlaStarted {
+            limits: context.limits,
+            clock,
+        })
     }
 
     #[activity(definition = RecordSlaUpdate)]

@@ -7,10 +7,12 @@ use psa_domain::sla::run::SlaLimits;
 use psa_store::notifications::delivery::NotificationStore;
 use psa_workflows::client::{connect, ensure_search_attributes};
 use psa_workflows::notify_email::email_task_queue;
+use psa_workflows::register::LOCAL_ACTIVITY_PATCHES;
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 use std::time::Duration;
 use temporalio_sdk::workflows::WorkflowRegistrationError;
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use temporalio_sdk::{PatchActivationInput, Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,13 @@ pub async fn run_worker_with(
     let worker_err = |e: &dyn std::fmt::Display| WorkerError::Worker(e.to_string());
     let mut options = WorkerOptions::new(config.task_queue.clone()).build();
     options.max_cached_workflows = config.max_cached_workflows;
+    if config.max_cached_workflows == 0 {
+        // Local activities need the run cached while they run: without a cache, new runs keep
+        // their store work in activities (see `LOCAL_ACTIVITY_PATCHES`).
+        options.patch_activation_callback = Some(Arc::new(|input: PatchActivationInput| {
+            !LOCAL_ACTIVITY_PATCHES.contains(&input.patch_id.as_str())
+        }));
+    }
     psa_workflows::register::on_worker(&mut options).map_err(|e| worker_err(&e))?;
     extra(&mut options).map_err(|e| worker_err(&e))?;
     psa_activities::register::on_workflow_queue(

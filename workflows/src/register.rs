@@ -7,6 +7,15 @@ use temporalio_sdk::WorkerOptions;
 use temporalio_sdk::workflow_replayer::WorkflowReplayerOptions;
 use temporalio_sdk::workflows::WorkflowRegistrationError;
 
+/// The patches that move a workflow's store work into local activities. A worker that keeps
+/// no workflow cache cannot run local activities (the SDK evicts a run with one in flight), so
+/// it does not activate these for new runs, which then do their store work in activities as
+/// before; runs that have one keep it wherever they are replayed.
+pub const LOCAL_ACTIVITY_PATCHES: [&str; 2] = [
+    crate::ticket_sla::LOCAL_PATCH,
+    crate::notify_email::LOCAL_PATCH,
+];
+
 /// Registers every workflow on `$options` (a worker's or a replayer's options: both have
 /// `register_workflow`, with no trait in common).
 macro_rules! register_all {

@@ -135,6 +135,24 @@ impl NotificationStore {
     /// e-mail for this event was already sent is left out, so a re-planned event sends nothing
     /// twice.
     pub async fn plan_emails(&self, env: &Envelope) -> Result<Vec<EmailJob>, NotifyError> {
+        Ok(self.plan_emails_then(env, false).await?.0)
+    }
+
+    /// [`Self::plan_emails`] and, when there is an e-mail to send, [`Self::reserve_send_slot`]
+    /// for the first, in one transaction: the jobs, and the milliseconds to wait before asking
+    /// for the first one's slot again (0 when it was taken, or there are no jobs).
+    pub async fn plan_emails_reserving(
+        &self,
+        env: &Envelope,
+    ) -> Result<(Vec<EmailJob>, u64), NotifyError> {
+        self.plan_emails_then(env, true).await
+    }
+
+    async fn plan_emails_then(
+        &self,
+        env: &Envelope,
+        reserve: bool,
+    ) -> Result<(Vec<EmailJob>, u64), NotifyError> {
         let Some(Planned {
             mut tx,
             subtype,
@@ -143,7 +161,7 @@ impl NotificationStore {
             rendered,
         }) = self.plan(env, Channel::Email).await?
         else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         };
         let from = sqlx::query_scalar!(
             "SELECT from_address FROM tenant_notification_settings WHERE tenant_id = $1",
@@ -202,38 +220,20 @@ impl NotificationStore {
                 message_id: format!("<{}.{}@psa>", env.event_id, user),
             });
         }
+        // Last, so the budget row the reservation updates stays locked only until the commit.
+        let wait_ms = match reserve && !jobs.is_empty() {
+            true => reserve_in(&mut tx, env.tenant_id).await?,
+            false => 0,
+        };
         tx.commit().await?;
-        Ok(jobs)
+        Ok((jobs, wait_ms))
     }
 
     /// Takes one e-mail from the tenant's budget for the current minute. Returns 0 when taken,
     /// else the milliseconds until the next minute, when the caller should ask again.
     pub async fn reserve_send_slot(&self, tenant: Uuid) -> Result<u64, sqlx::Error> {
         let mut tx = begin_tenant(&self.pool, tenant).await?;
-        let taken = sqlx::query_scalar!(
-            "INSERT INTO notification_send_budget (tenant_id, minute, sent)
-             VALUES ($1, date_trunc('minute', now()), 1)
-             ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = notification_send_budget.sent + 1
-             WHERE notification_send_budget.sent <
-                   coalesce((SELECT rate_limit_per_minute FROM tenant_notification_settings WHERE tenant_id = $1), 60)
-             RETURNING sent",
-            tenant,
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let wait_ms = if taken.is_some() {
-            0
-        } else {
-            // `extract` answers `numeric`: rounded up to whole milliseconds in SQL.
-            let ms = sqlx::query_scalar!(
-                r#"SELECT ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()) * 1000)::bigint
-                       AS "ms!""#
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            // At least a little, so a caller never spins (and never below zero).
-            ms.max(50).unsigned_abs()
-        };
+        let wait_ms = reserve_in(&mut tx, tenant).await?;
         tx.commit().await?;
         Ok(wait_ms)
     }
@@ -311,6 +311,35 @@ impl NotificationStore {
         .await?;
         tx.commit().await
     }
+}
+
+/// [`NotificationStore::reserve_send_slot`] inside the tenant's transaction `conn`.
+async fn reserve_in(conn: &mut PgConnection, tenant: Uuid) -> Result<u64, sqlx::Error> {
+    let taken = sqlx::query_scalar!(
+        "INSERT INTO notification_send_budget (tenant_id, minute, sent)
+         VALUES ($1, date_trunc('minute', now()), 1)
+         ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = notification_send_budget.sent + 1
+         WHERE notification_send_budget.sent <
+               coalesce((SELECT rate_limit_per_minute FROM tenant_notification_settings WHERE tenant_id = $1), 60)
+         RETURNING sent",
+        tenant,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let wait_ms = if taken.is_some() {
+        0
+    } else {
+        // `extract` answers `numeric`: rounded up to whole milliseconds in SQL.
+        let ms = sqlx::query_scalar!(
+            r#"SELECT ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()) * 1000)::bigint
+                   AS "ms!""#
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        // At least a little, so a caller never spins (and never below zero).
+        ms.max(50).unsigned_abs()
+    };
+    Ok(wait_ms)
 }
 
 /// The tenant's (or system's) template for `subtype`, rendered with `env`.

@@ -64,6 +64,9 @@ struct Findings {
     error: Option<String>,
 }
 
+/// The key of an audit step's detail naming the run that wrote it at its start.
+const RUN_ID: &str = "run_id";
+
 /// Every day, around the clock, in UTC: the schedule of a tenant that has set up none.
 fn always_open() -> ScheduleSpec {
     ScheduleSpec {
@@ -87,6 +90,52 @@ impl SlaStore {
         req: SlaContextRequest,
     ) -> Result<SlaTicketContext, SlaStoreError> {
         let mut tx = begin_tenant(&self.pool, req.tenant_id).await?;
+        let context = self.context_in(&mut tx, &req, None).await?;
+        tx.commit().await?;
+        Ok(context)
+    }
+
+    /// Starts a ticket's clock in one transaction: reads its context with what earlier runs
+    /// wrote ([`Self::load_context`] with the record), lets `decide` start the clock from it,
+    /// and writes the updates it returns ([`Self::record_update`]), each step tagged with
+    /// `run_id`. Steps already tagged with `run_id` are no earlier run's: a start attempted
+    /// again after its first attempt committed decides from what that attempt saw, and its
+    /// writes find theirs in place.
+    pub async fn start_clock<T>(
+        &self,
+        req: SlaContextRequest,
+        run_id: &str,
+        decide: impl FnOnce(&SlaTicketContext) -> (Vec<SlaUpdate>, T),
+    ) -> Result<(SlaTicketContext, T), SlaStoreError> {
+        let mut tx = begin_tenant(&self.pool, req.tenant_id).await?;
+        let req = SlaContextRequest {
+            with_record: true,
+            ..req
+        };
+        let context = self.context_in(&mut tx, &req, Some(run_id)).await?;
+        let (updates, decided) = decide(&context);
+        let mut told = false;
+        for mut u in updates {
+            if let Some(detail) = u.step.detail.as_object_mut() {
+                detail.insert(RUN_ID.into(), serde_json::json!(run_id));
+            }
+            told |= self.update_in(&mut tx, &u).await?;
+        }
+        if told {
+            crate::outbox::commit(tx, &self.pool).await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok((context, decided))
+    }
+
+    /// [`Self::load_context`] inside `tx`; the record leaves out the steps of `leaving_out`.
+    async fn context_in(
+        &self,
+        tx: &mut PgConnection,
+        req: &SlaContextRequest,
+        leaving_out: Option<&str>,
+    ) -> Result<SlaTicketContext, SlaStoreError> {
         let ticket = sqlx::query_as!(
             TicketRow,
             r#"SELECT t.created_at, t.closed_at, s.pauses_sla, s.is_closed, t.awaiting_client, t.priority_id,
@@ -112,7 +161,7 @@ impl SlaStore {
         let mut policy = match ticket.policy_id {
             Some(id) => {
                 policy(
-                    &mut tx,
+                    &mut *tx,
                     id,
                     ticket.priority_id,
                     pause_while_awaiting_client,
@@ -122,7 +171,7 @@ impl SlaStore {
             }
             None => SlaPolicySnapshot {
                 policy_id: None,
-                schedule: default_schedule(&mut tx, &mut findings).await?,
+                schedule: default_schedule(&mut *tx, &mut findings).await?,
                 response_minutes: None,
                 resolution_minutes: None,
                 thresholds: default_threshold_rules(),
@@ -145,11 +194,10 @@ impl SlaStore {
             tracing::warn!(ticket = %req.ticket_id, ignored = ?findings.ignored, error = ?findings.error, "SLA configuration has unreadable data");
         }
         let record = if req.with_record {
-            record(&mut tx, req.ticket_id).await?
+            record(&mut *tx, req.ticket_id, leaving_out).await?
         } else {
             None
         };
-        tx.commit().await?;
         Ok(SlaTicketContext {
             policy,
             created_at: ticket.created_at,
@@ -168,6 +216,17 @@ impl SlaStore {
     /// retried write finds it and sends no second event.
     pub async fn record_update(&self, u: &SlaUpdate) -> Result<(), SlaStoreError> {
         let mut tx = begin_tenant(&self.pool, u.step.tenant_id).await?;
+        if self.update_in(&mut tx, u).await? {
+            crate::outbox::commit(tx, &self.pool).await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::record_update`] inside `tx`; true when it wrote an event to the outbox (the
+    /// commit then wakes the relays).
+    async fn update_in(&self, tx: &mut PgConnection, u: &SlaUpdate) -> Result<bool, SlaStoreError> {
         let mut step = u.step.clone();
         if let Some(obj) = step.detail.as_object_mut() {
             obj.insert("state".into(), serde_json::json!(u.view.state));
@@ -191,7 +250,7 @@ impl SlaStore {
                 );
             }
         }
-        let inserted = insert_step(&mut tx, &step).await?;
+        let inserted = insert_step(&mut *tx, &step).await?;
         let v = &u.view;
         sqlx::query!(
             "UPDATE tickets SET
@@ -221,7 +280,7 @@ impl SlaStore {
         )
         .execute(&mut *tx)
         .await?;
-        if inserted && let Some(event) = self.event_for(&mut tx, u).await? {
+        if inserted && let Some(event) = self.event_for(&mut *tx, u).await? {
             let envelope = Envelope {
                 event_id: new_id(),
                 tenant_id: u.step.tenant_id,
@@ -229,10 +288,10 @@ impl SlaStore {
                 actor: Actor::System,
                 event,
             };
-            crate::outbox::enqueue_envelope(&mut tx, &envelope).await?;
+            crate::outbox::enqueue_envelope(&mut *tx, &envelope).await?;
+            return Ok(true);
         }
-        tx.commit().await?;
-        Ok(())
+        Ok(false)
     }
 
     /// The SLA event an action calls for, with its recipients. The threshold at the breach is
@@ -453,11 +512,19 @@ async fn stored_schedule(
     }
 }
 
-/// What earlier runs wrote for the ticket; `None` when nothing was.
-async fn record(conn: &mut PgConnection, ticket: Uuid) -> Result<Option<SlaRecord>, SlaStoreError> {
+/// What earlier runs wrote for the ticket, leaving out the steps of run `leaving_out`; `None`
+/// when nothing was.
+async fn record(
+    conn: &mut PgConnection,
+    ticket: Uuid,
+    leaving_out: Option<&str>,
+) -> Result<Option<SlaRecord>, SlaStoreError> {
     let step_keys = sqlx::query_scalar!(
-        "SELECT step_key FROM sla_audit_log WHERE ticket_id = $1 ORDER BY occurred_at, recorded_at",
+        "SELECT step_key FROM sla_audit_log
+          WHERE ticket_id = $1 AND ($2::text IS NULL OR detail->>'run_id' IS DISTINCT FROM $2)
+          ORDER BY occurred_at, recorded_at",
         ticket,
+        leaving_out,
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -468,8 +535,10 @@ async fn record(conn: &mut PgConnection, ticket: Uuid) -> Result<Option<SlaRecor
     let tracker = sqlx::query_scalar!(
         r#"SELECT detail->'tracker' AS "tracker!" FROM sla_audit_log
             WHERE ticket_id = $1 AND detail ? 'tracker'
+              AND ($2::text IS NULL OR detail->>'run_id' IS DISTINCT FROM $2)
             ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1"#,
         ticket,
+        leaving_out,
     )
     .fetch_optional(&mut *conn)
     .await?;

@@ -242,9 +242,13 @@ async fn the_assigned_technician_gets_exactly_one_email() {
     .await
     .run_id()
     .to_owned();
-    wf::check_replay(&temporal, &notify_id, "notification_email_one_recipient")
-        .await
-        .unwrap();
+    wf::check_replay(
+        &temporal,
+        &notify_id,
+        "notification_email_local_one_recipient",
+    )
+    .await
+    .unwrap();
 
     // The event handled again (a redelivery or a replayed dead letter) sends nothing more.
     let handler = psa_worker::subscribers::NotificationHandler::new(

@@ -364,7 +364,7 @@ async fn a_terminated_clock_is_recreated_from_its_record_and_a_finished_one_is_n
             .await
             .contains("psa_sla_runs_recreated_total{previous=\"terminated\"}")
     );
-    wf::check_replay(&temporal, &id, "ticket_sla_recreated_after_terminate")
+    wf::check_replay(&temporal, &id, "ticket_sla_local_recreated_after_terminate")
         .await
         .unwrap();
 
@@ -455,7 +455,7 @@ async fn a_ticket_closed_before_its_clock_started_records_its_close() {
     assert!(gap < 1.0, "stopped {gap} s away from the close");
     let temporal = env.temporal().await.unwrap();
     let id = sla_workflow_id(s.tenant_id, ticket);
-    wf::check_replay(&temporal, &id, "ticket_sla_closed_before_start")
+    wf::check_replay(&temporal, &id, "ticket_sla_local_closed_before_start")
         .await
         .unwrap();
     env.shutdown().await;

@@ -449,7 +449,7 @@ async fn pauses_responses_closing_and_reopening_move_the_clock() {
     wf::check_replay(
         &temporal,
         &id,
-        "ticket_sla_engine_pause_respond_close_reopen",
+        "ticket_sla_local_pause_respond_close_reopen",
     )
     .await
     .unwrap();
@@ -560,7 +560,7 @@ async fn a_ticket_paused_and_resumed_many_times_continues_as_new_with_its_clock(
         1,
         "a continued run does not start again"
     );
-    wf::check_replay(&temporal, &id, "ticket_sla_engine_continued_as_new")
+    wf::check_replay(&temporal, &id, "ticket_sla_local_continued_as_new")
         .await
         .unwrap();
     env.shutdown().await;

@@ -98,7 +98,7 @@ async fn http_ticket_runs_its_workflow_until_closed() {
     follow_ticket_to_completion(
         &env,
         ticket,
-        "ticket_sla_engine_http_created_then_closed",
+        "ticket_sla_local_http_created_then_closed",
         || async {
             let closed = env
                 .ok(
@@ -150,7 +150,7 @@ async fn grpc_ticket_runs_its_workflow_until_closed() {
     follow_ticket_to_completion(
         &env,
         id,
-        "ticket_sla_engine_grpc_created_then_closed",
+        "ticket_sla_local_grpc_created_then_closed",
         || async {
             let mut grpc = grpc.clone();
             let closed = grpc

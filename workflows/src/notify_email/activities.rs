@@ -2,6 +2,7 @@
 
 use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
+use serde::{Deserialize, Serialize};
 use temporalio_common::ActivityDefinition;
 use uuid::Uuid;
 
@@ -16,6 +17,28 @@ impl ActivityDefinition for PlanEmails {
     fn name(&self) -> &str {
         "notifications.plan_emails"
     }
+}
+
+/// [`PlanEmails`] and, when there is an e-mail to send, [`ReserveSendSlot`] for the first, in
+/// one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanEmailsWithSlot;
+
+impl ActivityDefinition for PlanEmailsWithSlot {
+    type Input = Envelope;
+    type Output = EmailPlan;
+    fn name(&self) -> &str {
+        "notifications.plan_emails_with_slot"
+    }
+}
+
+/// What [`PlanEmailsWithSlot`] planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPlan {
+    pub jobs: Vec<EmailJob>,
+    /// For the first job, what [`ReserveSendSlot`] answered: 0 when its slot was taken, else
+    /// how many milliseconds to wait before asking again. 0 when there are no jobs.
+    pub first_wait_ms: u64,
 }
 
 /// Takes one send from the tenant's per-minute budget: 0 when taken, else how many

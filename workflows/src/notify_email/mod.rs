@@ -5,9 +5,12 @@
 pub mod activities;
 mod workflow;
 
-pub use activities::{PlanEmails, RecordEmailOutcome, ReserveSendSlot, SendEmail};
+pub use activities::{
+    EmailPlan, PlanEmails, PlanEmailsWithSlot, RecordEmailOutcome, ReserveSendSlot, SendEmail,
+};
 pub use psa_domain::email_job::{EmailJob, EmailOutcome};
 pub use workflow::EmailNotificationWorkflow;
+pub(crate) use workflow::LOCAL_PATCH;
 
 /// The task queue of the e-mail sending activity, beside the workflow's own (`psa` →
 /// `psa-email`): a downstream's limits belong to its own queue.

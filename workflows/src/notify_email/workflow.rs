@@ -1,17 +1,25 @@
 //! The e-mail workflow's body.
 
-use super::activities::{PlanEmails, RecordEmailOutcome, ReserveSendSlot, SendEmail};
+use super::activities::{
+    PlanEmails, PlanEmailsWithSlot, RecordEmailOutcome, ReserveSendSlot, SendEmail,
+};
 use super::email_task_queue;
-use psa_domain::email_job::EmailOutcome;
+use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
 use std::time::Duration;
-use temporalio_common::{ActivityCloseTimeouts, RetryPolicy};
+use temporalio_common::{ActivityCloseTimeouts, ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{ActivityOptions, LocalActivityOptions, WorkflowContext, WorkflowResult};
 
 #[workflow]
 #[derive(Default)]
 pub struct EmailNotificationWorkflow;
+
+/// Histories begun with this marker do their Postgres work in local activities, run by the
+/// worker inside the workflow task instead of through the server's activity queue: the plan
+/// and the first send slot in one, each later slot and each outcome in one. Only the SMTP send
+/// is an activity (on the e-mail queue). Older histories keep the activities they began with.
+pub(crate) const LOCAL_PATCH: &str = "email-local-store-1";
 
 /// How long a message is retried through an SMTP outage before it is recorded as failed.
 const SEND_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -21,60 +29,103 @@ fn store_options() -> ActivityOptions {
     ActivityOptions::start_to_close_timeout(Duration::from_secs(30))
 }
 
+/// The same work as local activities: retried like the activities (a store outage is waited
+/// out), backing off to ten minutes between attempts so a long outage adds few events to the
+/// history.
+fn local_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .maximum_interval(Duration::from_secs(600))
+                .build(),
+        )
+        .build()
+}
+
+/// Runs a Postgres activity: local when `local`, else as an activity.
+async fn store<AD: ActivityDefinition>(
+    ctx: &WorkflowContext<EmailNotificationWorkflow>,
+    local: bool,
+    activity: AD,
+    input: AD::Input,
+) -> WorkflowResult<AD::Output> {
+    Ok(if local {
+        ctx.execute_local_activity(activity, input, local_options())
+            .await?
+    } else {
+        ctx.execute_activity(activity, input, store_options())
+            .await?
+    })
+}
+
 #[workflow_methods]
 impl EmailNotificationWorkflow {
     /// Returns how many messages were sent.
     #[run(name = "notification_email")]
     pub async fn run(ctx: &mut WorkflowContext<Self>, event: Envelope) -> WorkflowResult<u32> {
-        let email_queue = email_task_queue(ctx.info().task_queue());
-        let jobs = ctx
-            .execute_activity(PlanEmails, event, store_options())
-            .await?;
+        let local = ctx.patched(LOCAL_PATCH);
+        // The first job's slot comes with the plan in runs begun with the marker.
+        let (jobs, mut first_wait) = if local {
+            let plan = store(ctx, true, PlanEmailsWithSlot, event).await?;
+            (plan.jobs, Some(plan.first_wait_ms))
+        } else {
+            (store(ctx, false, PlanEmails, event).await?, None)
+        };
         let mut sent = 0;
         for job in jobs {
             // Over the tenant's limit the message waits; it is never dropped.
-            loop {
-                let wait_ms = ctx
-                    .execute_activity(ReserveSendSlot, job.tenant_id, store_options())
-                    .await?;
-                if wait_ms == 0 {
-                    break;
-                }
+            let mut wait_ms = match first_wait.take() {
+                Some(ms) => ms,
+                None => store(ctx, local, ReserveSendSlot, job.tenant_id).await?,
+            };
+            while wait_ms > 0 {
                 ctx.timer(Duration::from_millis(wait_ms)).await;
+                wait_ms = store(ctx, local, ReserveSendSlot, job.tenant_id).await?;
             }
-            // An SMTP outage is waited out (retries for up to a day); only a message the
-            // server refuses for good, or one that cannot be built, fails at once.
-            let send = ActivityOptions::with_close_timeouts(
-                ActivityCloseTimeouts::ScheduleAndStartToClose {
-                    schedule_to_close: SEND_GIVE_UP_AFTER,
-                    start_to_close: Duration::from_secs(60),
-                },
-            )
-            .task_queue(email_queue.clone())
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_secs(1))
-                    .maximum_interval(Duration::from_secs(300))
-                    .build(),
-            )
-            .build();
-            let error = ctx
-                .execute_activity(SendEmail, job.clone(), send)
-                .await
-                .err()
-                .map(|e| e.to_string());
-            if error.is_none() {
+            if send(ctx, local, job).await? {
                 sent += 1;
             }
-            let outcome = EmailOutcome {
-                tenant_id: job.tenant_id,
-                event_id: job.event_id,
-                recipient_id: job.recipient_id,
-                error,
-            };
-            ctx.execute_activity(RecordEmailOutcome, outcome, store_options())
-                .await?;
         }
         Ok(sent)
     }
+}
+
+/// Sends one message (an activity on the e-mail queue) and records how it went; `true` when
+/// it was sent.
+async fn send(
+    ctx: &WorkflowContext<EmailNotificationWorkflow>,
+    local: bool,
+    job: EmailJob,
+) -> WorkflowResult<bool> {
+    // An SMTP outage is waited out (retries for up to a day); only a message the server
+    // refuses for good, or one that cannot be built, fails at once.
+    let options =
+        ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+            schedule_to_close: SEND_GIVE_UP_AFTER,
+            start_to_close: Duration::from_secs(60),
+        })
+        .task_queue(email_task_queue(ctx.info().task_queue()))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .maximum_interval(Duration::from_secs(300))
+                .build(),
+        )
+        .build();
+    let error = ctx
+        .execute_activity(SendEmail, job.clone(), options)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let sent = error.is_none();
+    let outcome = EmailOutcome {
+        tenant_id: job.tenant_id,
+        event_id: job.event_id,
+        recipient_id: job.recipient_id,
+        error,
+    };
+    store(ctx, local, RecordEmailOutcome, outcome).await?;
+    Ok(sent)
 }

@@ -7,13 +7,17 @@
 //! `sla-engine-1`) finish on the walking-skeleton path they started on.
 
 pub mod activities;
+pub mod start;
 mod workflow;
 
-pub use activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
+pub use activities::{
+    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaStartRequest, SlaStarted, StartSlaClock,
+};
 pub use psa_domain::sla::run::{
     SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
     TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
+pub(crate) use workflow::LOCAL_PATCH;
 pub use workflow::SlaTicketWorkflow;
 
 #[cfg(test)]

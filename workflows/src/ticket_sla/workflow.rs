@@ -5,20 +5,25 @@
 //! has one, waits), says so in its state, its search attribute and the audit log, and reads the
 //! configuration again on a backing-off timer and on every `ticket.updated`.
 
-use super::activities::{LoadSlaContext, RecordSlaUpdate, RecordStep};
+use super::activities::{
+    LoadSlaContext, RecordSlaUpdate, RecordStep, SlaStartRequest, StartSlaClock,
+};
+use super::start::{self, first_clock, merge, update};
 use crate::search_attributes as sa;
 use chrono::{DateTime, TimeDelta, Utc};
 use psa_domain::calendar::Calendar;
 use psa_domain::sla::run::{
-    SlaCarry, SlaContextRequest, SlaLimits, SlaRecord, SlaStep, SlaTicketContext, SlaUpdate,
-    TicketSignal, TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
+    SlaCarry, SlaContextRequest, SlaLimits, SlaStep, SlaTicketContext, TicketSignal,
+    TicketSignalKind, TicketWorkflowInput, TicketWorkflowStatus,
 };
-use psa_domain::sla::{Percent, Phase, SlaAction, SlaTracker};
+use psa_domain::sla::{Phase, SlaAction, SlaTracker};
 use std::time::Duration;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, ApplicationFailure, CancellableFuture, ContinueAsNewOptions,
-    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    LocalActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
 use uuid::Uuid;
 
@@ -30,6 +35,13 @@ const SLA_ENGINE_PATCH: &str = "sla-engine-1";
 const START_PATCH: &str = "sla-start-from-record-1";
 /// Histories with this marker outlive configuration they cannot use; older ones failed.
 const CONFIGURATION_PATCH: &str = "sla-configuration-errors-1";
+/// Histories begun with this marker (and no other) do their store work in local activities:
+/// the clock starts in one (reading the ticket and recording the start in one transaction),
+/// and every decision is written by one, inside the workflow task that makes it. They run the
+/// SLA engine, start from the record and outlive unusable configuration, as the three
+/// markers above say, without those markers. Older histories keep the activities they began
+/// with.
+pub(crate) const LOCAL_PATCH: &str = "sla-local-store-1";
 /// Event IDs remembered for de-duplication (a redelivery comes within minutes, not thousands
 /// of events later).
 const REMEMBERED_EVENTS: usize = 500;
@@ -54,6 +66,8 @@ pub struct SlaTicketWorkflow {
     tracker: Option<SlaTracker>,
     /// Why the configuration in force cannot be used, while it cannot.
     configuration_error: Option<String>,
+    /// The run began with [`LOCAL_PATCH`].
+    local: bool,
 }
 
 /// When an unusable configuration is read again.
@@ -83,7 +97,10 @@ impl SlaTicketWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: TicketWorkflowInput,
     ) -> WorkflowResult<TicketWorkflowStatus> {
-        if !ctx.patched(SLA_ENGINE_PATCH) {
+        // Asked first: a new run takes this path and asks for none of the older markers.
+        let local = ctx.patched(LOCAL_PATCH);
+        ctx.state_mut(|s| s.local = local);
+        if !local && !ctx.patched(SLA_ENGINE_PATCH) {
             return skeleton(ctx, &input).await;
         }
         let mut retry = None;
@@ -260,6 +277,9 @@ async fn start(
     ctx: &mut WorkflowContext<SlaTicketWorkflow>,
     input: &TicketWorkflowInput,
 ) -> WorkflowResult<(SlaTracker, SlaLimits)> {
+    if ctx.state(|s| s.local) {
+        return start_in_one_step(ctx, input).await;
+    }
     if !ctx.patched(START_PATCH) {
         let context = load_context(ctx, input, false).await?;
         let mut tracker = SlaTracker::new(context.policy, context.created_at);
@@ -285,17 +305,7 @@ async fn start(
     loop {
         let context = load_context(ctx, input, true).await?;
         let now = workflow_now(ctx);
-        // The ticket as it was created, when its creation event is here to say.
-        let created = ctx.state(|s| {
-            s.pending.iter().find_map(|sig| match sig.kind {
-                TicketSignalKind::Created {
-                    is_closed,
-                    pauses_sla,
-                    ..
-                } => Some((pauses_sla, is_closed)),
-                _ => None,
-            })
-        });
+        let created = created(ctx);
         let begun = match context.configuration_error.clone() {
             Some(e) => Err(e),
             None => first_clock(&context, created, now),
@@ -317,158 +327,90 @@ async fn start(
                 }
                 return Ok((tracker, context.limits));
             }
-            Err(error) => {
-                let key = format!(
-                    "start-{}-{}",
-                    retry.map_or(0, |r: Retry| r.attempt),
-                    workflow_now(ctx).timestamp_millis()
-                );
-                let first_time = ctx.state(|s| s.configuration_error.is_none());
-                configuration_failed(ctx, input, None, &mut retry, error, &key).await?;
-                if first_time {
-                    ctx.upsert_search_attributes([
-                        sa::SLA_STATE.value_set(CONFIGURATION_ERROR_STATE.to_owned())
-                    ]);
-                }
-                // Read again when the timer fires or any event arrives (`ticket.updated`
-                // follows every configuration change).
-                let seen = ctx.state(|s| s.events_applied);
-                let at = retry.map_or(now, |r| r.at);
-                let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
-                let mut timer = ctx.timer(Duration::from_millis(wait.unsigned_abs()));
-                let woke = temporalio_sdk::workflows::select! {
-                    _ = &mut timer => false,
-                    _ = ctx.wait_condition(move |s: &SlaTicketWorkflow| s.events_applied != seen) => true,
-                };
-                if woke {
-                    timer.cancel();
-                }
+            Err(error) => await_configuration(ctx, input, &mut retry, error, now).await?,
+        }
+    }
+}
+
+/// [`start`] in runs begun with [`LOCAL_PATCH`]: reading the ticket, starting the clock and
+/// recording the start are one local activity, one transaction, with nothing between the
+/// run's first workflow task and its first sleep but that.
+async fn start_in_one_step(
+    ctx: &mut WorkflowContext<SlaTicketWorkflow>,
+    input: &TicketWorkflowInput,
+) -> WorkflowResult<(SlaTracker, SlaLimits)> {
+    let mut retry = None;
+    loop {
+        let now = workflow_now(ctx);
+        let request = SlaStartRequest {
+            tenant_id: input.tenant_id,
+            ticket_id: input.ticket_id,
+            ticket_number: input.ticket_number,
+            run_id: ctx.run_id().to_owned(),
+            created: created(ctx),
+            recovered: ctx.state(|s| s.configuration_error.is_some()),
+            now,
+        };
+        let started = store(ctx, StartSlaClock, request).await?;
+        match started.clock {
+            Ok(tracker) => {
+                ctx.state_mut(|s| s.configuration_error = None);
+                return Ok((tracker, started.limits));
             }
+            Err(error) => await_configuration(ctx, input, &mut retry, error, now).await?,
         }
     }
 }
 
-/// A started clock and the steps that record how it started.
-struct FirstClock {
-    tracker: SlaTracker,
-    cal: Calendar,
-    steps: Vec<(String, DateTime<Utc>)>,
-}
-
-/// Starts the clock from the ticket's record. A ticket whose clock ran before (its run failed
-/// or was terminated) goes on from what that run wrote, brought up to the ticket's state now;
-/// a new one starts at its creation, as it was created when its creation event is at hand
-/// (events after it then apply at their own instants), else as it is now, closed at its
-/// closing instant.
-fn first_clock(
-    context: &SlaTicketContext,
-    created: Option<(bool, bool)>,
-    now: DateTime<Utc>,
-) -> Result<FirstClock, String> {
-    let cal = Calendar::new(&context.policy.schedule, "schedule")
-        .map_err(|e| format!("the schedule cannot be used: {e}"))?;
-    let wake_error =
-        |e: psa_domain::calendar::CalendarError| format!("the schedule cannot time the clock: {e}");
-    // Steps of a clock that never started (it waited for a usable configuration) are no
-    // clock to go on from.
-    let earlier_run = context
-        .record
-        .as_ref()
-        .filter(|r| r.tracker.is_some() || r.step_keys.iter().any(|k| k == "started"));
-    if let Some(record) = earlier_run {
-        let mut tracker = rebuilt(context, record, &cal).map_err(wake_error)?;
-        let old = tracker.calendar().unwrap_or_else(|_| cal.clone());
-        if tracker.policy != context.policy {
-            tracker
-                .change_policy(&old, &cal, context.policy.clone(), now)
-                .map_err(wake_error)?;
-        }
-        if context.closed && !tracker.closed {
-            let at = context.closed_at.unwrap_or(now);
-            tracker.resolve(&cal, at).map_err(wake_error)?;
-        } else if !context.closed && tracker.closed {
-            tracker.reopen(&cal, now).map_err(wake_error)?;
-        }
-        tracker
-            .set_pausing(&cal, now, context.status_pauses, context.awaiting_client)
-            .map_err(wake_error)?;
-        tracker.next_wake(&cal).map_err(wake_error)?;
-        let key = format!("rebuilt:{}", now.timestamp_millis());
-        return Ok(FirstClock {
-            tracker,
-            cal,
-            steps: vec![(key, now)],
-        });
-    }
-    let mut tracker = SlaTracker::new(context.policy.clone(), context.created_at);
-    tracker.awaiting_client = context.awaiting_client;
-    let (pauses, closed) = created.unwrap_or((context.status_pauses, false));
-    tracker.start(&cal, pauses, closed).map_err(wake_error)?;
-    let mut steps = vec![("started".to_owned(), now)];
-    if created.is_none() && context.closed {
-        let at = context.closed_at.unwrap_or(context.created_at);
-        tracker.resolve(&cal, at).map_err(wake_error)?;
-        steps.push(("resolved:start".to_owned(), now.max(at)));
-    }
-    tracker.next_wake(&cal).map_err(wake_error)?;
-    Ok(FirstClock {
-        tracker,
-        cal,
-        steps,
+/// The ticket as it was created, `(pauses_sla, is_closed)`, when its creation event is here
+/// to say.
+fn created(ctx: &WorkflowContext<SlaTicketWorkflow>) -> Option<(bool, bool)> {
+    ctx.state(|s| {
+        s.pending.iter().find_map(|sig| match sig.kind {
+            TicketSignalKind::Created {
+                is_closed,
+                pauses_sla,
+                ..
+            } => Some((pauses_sla, is_closed)),
+            _ => None,
+        })
     })
 }
 
-/// The clock an earlier run wrote: as it recorded it, or, from steps written before steps
-/// carried the clock, counted from the creation with what was already told marked as told.
-fn rebuilt(
-    context: &SlaTicketContext,
-    record: &SlaRecord,
-    cal: &Calendar,
-) -> Result<SlaTracker, psa_domain::calendar::CalendarError> {
-    if let Some(tracker) = &record.tracker {
-        return Ok(tracker.clone());
+/// The configuration cannot start the clock: say so, then wait until it is read again (its
+/// retry timer fires, or any event arrives: `ticket.updated` follows every configuration
+/// change).
+async fn await_configuration(
+    ctx: &mut WorkflowContext<SlaTicketWorkflow>,
+    input: &TicketWorkflowInput,
+    retry: &mut Option<Retry>,
+    error: String,
+    now: DateTime<Utc>,
+) -> WorkflowResult<()> {
+    let key = format!(
+        "start-{}-{}",
+        retry.map_or(0, |r: Retry| r.attempt),
+        workflow_now(ctx).timestamp_millis()
+    );
+    let first_time = ctx.state(|s| s.configuration_error.is_none());
+    configuration_failed(ctx, input, None, retry, error, &key).await?;
+    if first_time {
+        ctx.upsert_search_attributes([
+            sa::SLA_STATE.value_set(CONFIGURATION_ERROR_STATE.to_owned())
+        ]);
     }
-    let mut tracker = SlaTracker::new(context.policy.clone(), context.created_at);
-    tracker.start(cal, false, false)?;
-    for key in &record.step_keys {
-        let parts: Vec<&str> = key.split(':').collect();
-        let phase = |name: &str| match name {
-            "response" => Some(Phase::Response),
-            "resolution" => Some(Phase::Resolution),
-            _ => None,
-        };
-        match parts.as_slice() {
-            ["threshold", p, percent] => {
-                // A step key whose percent is none (hand-written rows) marks nothing.
-                let percent = percent
-                    .parse::<u16>()
-                    .ok()
-                    .and_then(|v| Percent::new(v).ok());
-                if let (Some(p), Some(percent)) = (phase(p), percent) {
-                    let clock = match p {
-                        Phase::Response => &mut tracker.response,
-                        Phase::Resolution => &mut tracker.resolution,
-                    };
-                    clock.notified.push(percent);
-                }
-            }
-            ["breached", p] => match phase(p) {
-                Some(Phase::Response) => tracker.response.breached = true,
-                Some(Phase::Resolution) => tracker.resolution.breached = true,
-                None => {}
-            },
-            ["escalated", level] => {
-                if let Ok(level) = level.parse::<u8>() {
-                    tracker.escalation_level = tracker.escalation_level.max(level);
-                }
-            }
-            _ => {}
-        }
+    let seen = ctx.state(|s| s.events_applied);
+    let at = retry.map_or(now, |r| r.at);
+    let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
+    let mut timer = ctx.timer(Duration::from_millis(wait.unsigned_abs()));
+    let woke = temporalio_sdk::workflows::select! {
+        _ = &mut timer => false,
+        _ = ctx.wait_condition(move |s: &SlaTicketWorkflow| s.events_applied != seen) => true,
+    };
+    if woke {
+        timer.cancel();
     }
-    if let Some(at) = record.response_at {
-        tracker.respond(cal, at)?;
-    }
-    Ok(tracker)
+    Ok(())
 }
 
 /// The ticket's SLA-relevant state and the policy in force for it now.
@@ -482,9 +424,7 @@ async fn load_context(
         ticket_id: input.ticket_id,
         with_record,
     };
-    Ok(ctx
-        .execute_activity(LoadSlaContext, request, store_options())
-        .await?)
+    store(ctx, LoadSlaContext, request).await
 }
 
 /// Applies one ticket event to the clock and records it.
@@ -647,7 +587,8 @@ async fn configuration_failed(
     error: String,
     key: &str,
 ) -> WorkflowResult<()> {
-    if !ctx.patched(CONFIGURATION_PATCH) {
+    // Runs begun with `LOCAL_PATCH` always outlive it, without a marker of their own.
+    if !ctx.state(|s| s.local) && !ctx.patched(CONFIGURATION_PATCH) {
         return Err(ApplicationFailure::non_retryable(error).into());
     }
     let now = workflow_now(ctx);
@@ -667,9 +608,7 @@ async fn configuration_failed(
         None => {
             let mut step = audit_step(input, key, CONFIGURATION_ERROR_STATE.to_owned(), now);
             merge(&mut step.detail, Some(note));
-            ctx.execute_activity(RecordStep, step, store_options())
-                .await?;
-            Ok(())
+            store(ctx, RecordStep, step).await
         }
     }
 }
@@ -700,32 +639,8 @@ async fn write(
     now: DateTime<Utc>,
     note: Option<serde_json::Value>,
 ) -> WorkflowResult<()> {
-    let event = step_key.split(':').next().unwrap_or("step").to_owned();
-    let mut step = audit_step(input, step_key, event, now);
-    merge(&mut step.detail, note);
-    let update = SlaUpdate {
-        step,
-        view: tracker.view(cal, now),
-        breach_rule: tracker
-            .policy
-            .thresholds
-            .iter()
-            .find(|r| r.percent == Percent::BREACH)
-            .cloned(),
-        action,
-        tracker: Some(tracker.clone()),
-    };
-    ctx.execute_activity(RecordSlaUpdate, update, store_options())
-        .await?;
-    Ok(())
-}
-
-/// Adds the fields of `note` (an object) to `detail` (an object).
-fn merge(detail: &mut serde_json::Value, note: Option<serde_json::Value>) {
-    if let (Some(target), Some(serde_json::Value::Object(fields))) = (detail.as_object_mut(), note)
-    {
-        target.extend(fields);
-    }
+    let update = update(&input.into(), (tracker, cal), step_key, action, now, note);
+    store(ctx, RecordSlaUpdate, update).await
 }
 
 /// The audit step key of an action: unique per ticket, so a retry writes it once.
@@ -755,6 +670,38 @@ fn fail(e: psa_domain::calendar::CalendarError) -> ApplicationFailure {
 
 fn store_options() -> ActivityOptions {
     ActivityOptions::start_to_close_timeout(Duration::from_secs(30))
+}
+
+/// Store work in runs begun with [`LOCAL_PATCH`]: a local activity, run by this worker inside
+/// the workflow task instead of a round trip through the server's activity queue. Retried
+/// like the activities (a store outage is waited out, never fails the run), backing off to
+/// ten minutes between attempts so that a long outage adds few events to the history.
+fn local_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .maximum_interval(Duration::from_secs(600))
+                .build(),
+        )
+        .build()
+}
+
+/// Runs a store activity: local in runs begun with [`LOCAL_PATCH`], else as the run has
+/// always done.
+async fn store<AD: ActivityDefinition>(
+    ctx: &WorkflowContext<SlaTicketWorkflow>,
+    activity: AD,
+    input: AD::Input,
+) -> WorkflowResult<AD::Output> {
+    Ok(if ctx.state(|s| s.local) {
+        ctx.execute_local_activity(activity, input, local_options())
+            .await?
+    } else {
+        ctx.execute_activity(activity, input, store_options())
+            .await?
+    })
 }
 
 /// The walking skeleton, kept for runs that began before the SLA engine.
@@ -790,14 +737,7 @@ fn audit_step(
     event: String,
     at: DateTime<Utc>,
 ) -> SlaStep {
-    SlaStep {
-        tenant_id: input.tenant_id,
-        ticket_id: input.ticket_id,
-        step_key,
-        event,
-        detail: serde_json::json!({ "ticket_number": input.ticket_number }),
-        occurred_at: at,
-    }
+    start::audit_step(&input.into(), step_key, event, at)
 }
 
 /// The workflow clock as UTC. The SDK gives `None` only before the first activation, which
