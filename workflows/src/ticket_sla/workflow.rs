@@ -163,8 +163,12 @@ impl SlaTicketWorkflow {
             });
 
             if tracker.closed {
-                // Closed: wait for a reopening for a while, then the run is done.
-                let woke = wait_for_event(ctx, Duration::from_secs(reopen_window.max(1))).await;
+                // Closed: wait for a reopening for a while, then the run is done. Runs begun
+                // with `LOCAL_PATCH` end at once when there is no window (older ones waited
+                // a second).
+                let no_window = reopen_window == 0 && ctx.state(|s| s.local);
+                let woke = !no_window
+                    && wait_for_event(ctx, Duration::from_secs(reopen_window.max(1))).await;
                 if !woke && ctx.state(|s| s.pending.is_empty()) {
                     let now = workflow_now(ctx);
                     write(
