@@ -43,17 +43,35 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// A connection idle for longer than this is checked (a round trip) before it is handed out.
+const CHECK_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A pool of connections to `url` for the application role: at most `max_connections`, and
 /// a request that waits longer than `acquire_timeout` for one fails (as unavailable) instead
 /// of queueing without end.
+///
+/// Only connections that sat idle are checked before use: one in steady use has just
+/// answered, and checking each would add a round trip to every transaction. A connection
+/// that broke while busy fails its one query (a transient error: retried by activities,
+/// 503 at the edge) and is dropped.
 pub async fn connect(
     url: &str,
     max_connections: u32,
     acquire_timeout: std::time::Duration,
 ) -> Result<PgPool, DbError> {
+    use sqlx::Connection;
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > CHECK_IDLE_AFTER {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect(url)
         .await
 }

@@ -325,52 +325,107 @@ async fn insert(
     p: Principal,
     input: NewTicket,
 ) -> Result<Ticket, StoreError> {
-    let board_id = match input.board_id {
-        Some(b) => b,
-        None => Fallback::Board.id(conn).await?,
-    };
-    let priority_id = match input.priority_id {
-        Some(x) => x,
-        None => Fallback::Priority.id(conn).await?,
-    };
-    let status_id = match input.status_id {
-        Some(x) => x,
-        None => Fallback::OpenStatus.id(conn).await?,
-    };
     let client_id = reconcile_contact(conn, &p, input.client_id, input.contact_id).await?;
     check_assignee(conn, input.assignee_id).await?;
-    // The tenant's sequence, not a counter row: nothing is held to the commit, so one
-    // tenant's creates run side by side. A rolled-back create leaves a gap in the numbers.
-    let number = sqlx::query_scalar!(r#"SELECT ticket_number_next() AS "number!""#)
-        .fetch_one(&mut *conn)
-        .await?;
-    let ticket = sqlx::query_as!(
-        Ticket,
-        "INSERT INTO tickets (tenant_id, id, number, title, description, client_id, contact_id, board_id,
-                              priority_id, status_id, assignee_id, closed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 CASE WHEN (SELECT is_closed FROM statuses WHERE id = $10) THEN now() END)
-         RETURNING id, number, title, description, client_id, contact_id, board_id, priority_id,
-                   status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at",
+    // One statement, since every create runs it: the defaults the caller left out (as
+    // `Fallback` picks them), the number, the row, and what the creation event says of it.
+    // The number comes from the tenant's sequence, not a counter row: nothing is held to the
+    // commit, so one tenant's creates run side by side. A rolled-back create leaves a gap in
+    // the numbers. A missing default inserts nothing.
+    let row = sqlx::query!(
+        r#"WITH d AS (
+             SELECT coalesce($7::uuid, (SELECT id FROM boards ORDER BY id LIMIT 1)) AS board_id,
+                    coalesce($8::uuid, (SELECT id FROM priorities ORDER BY rank DESC, id LIMIT 1))
+                        AS priority_id,
+                    coalesce($9::uuid, (SELECT id FROM statuses WHERE NOT is_closed
+                                         ORDER BY is_default DESC, position, id LIMIT 1)) AS status_id
+           ), t AS (
+             INSERT INTO tickets (tenant_id, id, number, title, description, client_id, contact_id,
+                                  board_id, priority_id, status_id, assignee_id, closed_at)
+             SELECT $1, $2, ticket_number_next(), $3, $4, $5, $6, d.board_id, d.priority_id,
+                    d.status_id, $10,
+                    CASE WHEN (SELECT is_closed FROM statuses WHERE id = d.status_id) THEN now() END
+               FROM d
+              WHERE d.board_id IS NOT NULL AND d.priority_id IS NOT NULL AND d.status_id IS NOT NULL
+             RETURNING id, number, title, description, client_id, contact_id, board_id, priority_id,
+                       status_id, assignee_id, awaiting_client, created_at, updated_at, closed_at,
+                       tenant_id
+           )
+           SELECT t.id AS "id!", t.number AS "number!", t.title AS "title!", t.description,
+                  t.client_id, t.contact_id, t.board_id AS "board_id!",
+                  t.priority_id AS "priority_id!", t.status_id AS "status_id!", t.assignee_id,
+                  t.awaiting_client AS "awaiting_client!", t.created_at AS "created_at!",
+                  t.updated_at AS "updated_at!", t.closed_at,
+                  p.name AS "priority_name!", s.is_closed AS "status_is_closed!",
+                  s.pauses_sla AS "status_pauses_sla!"
+             FROM t
+             JOIN priorities p ON p.tenant_id = t.tenant_id AND p.id = t.priority_id
+             JOIN statuses s ON s.tenant_id = t.tenant_id AND s.id = t.status_id"#,
         p.tenant_id,
         new_id(),
-        number,
         input.title.trim(),
         input.description,
         client_id,
         input.contact_id,
-        board_id,
-        priority_id,
-        status_id,
+        input.board_id,
+        input.priority_id,
+        input.status_id,
         input.assignee_id,
     )
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    emit(conn, &p, ticket.id, |ticket| Event::TicketCreated {
-        ticket,
+    let Some(row) = row else {
+        return Err(missing_default(conn, &input).await);
+    };
+    let snapshot = TicketSnapshot {
+        ticket_id: row.id,
+        number: row.number,
+        title: row.title.clone(),
+        client_id: row.client_id,
+        board_id: row.board_id,
+        priority_id: row.priority_id,
+        priority_name: row.priority_name,
+        status_id: row.status_id,
+        status_is_closed: row.status_is_closed,
+        status_pauses_sla: row.status_pauses_sla,
+        assignee_id: row.assignee_id,
+    };
+    outbox::enqueue(conn, &p, Event::TicketCreated { ticket: snapshot }).await?;
+    Ok(Ticket {
+        id: row.id,
+        number: row.number,
+        title: row.title,
+        description: row.description,
+        client_id: row.client_id,
+        contact_id: row.contact_id,
+        board_id: row.board_id,
+        priority_id: row.priority_id,
+        status_id: row.status_id,
+        assignee_id: row.assignee_id,
+        awaiting_client: row.awaiting_client,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        closed_at: row.closed_at,
     })
-    .await?;
-    Ok(ticket)
+}
+
+/// Why a create inserted nothing: the default it needed and the tenant does not have.
+async fn missing_default(conn: &mut PgConnection, input: &NewTicket) -> StoreError {
+    let needed = [
+        (input.board_id, Fallback::Board),
+        (input.priority_id, Fallback::Priority),
+        (input.status_id, Fallback::OpenStatus),
+    ];
+    for fallback in needed
+        .into_iter()
+        .filter_map(|(given, fallback)| given.is_none().then_some(fallback))
+    {
+        if let Err(e) = fallback.id(conn).await {
+            return e;
+        }
+    }
+    // The default was added between the two reads.
+    StoreError::Busy("the tenant's defaults changed during the request; try again")
 }
 
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Ticket, StoreError> {
