@@ -8,9 +8,10 @@
 //!
 //! Throughput comes from batches ([`batch`]): a claimed batch is published to Redis in one
 //! pipeline, its Temporal commands run concurrently (one workflow's commands in order), and its
-//! outcomes are written in one statement. The relay sleeps only when there is nothing to do,
-//! and wakes on `NOTIFY psa_outbox` (sent by writers after their commit) or its poll interval,
-//! whichever comes first.
+//! outcomes are written in one statement. Up to [`ROUNDS_IN_FLIGHT`] rounds overlap, so rows
+//! committed while a round waits on Temporal do not wait for it. The relay sleeps only when
+//! there is nothing to do, and wakes on `NOTIFY psa_outbox` (sent by writers after their
+//! commit) or its poll interval, whichever comes first.
 
 mod batch;
 pub mod temporal;
@@ -22,49 +23,71 @@ use psa_store::outbox::{self, WakeUps};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 
 /// How often the outbox gauges are refreshed while the relay is busy.
 const LAG_EVERY: Duration = Duration::from_secs(1);
 
+/// Rounds one relay runs at once. A round waits for its slowest Temporal call; rows committed
+/// meanwhile are claimed by another round instead of waiting for it. Overlapping rounds keep
+/// each workflow's order as separate relays do: a claim skips rows another round holds and
+/// rows whose workflow has an earlier command not yet delivered.
+const ROUNDS_IN_FLIGHT: usize = 4;
+
 #[derive(Clone)]
 pub struct Relay {
     state: AppState,
+    /// Held by the round checking the stream; the others skip the check.
+    verifying: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Relay {
     pub fn new(state: AppState) -> Self {
-        Self { state }
+        Self {
+            state,
+            verifying: Arc::default(),
+        }
     }
 
-    /// Runs rounds until `stop` turns true.
+    /// Runs rounds until `stop` turns true, then lets the rounds in flight record what they
+    /// did. A new round starts on a wake-up, after a round that found work, and on the idle
+    /// poll (for retries whose backoff has ended).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!("outbox relay started");
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(listen(self.state.pool.clone(), wake.clone()));
+        let mut rounds = JoinSet::new();
+        let mut due = true;
         let mut gauges_at: Option<Instant> = None;
-        loop {
-            if *stop.borrow() {
-                break;
+        while !*stop.borrow() {
+            if due && rounds.len() < ROUNDS_IN_FLIGHT {
+                due = false;
+                let relay = self.clone();
+                rounds.spawn(async move {
+                    relay.run_once().await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "outbox relay round failed");
+                        0
+                    })
+                });
             }
-            let delivered = match self.run_once().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox relay round failed");
-                    0
-                }
-            };
             if gauges_at.is_none_or(|at| at.elapsed() >= LAG_EVERY) {
                 gauges_at = Some(Instant::now());
                 self.refresh_gauges().await;
             }
-            if delivered == 0 {
-                tokio::select! {
-                    _ = wake.notified() => {}
-                    _ = tokio::time::sleep(self.state.config.relay.idle_poll) => {}
-                    _ = stop.changed() => {}
+            let idle = rounds.is_empty() && !due;
+            tokio::select! {
+                Some(done) = rounds.join_next(), if !rounds.is_empty() => {
+                    // A round that found work leaves more, likely: go on at once.
+                    if matches!(done, Ok(n) if n > 0) {
+                        due = true;
+                    }
                 }
+                _ = wake.notified() => due = true,
+                _ = tokio::time::sleep(self.state.config.relay.idle_poll), if idle => due = true,
+                _ = stop.changed() => {}
             }
         }
+        while rounds.join_next().await.is_some() {}
         listener.abort();
         tracing::info!("outbox relay stopped");
     }
@@ -83,8 +106,12 @@ impl Relay {
     }
 
     /// Confirms that entries published at least `verify_after` ago are still in the stream, and
-    /// sends back for publishing those Redis lost. Returns how many were lost.
+    /// sends back for publishing those Redis lost. Returns how many were lost. Skipped while
+    /// another round of this relay is checking.
     pub async fn verify_once(&self) -> Result<usize, psa_store::DbError> {
+        let Ok(_checking) = self.verifying.try_lock() else {
+            return Ok(0);
+        };
         verify::run(&self.state).await
     }
 
