@@ -222,20 +222,18 @@ pub const WAKE_CHANNEL: &str = "psa_outbox";
 /// Commits a transaction that enqueued events and wakes the relays for them.
 pub async fn commit(tx: Tx, pool: &PgPool) -> Result<(), sqlx::Error> {
     tx.commit().await?;
-    wake(pool).await;
+    wake(pool);
     Ok(())
 }
 
-/// Tells every relay that rows were committed. Sent after the commit in a transaction of its
-/// own with asynchronous commit: a `NOTIFY` inside the writing transaction would hold a
-/// database-wide lock through that commit's WAL flush and serialise all writers, and a lost
-/// wake-up costs only the relays' next poll. Failure is logged, never returned: the rows are
-/// committed and will be delivered either way.
-pub async fn wake(pool: &PgPool) {
-    let sent = sqlx::query!("SELECT outbox_wake()").execute(pool).await;
-    if let Err(e) = sent {
-        tracing::debug!(error = %e, "outbox wake-up not sent; relays will find the rows on their next poll");
-    }
+/// Tells every relay that rows were committed, soon after this call (without waiting for it):
+/// a `NOTIFY` sent after the commit, in a transaction of its own with asynchronous commit.
+/// A `NOTIFY` inside the writing transaction would hold a database-wide lock through that
+/// commit's WAL flush and serialise all writers, and a lost wake-up costs only the relays'
+/// next poll. Wake-ups asked for while one is being sent are folded into one more
+/// ([`crate::outbox_wake`]).
+pub fn wake(pool: &PgPool) {
+    crate::outbox_wake::request(pool);
 }
 
 /// A relay's subscription to [`WAKE_CHANNEL`].

@@ -62,9 +62,9 @@ impl Relay {
         while !*stop.borrow() {
             if due && rounds.len() < ROUNDS_IN_FLIGHT {
                 due = false;
-                let relay = self.clone();
+                let (relay, wake) = (self.clone(), wake.clone());
                 rounds.spawn(async move {
-                    relay.run_once().await.unwrap_or_else(|e| {
+                    relay.round(&wake).await.unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "outbox relay round failed");
                         0
                     })
@@ -93,12 +93,16 @@ impl Relay {
     }
 
     /// Claims one batch and delivers it, then checks published entries; returns how many rows
-    /// were attempted or sent back.
-    pub async fn run_once(&self) -> Result<usize, psa_store::DbError> {
+    /// were attempted or sent back. Calls for another round on `more` as soon as the claim
+    /// comes back full: a backlog is then worked by overlapping rounds, not one after another.
+    async fn round(&self, more: &Notify) -> Result<usize, psa_store::DbError> {
         let cfg = &self.state.config.relay;
         let lease = i32::try_from(cfg.lease.as_secs()).unwrap_or(30);
         let rows = outbox::claim(&self.state.pool, cfg.batch, lease).await?;
         let n = rows.len();
+        if i32::try_from(n).is_ok_and(|n| n >= cfg.batch) {
+            more.notify_one();
+        }
         if n > 0 {
             batch::deliver(&self.state, &rows).await?;
         }
