@@ -14,7 +14,7 @@ pub enum Role {
     Admin,
     /// Works tickets: reads reference data, writes tickets, comments, clients and contacts.
     Technician,
-    /// Reads everything; billing writes arrive with the billing module.
+    /// Reads everything; runs billing (invoice previews, and billing data as it arrives).
     Billing,
     /// A client-portal user: sees and writes only its own client's tickets, public comments only.
     Client,
@@ -51,7 +51,7 @@ impl Role {
             ),
             Role::Billing => matches!(
                 permission,
-                ReadReference | ReadTickets | ReadInternalNotes | ReadSla
+                ReadReference | ReadTickets | ReadInternalNotes | ReadSla | ManageBilling
             ),
             Role::Client => matches!(permission, ReadTickets | WriteTickets | WriteComments),
         }
@@ -95,6 +95,8 @@ pub enum Permission {
     ReadSla,
     /// Create and change business-hours schedules, SLA policies and escalation managers.
     ManageSla,
+    /// Run billing: invoice previews, and billing data as it arrives.
+    ManageBilling,
 }
 
 #[cfg(test)]
@@ -135,6 +137,10 @@ mod tests {
             (Role::Admin, ManageNotifications, true),
             (Role::Technician, ManageNotifications, false),
             (Role::Billing, ManageNotifications, false),
+            (Role::Admin, ManageBilling, true),
+            (Role::Billing, ManageBilling, true),
+            (Role::Technician, ManageBilling, false),
+            (Role::Client, ManageBilling, false),
         ];
         for (role, perm, allowed) in cases {
             assert_eq!(role.allows(perm), allowed, "{role:?} {perm:?}");

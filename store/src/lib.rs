@@ -9,6 +9,7 @@
 //! Features have the same names here as in `domain/` and `edge/`: `tickets`, `reference`,
 //! `clients`, `notifications`, `sla`.
 
+pub mod billing;
 pub mod clients;
 pub mod compute;
 pub mod constraints;
@@ -17,6 +18,7 @@ pub mod idempotency;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
+mod outbox_wake;
 pub mod pagination;
 pub mod principal;
 pub mod reference;

@@ -22,29 +22,52 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.config.body_limit;
-        let json = is_json(req.headers());
-        // A body announced as something else is refused before it is read.
-        if !json && declared_length(req.headers()).is_some_and(|n| n > 0) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let body = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::bad_request(r.body_text(), Some("body"))
-            }
-        })?;
-        let body = if body.is_empty() {
-            Bytes::from_static(b"{}")
-        } else if !json {
-            return Err(ApiError::UnsupportedMediaType);
-        } else {
-            body
-        };
-        json_guard::check(&body)?;
+        let body = json_body(req, state, state.config.body_limit).await?;
         from_json(&body).map(ApiJson)
     }
+}
+
+/// Largest body of the operations that take whole documents to compute over (an invoice
+/// preview with thousands of time entries), where `EDGE_BODY_LIMIT_BYTES` is too small. Their
+/// routes carry `DefaultBodyLimit::max(LARGE_BODY_LIMIT)` and read the body with [`LargeJson`].
+pub const LARGE_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// [`ApiJson`] for a route whose body may reach [`LARGE_BODY_LIMIT`].
+pub struct LargeJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for LargeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = LARGE_BODY_LIMIT.max(state.config.body_limit);
+        let body = json_body(req, state, limit).await?;
+        from_json(&body).map(LargeJson)
+    }
+}
+
+/// A JSON body's bytes, checked by [`json_guard`]; `limit` is the route's, for the 413.
+async fn json_body(req: Request, state: &AppState, limit: usize) -> Result<Bytes, ApiError> {
+    let json = is_json(req.headers());
+    // A body announced as something else is refused before it is read.
+    if !json && declared_length(req.headers()).is_some_and(|n| n > 0) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::bad_request(r.body_text(), Some("body"))
+        }
+    })?;
+    let body = if body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else if !json {
+        return Err(ApiError::UnsupportedMediaType);
+    } else {
+        body
+    };
+    json_guard::check(&body)?;
+    Ok(body)
 }
 
 /// `Content-Length`, when the request states it.

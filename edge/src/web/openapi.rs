@@ -7,8 +7,10 @@
 //! key, wrong role, rate limit, overload, body limits). Every error is `application/problem+json`
 //! with the [`Problem`] schema, as `error.rs` sends it.
 
+pub mod billing_schemas;
 pub mod schemas;
 
+use crate::billing::http as billing;
 use crate::clients::http as clients;
 use crate::notifications::{
     http as notifications, settings_http as notification_settings, templates_http as templates,
@@ -42,6 +44,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
             as `{}`. Instants carry at most milliseconds."
     ),
     paths(
+        billing::preview,
         sla::preview, sla::ticket_sla, sla::ticket_audit, sla::compliance,
         sla_config::list_schedules, sla_config::create_schedule, sla_config::get_schedule,
         sla_config::replace_schedule, sla_config::delete_schedule, sla_config::list_holidays,
@@ -67,6 +70,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     components(schemas(
         Problem, ProblemField, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest,
         schemas::SlaPreviewRequest, schemas::SlaPreviewResponse, schemas::TicketSla,
+        billing_schemas::InvoicePreviewRequest, billing_schemas::InvoicePreview,
     )),
     modifiers(&BearerAuth, &Contract),
     security(("api_key" = []))

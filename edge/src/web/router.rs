@@ -1,6 +1,7 @@
 //! The HTTP+JSON API's routes, with the layers every `/v1` request passes (limits, timeout,
 //! load shedding) and the probes beside them.
 
+use crate::billing;
 use crate::clients::http as clients;
 use crate::metrics;
 use crate::notifications::{
@@ -11,6 +12,7 @@ use crate::sla::{config_http as sla_config, http as sla};
 use crate::state::AppState;
 use crate::tickets::http as tickets;
 use crate::web::error::ApiError;
+use crate::web::extract::LARGE_BODY_LIMIT;
 use crate::web::{health, openapi};
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -104,6 +106,10 @@ pub fn router(state: AppState) -> Router {
             post(templates::preview),
         )
         .route("/sla/preview", post(sla::preview))
+        .route(
+            "/invoices/preview",
+            post(billing::http::preview).layer(DefaultBodyLimit::max(LARGE_BODY_LIMIT)),
+        )
         .route("/sla/compliance", get(sla::compliance))
         .route(
             "/sla/schedules",

@@ -306,6 +306,11 @@ impl<'e> Api<'e> {
                 "subject": tag, "html": format!("<p>{tag}</p>"), "text": tag,
             }),
             ("POST", "/v1/notification-templates/{subtype}/preview") => json!({}),
+            ("POST", "/v1/invoices/preview") => json!({
+                "currency": "USD",
+                "period": { "start": "2026-01-01", "end": "2026-02-01" },
+                "lines": [{ "id": "support", "type": "fixed", "amount": "500.00" }],
+            }),
             ("POST", "/v1/sla/preview") => json!({
                 "schedule": {
                     "timezone": "Europe/London",

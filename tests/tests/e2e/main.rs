@@ -8,6 +8,7 @@ mod bad_input;
 mod constraints;
 mod coverage_fixtures;
 mod event_bus;
+mod invoice_preview;
 mod notifications;
 mod openapi;
 mod outbox_relay;

@@ -117,6 +117,7 @@ const NEEDS: &[(&str, &str, Needs)] = {
         ("POST", "/v1/sla/holidays", p(ManageSla)),
         ("DELETE", "/v1/sla/holidays/{id}", p(ManageSla)),
         ("GET", "/v1/sla/policies", p(ReadSla)),
+        ("POST", "/v1/invoices/preview", p(ManageBilling)),
         ("POST", "/v1/sla/policies", p(ManageSla)),
         ("GET", "/v1/sla/policies/{id}", p(ReadSla)),
         ("PUT", "/v1/sla/policies/{id}", p(ManageSla)),
