@@ -17,6 +17,7 @@ use psa_domain::events::stream;
 use psa_store::outbox::{self, Attempt, Claimed};
 use std::collections::HashMap;
 use temporal::Delivered;
+use tokio::sync::Semaphore;
 
 /// What became of one row's Temporal command in this round.
 enum Signal {
@@ -26,7 +27,13 @@ enum Signal {
     Held,
 }
 
-pub(super) async fn deliver(state: &AppState, rows: &[Claimed]) -> Result<(), psa_store::DbError> {
+/// Delivers a claimed batch. `calls` bounds the Temporal calls in flight across all of the
+/// relay's rounds (`EDGE_RELAY_CONCURRENCY`).
+pub(super) async fn deliver(
+    state: &AppState,
+    calls: &Semaphore,
+    rows: &[Claimed],
+) -> Result<(), psa_store::DbError> {
     let mut attempts: Vec<Attempt> = rows
         .iter()
         .map(|r| Attempt {
@@ -55,7 +62,7 @@ pub(super) async fn deliver(state: &AppState, rows: &[Claimed]) -> Result<(), ps
 
     let concurrency = state.config.relay.concurrency.max(1);
     let outcomes: Vec<Vec<(usize, Signal)>> = futures::stream::iter(workflows(rows))
-        .map(|group| signal_in_order(state, rows, group))
+        .map(|group| signal_in_order(state, calls, rows, group))
         .buffer_unordered(concurrency)
         .collect()
         .await;
@@ -113,6 +120,7 @@ fn workflows(rows: &[Claimed]) -> Vec<Vec<usize>> {
 /// Sends one workflow's commands one after the other; after a failure, holds back the rest.
 async fn signal_in_order(
     state: &AppState,
+    calls: &Semaphore,
     rows: &[Claimed],
     group: Vec<usize>,
 ) -> Vec<(usize, Signal)> {
@@ -126,6 +134,8 @@ async fn signal_in_order(
         let Some(command) = rows[i].workflow_command.as_ref() else {
             continue;
         };
+        // The semaphore is never closed; were it, the call would go ahead unbounded.
+        let _permit = calls.acquire().await.ok();
         match signal(state, command).await {
             Ok(()) => out.push((i, Signal::Done)),
             Err(e) => {

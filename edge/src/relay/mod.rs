@@ -22,7 +22,7 @@ use crate::state::AppState;
 use psa_store::outbox::{self, WakeUps};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 /// How often the outbox gauges are refreshed while the relay is busy.
@@ -39,13 +39,17 @@ pub struct Relay {
     state: AppState,
     /// Held by the round checking the stream; the others skip the check.
     verifying: Arc<tokio::sync::Mutex<()>>,
+    /// Temporal calls in flight, across rounds (`EDGE_RELAY_CONCURRENCY`).
+    calls: Arc<Semaphore>,
 }
 
 impl Relay {
     pub fn new(state: AppState) -> Self {
+        let calls = Arc::new(Semaphore::new(state.config.relay.concurrency.max(1)));
         Self {
             state,
             verifying: Arc::default(),
+            calls,
         }
     }
 
@@ -104,7 +108,7 @@ impl Relay {
             more.notify_one();
         }
         if n > 0 {
-            batch::deliver(&self.state, &rows).await?;
+            batch::deliver(&self.state, &self.calls, &rows).await?;
         }
         Ok(n + self.verify_once().await?)
     }
