@@ -81,9 +81,9 @@ fn usd_invoice_with_every_line_kind_discounts_tax_and_credits() {
         "items": [
             {"line_id": "mgd", "kind": "fixed", "amount": "1050.00", "allocations": [
                 {"service_id": "helpdesk", "amount": "700.00"}, {"service_id": "backup", "amount": "350.00"}]},
-            {"line_id": "support", "kind": "time", "entry_id": "e1", "minutes": 75, "rate": "150", "amount": "187.50"},
+            {"line_id": "support", "kind": "time", "entry_id": "e1", "minutes": 75, "rate": "150.00", "amount": "187.50"},
             {"line_id": "support", "kind": "time", "entry_id": "e3", "minutes": 30, "rate": "100", "amount": "50.00"},
-            {"line_id": "support", "kind": "time", "entry_id": "e4", "minutes": 15, "rate": "150", "amount": "37.50"},
+            {"line_id": "support", "kind": "time", "entry_id": "e4", "minutes": 15, "rate": "150.00", "amount": "37.50"},
             {"line_id": "support", "kind": "overtime", "entry_id": "e4", "minutes": 45, "rate": "225", "amount": "168.75"},
             {"line_id": "block", "kind": "bucket_fee", "amount": "800.00"},
             {"line_id": "block", "kind": "bucket_overage", "minutes": 30, "rate": "120", "amount": "60.00"},

@@ -83,12 +83,14 @@ pub fn format_money(d: Decimal, m: u32) -> String {
     out
 }
 
-/// Rates and quantities echoed back: normalised, without trailing zeros ("150", "0.5").
+/// Rates and quantities echoed back as written ("150.00" stays "150.00"); a usage line's
+/// total quantity keeps the most decimals of its records ("10" + "5.50" is "15.50"), as
+/// decimal arithmetic does. A zero written "-0" comes back without its sign.
 pub fn format_plain(d: Decimal) -> String {
     if d.is_zero() {
-        return "0".to_owned();
+        return d.abs().to_string();
     }
-    d.normalize().to_string()
+    d.to_string()
 }
 
 /// Digits after the point as written (`Decimal` keeps the scale it was parsed with).
@@ -208,9 +210,9 @@ mod tests {
             format_money(d("79228162514264337593543950335"), 2),
             "79228162514264337593543950335.00"
         );
-        assert_eq!(format_plain(d("150.000")), "150");
-        assert_eq!(format_plain(d("0.50")), "0.5");
-        assert_eq!(format_plain(d("0.00")), "0");
+        assert_eq!(format_plain(d("150.000")), "150.000");
+        assert_eq!(format_plain(d("0.50")), "0.50");
+        assert_eq!(format_plain(d("-0.00")), "0.00");
     }
 
     #[test]

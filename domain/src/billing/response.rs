@@ -1,7 +1,7 @@
 //! The invoice draft a preview answers with, serialised exactly in the contract's shape.
 //!
 //! Money values carry their currency's minor units so that they print with exactly m decimals
-//! ("1500.00", JPY "1500") wherever they appear; rates and quantities print normalised.
+//! ("1500.00", JPY "1500") wherever they appear; rates and quantities print as written.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -28,7 +28,7 @@ impl Serialize for Amount {
     }
 }
 
-/// A rate or quantity echoed back, without trailing zeros ("150", "2.5").
+/// A rate or quantity echoed back as written ("150.00", "2.5").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plain(pub Decimal);
 

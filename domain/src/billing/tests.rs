@@ -113,7 +113,7 @@ fn hourly_overtime_splits_the_crossing_entry() {
         out["items"],
         json!([
             {"line_id": "h", "kind": "time", "entry_id": "a", "minutes": 90, "rate": "100", "amount": "150.00"},
-            {"line_id": "h", "kind": "time", "entry_id": "b", "minutes": 30, "rate": "120", "amount": "60.00"},
+            {"line_id": "h", "kind": "time", "entry_id": "b", "minutes": 30, "rate": "120.00", "amount": "60.00"},
             {"line_id": "h", "kind": "overtime", "entry_id": "b", "minutes": 30, "rate": "180", "amount": "90.00"},
             {"line_id": "h", "kind": "overtime", "entry_id": "c", "minutes": 30, "rate": "180", "amount": "90.00"}
         ])
@@ -194,7 +194,8 @@ fn usage_flat_graduated_and_volume() {
             ("usage", "100.00")
         ])
     );
-    assert_eq!(out["items"][0]["quantity"], "15.5");
+    // "10" + "5.50": the sum keeps the most decimals written.
+    assert_eq!(out["items"][0]["quantity"], "15.50");
 }
 
 #[test]
