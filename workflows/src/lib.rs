@@ -9,6 +9,7 @@ pub mod client;
 pub mod notify_email;
 pub mod register;
 pub mod search_attributes;
+mod store_calls;
 pub mod ticket_sla;
 
 pub use psa_domain::ids::DEFAULT_TASK_QUEUE;

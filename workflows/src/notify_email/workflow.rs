@@ -4,12 +4,13 @@ use super::activities::{
     PlanEmails, PlanEmailsWithSlot, RecordEmailOutcome, ReserveSendSlot, SendEmail,
 };
 use super::email_task_queue;
+use crate::store_calls::store;
 use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
 use std::time::Duration;
-use temporalio_common::{ActivityCloseTimeouts, ActivityDefinition, RetryPolicy};
+use temporalio_common::{ActivityCloseTimeouts, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, LocalActivityOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult};
 
 #[workflow]
 #[derive(Default)]
@@ -23,42 +24,6 @@ pub(crate) const LOCAL_PATCH: &str = "email-local-store-1";
 
 /// How long a message is retried through an SMTP outage before it is recorded as failed.
 const SEND_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
-
-/// Activities that touch only Postgres.
-fn store_options() -> ActivityOptions {
-    ActivityOptions::start_to_close_timeout(Duration::from_secs(30))
-}
-
-/// The same work as local activities: retried like the activities (a store outage is waited
-/// out), backing off to ten minutes between attempts so a long outage adds few events to the
-/// history.
-fn local_options() -> LocalActivityOptions {
-    LocalActivityOptions::builder()
-        .start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_secs(1))
-                .maximum_interval(Duration::from_secs(600))
-                .build(),
-        )
-        .build()
-}
-
-/// Runs a Postgres activity: local when `local`, else as an activity.
-async fn store<AD: ActivityDefinition>(
-    ctx: &WorkflowContext<EmailNotificationWorkflow>,
-    local: bool,
-    activity: AD,
-    input: AD::Input,
-) -> WorkflowResult<AD::Output> {
-    Ok(if local {
-        ctx.execute_local_activity(activity, input, local_options())
-            .await?
-    } else {
-        ctx.execute_activity(activity, input, store_options())
-            .await?
-    })
-}
 
 #[workflow_methods]
 impl EmailNotificationWorkflow {

@@ -18,12 +18,11 @@ use psa_domain::sla::run::{
 };
 use psa_domain::sla::{Phase, SlaAction, SlaTracker};
 use std::time::Duration;
-use temporalio_common::{ActivityDefinition, RetryPolicy};
+use temporalio_common::ActivityDefinition;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, ContinueAsNewOptions,
-    LocalActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
-    WorkflowResult,
+    ApplicationFailure, CancellableFuture, ContinueAsNewOptions, SyncWorkflowContext,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 use uuid::Uuid;
 
@@ -672,26 +671,6 @@ fn fail(e: psa_domain::calendar::CalendarError) -> ApplicationFailure {
     ApplicationFailure::non_retryable(e)
 }
 
-fn store_options() -> ActivityOptions {
-    ActivityOptions::start_to_close_timeout(Duration::from_secs(30))
-}
-
-/// Store work in runs begun with [`LOCAL_PATCH`]: a local activity, run by this worker inside
-/// the workflow task instead of a round trip through the server's activity queue. Retried
-/// like the activities (a store outage is waited out, never fails the run), backing off to
-/// ten minutes between attempts so that a long outage adds few events to the history.
-fn local_options() -> LocalActivityOptions {
-    LocalActivityOptions::builder()
-        .start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_secs(1))
-                .maximum_interval(Duration::from_secs(600))
-                .build(),
-        )
-        .build()
-}
-
 /// Runs a store activity: local in runs begun with [`LOCAL_PATCH`], else as the run has
 /// always done.
 async fn store<AD: ActivityDefinition>(
@@ -699,13 +678,7 @@ async fn store<AD: ActivityDefinition>(
     activity: AD,
     input: AD::Input,
 ) -> WorkflowResult<AD::Output> {
-    Ok(if ctx.state(|s| s.local) {
-        ctx.execute_local_activity(activity, input, local_options())
-            .await?
-    } else {
-        ctx.execute_activity(activity, input, store_options())
-            .await?
-    })
+    crate::store_calls::store(ctx, ctx.state(|s| s.local), activity, input).await
 }
 
 /// The walking skeleton, kept for runs that began before the SLA engine.
@@ -729,9 +702,7 @@ async fn record(
     at: DateTime<Utc>,
 ) -> WorkflowResult<()> {
     let step = audit_step(input, step_key.to_owned(), event.to_owned(), at);
-    ctx.execute_activity(RecordStep, step, store_options())
-        .await?;
-    Ok(())
+    store(ctx, RecordStep, step).await
 }
 
 /// An audit step of this ticket; the store adds the clock's state to its detail.
