@@ -35,7 +35,7 @@ pub use response::{
     Plain, TaxRow,
 };
 pub use tax::progressive;
-pub use validate::{MAX_PERIOD_DAYS, MAX_RATE_DECIMALS, validate};
+pub use validate::{MAX_DISCOUNTS, MAX_PERIOD_DAYS, MAX_RATE_DECIMALS, validate};
 
 use serde_json::Value;
 

@@ -569,6 +569,25 @@ fn every_400_rule_names_its_field() {
 }
 
 #[test]
+fn more_discounts_than_an_invoice_may_carry_are_refused() {
+    let discounts = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"id": format!("d{i}"), "type": "percentage", "percent": "1"}))
+            .collect()
+    };
+    let lines = json!([{"id": "p", "type": "product", "unit_price": "10", "quantity": "1"}]);
+    let at_most = ok(json!({"lines": lines, "discounts": discounts(MAX_DISCOUNTS)}));
+    assert_eq!(
+        at_most["items"].as_array().map(Vec::len),
+        Some(1 + MAX_DISCOUNTS)
+    );
+    assert_eq!(
+        field(json!({"lines": lines, "discounts": discounts(MAX_DISCOUNTS + 1)})),
+        "discounts"
+    );
+}
+
+#[test]
 fn hostile_magnitudes_are_refused_not_panicked_on() {
     let huge = "10000000000000000000";
     let cases = vec![

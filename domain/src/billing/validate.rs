@@ -17,6 +17,10 @@ use super::input::{
 pub const MAX_PERIOD_DAYS: i64 = 366;
 /// Unit prices and rates may carry at most this many decimals.
 pub const MAX_RATE_DECIMALS: u32 = 6;
+/// Discounts one invoice may carry. Each is split over every item it covers, so the work is
+/// discounts × items: unbounded, a 4 MiB request (tens of thousands of each) would hold a core
+/// for many seconds. No real invoice comes near this.
+pub const MAX_DISCOUNTS: usize = 100;
 
 /// The kinds a time entry or usage record may point at.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -156,6 +160,12 @@ pub fn validate(input: &PreviewInput) -> Result<(), InputError> {
         non_negative(u.quantity, &at("quantity"))?;
     }
 
+    if input.discounts.len() > MAX_DISCOUNTS {
+        return Err(InputError::new(
+            "discounts",
+            format!("an invoice may carry at most {MAX_DISCOUNTS} discounts"),
+        ));
+    }
     let mut discount_ids = HashSet::with_capacity(input.discounts.len());
     for (i, d) in input.discounts.iter().enumerate() {
         let at = |f: &str| format!("discounts[{i}].{f}");
