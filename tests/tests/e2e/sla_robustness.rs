@@ -455,6 +455,16 @@ async fn a_ticket_closed_before_its_clock_started_records_its_close() {
     assert!(gap < 1.0, "stopped {gap} s away from the close");
     let temporal = env.temporal().await.unwrap();
     let id = sla_workflow_id(s.tenant_id, ticket);
+    // With no reopen window the run ends right after the close: the whole run is replayed,
+    // and the worker is not stopped while the run still writes its last step.
+    eventually(Duration::from_secs(30), || async {
+        Ok(
+            (wf::status(&temporal, &id).await == Some(WorkflowExecutionStatus::Completed))
+                .then_some(()),
+        )
+    })
+    .await
+    .expect("the run ends after the close");
     wf::check_replay(&temporal, &id, "ticket_sla_local_closed_before_start")
         .await
         .unwrap();
