@@ -48,10 +48,16 @@ impl Role {
                     | WriteComments
                     | ReadInternalNotes
                     | ReadSla
+                    | ReadTime
             ),
             Role::Billing => matches!(
                 permission,
-                ReadReference | ReadTickets | ReadInternalNotes | ReadSla | ManageBilling
+                ReadReference
+                    | ReadTickets
+                    | ReadInternalNotes
+                    | ReadSla
+                    | ManageBilling
+                    | ReadTime
             ),
             Role::Client => matches!(permission, ReadTickets | WriteTickets | WriteComments),
         }
@@ -95,8 +101,11 @@ pub enum Permission {
     ReadSla,
     /// Create and change business-hours schedules, SLA policies and escalation managers.
     ManageSla,
-    /// Run billing: invoice previews, and billing data as it arrives.
+    /// Run billing: read and change services, contracts, tax, credits, usage, time entries and
+    /// timesheets (approving them too); invoice previews.
     ManageBilling,
+    /// Read time entries and timesheets.
+    ReadTime,
 }
 
 #[cfg(test)]
@@ -138,6 +147,10 @@ mod tests {
             (Role::Technician, ManageNotifications, false),
             (Role::Billing, ManageNotifications, false),
             (Role::Admin, ManageBilling, true),
+            (Role::Technician, ReadTime, true),
+            (Role::Technician, ManageBilling, false),
+            (Role::Billing, ReadTime, true),
+            (Role::Client, ReadTime, false),
             (Role::Billing, ManageBilling, true),
             (Role::Technician, ManageBilling, false),
             (Role::Client, ManageBilling, false),

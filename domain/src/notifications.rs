@@ -66,6 +66,8 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
             | Event::TicketClosed { ticket }
             | Event::CommentAdded { ticket, .. } => ticket.assignee_id.into_iter().collect(),
             Event::ProjectTaskAssigned(t) => vec![t.assignee_id],
+            // A submitted timesheet goes to its approver; the decision goes back to its worker.
+            Event::TimeEntrySubmitted(t) => vec![t.reviewer_id],
             Event::TimeEntryApproved(t) | Event::TimeEntryRejected(t) => vec![t.user_id],
             _ => Vec::new(),
         }
@@ -112,11 +114,13 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
     };
     let money = |a: i64| Money::new(rust_decimal::Decimal::new(a, 2), "USD");
     let entry = TimeEntryChanged {
-        time_entry_id: id,
+        timesheet_id: id,
         user_id: id,
-        ticket_id: Some(id),
-        minutes: 90,
-        reviewer_id: Some(id),
+        period_start: NaiveDate::from_ymd_opt(2026, 1, 5)?,
+        period_end: NaiveDate::from_ymd_opt(2026, 1, 12)?,
+        entries: 12,
+        minutes: 2250,
+        reviewer_id: id,
         reason: Some("Missing notes".into()),
     };
     let event = match subtype {
@@ -195,7 +199,6 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             name: "Go-live".into(),
         }),
         "time_entry.submitted" => Event::TimeEntrySubmitted(TimeEntryChanged {
-            reviewer_id: None,
             reason: None,
             ..entry
         }),

@@ -9,6 +9,7 @@
 mod allocate;
 mod credits;
 mod currency;
+mod cycle;
 mod decimal;
 mod discounts;
 mod draft;
@@ -21,6 +22,10 @@ mod validate;
 
 pub use allocate::allocate;
 pub use currency::InvoiceCurrency;
+pub use cycle::{
+    Anchor, BillingCycle, CycleError, Timing, check_anchor, period_containing, period_starting,
+    previous_period,
+};
 pub use decimal::{format_money, parse_strict, round_half_away, round_up};
 pub use draft::compute;
 pub use error::InputError;

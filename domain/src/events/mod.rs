@@ -242,12 +242,15 @@ impl Envelope {
             Event::TimeEntrySubmitted(t)
             | Event::TimeEntryApproved(t)
             | Event::TimeEntryRejected(t) => {
-                if t.minutes == 0 {
-                    e.push("payload.minutes", "must be positive");
+                if t.entries == 0 {
+                    e.push("payload.entries", "must be positive");
                 }
-                let reviewed = !matches!(self.event, Event::TimeEntrySubmitted(_));
-                if reviewed && t.reviewer_id.is_none() {
-                    e.push("payload.reviewer_id", "is required once reviewed");
+                if t.period_end <= t.period_start {
+                    e.push("payload.period_end", "must be after period_start");
+                }
+                let rejected = matches!(self.event, Event::TimeEntryRejected(_));
+                if rejected && t.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                    e.push("payload.reason", "is required when rejected");
                 }
             }
             Event::ProjectCreated(ProjectCreated { name, .. })
@@ -419,14 +422,16 @@ mod tests {
         crate::money::Money::new(amount.parse().unwrap(), "USD")
     }
 
-    fn time_entry(reviewer: Option<Uuid>) -> TimeEntryChanged {
+    fn time_entry(reason: Option<&str>) -> TimeEntryChanged {
         TimeEntryChanged {
-            time_entry_id: Uuid::nil(),
+            timesheet_id: Uuid::nil(),
             user_id: Uuid::nil(),
-            ticket_id: None,
-            minutes: 30,
-            reviewer_id: reviewer,
-            reason: None,
+            period_start: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            period_end: chrono::NaiveDate::from_ymd_opt(2026, 1, 12).unwrap(),
+            entries: 3,
+            minutes: 90,
+            reviewer_id: Uuid::nil(),
+            reason: reason.map(str::to_owned),
         }
     }
 
@@ -511,8 +516,8 @@ mod tests {
                 amount: money("100.00"),
             }),
             Event::TimeEntrySubmitted(time_entry(None)),
-            Event::TimeEntryApproved(time_entry(Some(Uuid::nil()))),
-            Event::TimeEntryRejected(time_entry(Some(Uuid::nil()))),
+            Event::TimeEntryApproved(time_entry(None)),
+            Event::TimeEntryRejected(time_entry(Some("Missing notes"))),
             Event::ProjectCreated(ProjectCreated {
                 project_id: Uuid::nil(),
                 client_id: Uuid::nil(),
@@ -626,16 +631,13 @@ mod tests {
                 }),
                 "payload.period_end",
             ),
-            (
-                Event::TimeEntryApproved(time_entry(None)),
-                "payload.reviewer_id",
-            ),
+            (Event::TimeEntryRejected(time_entry(None)), "payload.reason"),
             (
                 Event::TimeEntrySubmitted(TimeEntryChanged {
-                    minutes: 0,
+                    entries: 0,
                     ..time_entry(None)
                 }),
-                "payload.minutes",
+                "payload.entries",
             ),
             (
                 Event::ProjectCreated(ProjectCreated {

@@ -93,13 +93,18 @@ pub struct PaymentRecorded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeEntryChanged {
-    pub time_entry_id: Uuid,
+    /// The timesheet whose entries changed state together.
+    pub timesheet_id: Uuid,
     /// Who worked the time.
     pub user_id: Uuid,
-    pub ticket_id: Option<Uuid>,
-    pub minutes: u32,
-    /// Who approved or rejected it (absent on submit).
-    pub reviewer_id: Option<Uuid>,
+    /// The timesheet's period, `[period_start, period_end)`.
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// How many entries it holds, and their minutes in total.
+    pub entries: u32,
+    pub minutes: u64,
+    /// On submit, the approver asked to review it; afterwards, who approved or rejected it.
+    pub reviewer_id: Uuid,
     /// Why it was rejected.
     pub reason: Option<String>,
 }
