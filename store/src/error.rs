@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The record cannot change while others depend on it.
     #[error("{0}")]
     InUse(String),
+    /// The record's state does not allow this now (approving a timesheet nobody submitted).
+    #[error("{0}")]
+    WrongState(String),
     /// Too much bounded work is in progress; nothing was done.
     #[error("{0}; retry later")]
     Busy(&'static str),

@@ -23,6 +23,11 @@ pub struct SeededTenant {
     pub status_in_progress: Uuid,
     pub status_waiting: Uuid,
     pub status_closed: Uuid,
+    /// "Remote support", billed by the hour (USD 150.00 by default).
+    pub service_id: Uuid,
+    /// "Managed services": a monthly fee of 500.00 and remote support by the hour. No client
+    /// is on it.
+    pub contract_id: Uuid,
 }
 
 /// Seeds tenant `slug` as the schema owner (`pool` must bypass row-level security) with an
@@ -150,6 +155,42 @@ pub async fn seed_tenant(
     let status_waiting = status("Waiting on Client", false, true, false, 3).await?;
     let status_closed = status("Closed", true, false, false, 4).await?;
 
+    let service_id = sqlx::query_scalar!(
+        r#"INSERT INTO services (tenant_id, id, name, unit, rates)
+           VALUES ($1, $2, 'Remote support', 'hour', '{"USD": "150.00"}'::jsonb)
+           ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = services.name RETURNING id"#,
+        tenant_id,
+        new_id(),
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let contract_id = sqlx::query_scalar!(
+        "INSERT INTO contracts (tenant_id, id, name, description)
+         VALUES ($1, $2, 'Managed services', 'A monthly fee and remote support by the hour')
+         ON CONFLICT (tenant_id, lower(name)) DO UPDATE SET name = contracts.name RETURNING id",
+        tenant_id,
+        new_id(),
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    // Lines only for a contract made just now: a second run leaves them as they are.
+    sqlx::query!(
+        r#"INSERT INTO contract_lines (tenant_id, id, contract_id, position, kind, service_id, terms)
+           SELECT $1, v.id, $3, v.position, v.kind, v.service_id, v.terms
+           FROM (VALUES ($2::uuid, 1, 'fixed', NULL::uuid, '{"amount": "500.00"}'::jsonb),
+                        ($4::uuid, 2, 'hourly', $5::uuid,
+                         '{"minimum_minutes": 15, "round_up_to_minutes": 15}'::jsonb))
+                AS v (id, position, kind, service_id, terms)
+           WHERE NOT EXISTS (SELECT 1 FROM contract_lines WHERE contract_id = $3)"#,
+        tenant_id,
+        new_id(),
+        contract_id,
+        new_id(),
+        service_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+
     sqlx::query!(
         "INSERT INTO api_keys (tenant_id, id, name, secret_hash, role, user_id)
          VALUES ($1, $2, 'admin', $3, 'admin', $4) ON CONFLICT (secret_hash) DO NOTHING",
@@ -174,6 +215,8 @@ pub async fn seed_tenant(
         status_in_progress,
         status_waiting,
         status_closed,
+        service_id,
+        contract_id,
     })
 }
 

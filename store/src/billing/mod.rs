@@ -1,4 +1,18 @@
-//! Billing: the invoice preview (the pure engine in `psa_domain::billing`, run for a caller
-//! allowed to bill), and the billing data it will read as it arrives.
+//! Billing: the data invoices are made from (the service catalogue, contracts and which
+//! client is on which, tax, credits, metered usage, approved time) and the invoice previews
+//! that run the pure engine in `psa_domain::billing` over it.
+//!
+//! Reads and writes need `ManageBilling` (admin, billing); time entries and timesheets can
+//! also be read with `ReadTime` (technicians too).
 
+pub mod assignments;
+pub mod client_preview;
+pub mod contracts;
+pub mod credits;
+mod fields;
 pub mod preview;
+pub mod services;
+pub mod tax;
+pub mod time_entries;
+pub mod timesheets;
+pub mod usage;
