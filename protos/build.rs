@@ -1,7 +1,11 @@
 //! Compiles `proto/` with protox (pure Rust), so no system `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/psa/v1/tickets.proto", "proto/psa/v1/sla.proto"];
+    let protos = [
+        "proto/psa/v1/tickets.proto",
+        "proto/psa/v1/sla.proto",
+        "proto/psa/v1/billing.proto",
+    ];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }

@@ -1,3 +1,10 @@
-//! Billing over HTTP: the invoice preview. The operations are `psa_store::billing`.
+//! Billing over HTTP and gRPC; the operations are `psa_store::billing`.
 
+pub mod contracts;
+pub mod credits;
+pub mod grpc;
 pub mod http;
+pub mod services;
+pub mod tax;
+pub mod time;
+pub mod usage;

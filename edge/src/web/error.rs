@@ -34,7 +34,8 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
-    /// The record cannot change while others depend on it (409; gRPC FAILED_PRECONDITION).
+    /// The record cannot change while others depend on it, or its state does not allow the
+    /// change now (409; gRPC FAILED_PRECONDITION).
     #[error("{0}")]
     InUse(String),
     #[error("request body is larger than {limit} bytes")]
@@ -119,7 +120,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(v) => ApiError::Invalid(v),
             StoreError::Malformed(v) => ApiError::Malformed(v),
             StoreError::Conflict { detail, field } => ApiError::Conflict { detail, field },
-            StoreError::InUse(m) => ApiError::InUse(m),
+            StoreError::InUse(m) | StoreError::WrongState(m) => ApiError::InUse(m),
             StoreError::Busy(m) => ApiError::Busy(m),
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Internal(e) => ApiError::Internal(e),

@@ -5,14 +5,18 @@
 use crate::state::AppState;
 use crate::web::auth::{self, Principal};
 use crate::web::error::ApiError;
+use crate::web::extract::LARGE_BODY_LIMIT;
+use psa_protos::v1::billing_service_server::BillingServiceServer;
 use psa_protos::v1::sla_service_server::SlaServiceServer;
 use psa_protos::v1::ticket_service_server::TicketServiceServer;
 
+use crate::billing::grpc::BillingApi;
 use crate::sla::grpc::SlaApi;
 use crate::tickets::grpc::TicketApi;
 
-/// The gRPC router: ticket and SLA services plus reflection, both `grpc.reflection.v1` and the
-/// `v1alpha` that many tools (grpcurl before 1.9, Postman, older grpc_cli) still ask for.
+/// The gRPC router: ticket, SLA and billing services plus reflection, both
+/// `grpc.reflection.v1` and the `v1alpha` that many tools (grpcurl before 1.9, Postman, older
+/// grpc_cli) still ask for.
 pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -23,9 +27,13 @@ pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflectio
     let limit = state.config.body_limit;
     let tickets =
         TicketServiceServer::new(TicketApi::new(state.clone())).max_decoding_message_size(limit);
-    let sla = SlaServiceServer::new(SlaApi::new(state)).max_decoding_message_size(limit);
+    let sla = SlaServiceServer::new(SlaApi::new(state.clone())).max_decoding_message_size(limit);
+    // Invoice previews carry thousands of time entries, as over HTTP (`LARGE_BODY_LIMIT`).
+    let billing = BillingServiceServer::new(BillingApi::new(state))
+        .max_decoding_message_size(LARGE_BODY_LIMIT.max(limit));
     Ok(tonic::service::Routes::new(tickets)
         .add_service(sla)
+        .add_service(billing)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha))
 }

@@ -11,6 +11,7 @@ pub mod billing_schemas;
 pub mod schemas;
 
 use crate::billing::http as billing;
+use crate::billing::{contracts, credits, services, tax, time, usage};
 use crate::clients::http as clients;
 use crate::notifications::{
     http as notifications, settings_http as notification_settings, templates_http as templates,
@@ -35,7 +36,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     info(
         title = "PSA Orchestrator edge API",
         version = "1",
-        description = "Tickets, clients, reference data, SLA configuration and clocks, and \
+        description = "Tickets, clients, reference data, SLA configuration and clocks, billing \
+            (services, contracts, tax, credits, usage, time and invoice previews), and \
             notifications of one tenant, chosen by the API key. Every error is \
             `application/problem+json` (RFC 9457) naming the fields at fault. The creates that \
             declare an `Idempotency-Key` header are safe to retry with it. Lists answer \
@@ -44,7 +46,19 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
             as `{}`. Instants carry at most milliseconds."
     ),
     paths(
-        billing::preview,
+        billing::preview, billing::client_preview,
+        services::create, services::list, services::get, services::update,
+        contracts::create, contracts::list, contracts::get, contracts::update,
+        contracts::create_line, contracts::list_lines, contracts::get_line, contracts::update_line,
+        contracts::create_assignment, contracts::list_assignments, contracts::get_assignment,
+        contracts::update_assignment,
+        tax::create, tax::list, tax::get, tax::update, tax::get_settings, tax::put_settings,
+        credits::create, credits::list, credits::get, credits::update,
+        usage::record, usage::list, usage::get,
+        time::create_time_entry, time::list_time_entries, time::get_time_entry,
+        time::update_time_entry, time::delete_time_entry, time::create_timesheet,
+        time::list_timesheets, time::get_timesheet, time::submit_timesheet,
+        time::approve_timesheet, time::reject_timesheet, time::reopen_timesheet,
         sla::preview, sla::ticket_sla, sla::ticket_audit, sla::compliance,
         sla_config::list_schedules, sla_config::create_schedule, sla_config::get_schedule,
         sla_config::replace_schedule, sla_config::delete_schedule, sla_config::list_holidays,
