@@ -131,6 +131,7 @@ pub async fn operations(env: &TestEnv) -> Vec<Operation> {
 fn query(op: &Operation) -> &'static str {
     let q = match (op.method.as_str(), op.template.as_str()) {
         ("GET", "/v1/sla/compliance") => "?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+        ("POST", "/v1/clients/{id}/invoice-preview") => "?period_start=2026-01-01",
         _ => "",
     };
     for name in &op.required_query {
@@ -345,6 +346,46 @@ impl<'e> Api<'e> {
             }
             ("POST", "/v1/tickets/{id}/close") => json!({}),
             ("POST", "/v1/tickets/{id}/comments") => json!({ "body": tag }),
+            ("PUT", "/v1/clients/{id}/tax-settings") => json!({ "exempt": true }),
+            ("POST", "/v1/services") => json!({ "name": tag, "unit": "hour" }),
+            ("POST", "/v1/contracts") => named,
+            ("PATCH", "/v1/services/{id}" | "/v1/contracts/{id}" | "/v1/tax-regions/{id}") => named,
+            ("POST", "/v1/contracts/{id}/lines") => {
+                json!({ "type": "fixed", "terms": { "amount": "100.00" } })
+            }
+            ("PATCH", "/v1/contract-lines/{id}") => json!({ "description": tag }),
+            // One-day assignments of the seeded contract: they never overlap each other.
+            ("POST", "/v1/client-contracts") => json!({
+                "client_id": s.client_id, "contract_id": s.contract_id, "start_date": day,
+                "end_date": day, "currency": "USD", "billing_cycle": "monthly",
+            }),
+            // An end no later than its own start would be refused, and a later one could
+            // overlap the next one-day assignment: the patch changes nothing.
+            ("PATCH", "/v1/client-contracts/{id}") => json!({}),
+            ("POST", "/v1/tax-regions") => json!({
+                "name": tag, "components": [{ "name": "VAT", "rate": "20" }],
+            }),
+            ("POST", "/v1/credits") => json!({
+                "client_id": s.client_id, "amount": "10.00", "currency": "USD",
+            }),
+            ("PATCH", "/v1/credits/{id}") => json!({ "note": tag }),
+            ("POST", "/v1/usage") => json!({
+                "client_id": s.client_id, "service_id": s.service_id, "quantity": "1",
+                "occurred_at": "2026-01-05T10:00:00Z", "external_id": tag,
+            }),
+            ("POST", "/v1/time-entries") => json!({
+                "worker_id": s.technician_user_id, "client_id": s.client_id,
+                "service_id": s.service_id, "work_date": day, "minutes": 30,
+            }),
+            ("PATCH", "/v1/time-entries/{id}") => json!({ "note": tag }),
+            // One-day timesheets on days no other call used.
+            ("POST", "/v1/timesheets") => json!({
+                "worker_id": s.technician_user_id, "period_start": day,
+                "period_end": day + chrono::Days::new(1),
+            }),
+            ("POST", "/v1/timesheets/{id}/submit") => json!({ "approver_id": s.admin_user_id }),
+            ("POST", "/v1/timesheets/{id}/approve" | "/v1/timesheets/{id}/reopen") => json!({}),
+            ("POST", "/v1/timesheets/{id}/reject") => json!({ "reason": tag }),
             _ => Value::Null,
         };
         match (op.has_body, body) {
@@ -430,6 +471,17 @@ impl<'e> Api<'e> {
                 set("/v1/notification-templates/{subtype}", &key).await;
                 key
             }
+            // A line is made on a new contract.
+            "/v1/contract-lines" => {
+                let contract = Box::pin(self.create(tenant, "/v1/contracts", user)).await;
+                let op = self.op(Method::POST, "/v1/contracts/{id}/lines");
+                let body = self.body(op, tenant);
+                let a = self
+                    .send(&admin, Method::POST, &op.path(&contract), body.as_ref())
+                    .await;
+                assert!(a.status.is_success(), "{op}: {a}");
+                a.body["id"].as_str().expect("a line id").to_owned()
+            }
             // Everything else is made by POSTing to its collection.
             _ => {
                 let op = self
@@ -475,7 +527,54 @@ impl<'e> Api<'e> {
             Some(collection) => self.create(tenant, collection, user).await,
             None => String::new(),
         };
+        self.prepare(op, tenant, &key).await;
         (op.path(&key), self.body(op, tenant))
+    }
+
+    /// Brings the record `key` into the state `op` acts on: a client on a contract for its
+    /// invoice preview, a timesheet with time for its submit, a submitted one for a decision.
+    pub async fn prepare(&self, op: &Operation, tenant: &Tenant, key: &str) {
+        let admin = admin(tenant);
+        let s = &tenant.seeded;
+        let post = async |path: String, body: Value| {
+            let a = self.send(&admin, Method::POST, &path, Some(&body)).await;
+            assert!(a.status.is_success(), "preparing {op}: POST {path}: {a}");
+            a
+        };
+        match op.template.as_str() {
+            "/v1/clients/{id}/invoice-preview" => {
+                post(
+                    "/v1/client-contracts".into(),
+                    json!({ "client_id": key, "contract_id": s.contract_id,
+                            "start_date": "2026-01-01", "currency": "USD",
+                            "billing_cycle": "monthly" }),
+                )
+                .await;
+            }
+            "/v1/timesheets/{id}/submit"
+            | "/v1/timesheets/{id}/approve"
+            | "/v1/timesheets/{id}/reject"
+            | "/v1/timesheets/{id}/reopen" => {
+                let sheet = self
+                    .send(&admin, Method::GET, &format!("/v1/timesheets/{key}"), None)
+                    .await;
+                post(
+                    "/v1/time-entries".into(),
+                    json!({ "worker_id": s.technician_user_id, "client_id": s.client_id,
+                            "service_id": s.service_id, "minutes": 30,
+                            "work_date": sheet.body["period_start"] }),
+                )
+                .await;
+                if op.template != "/v1/timesheets/{id}/submit" {
+                    post(
+                        format!("/v1/timesheets/{key}/submit"),
+                        json!({ "approver_id": s.admin_user_id }),
+                    )
+                    .await;
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Everything `caller` can read about the record `key` of `collection`: every GET under

@@ -5,6 +5,9 @@
 mod activity_store;
 mod api_consistency;
 mod bad_input;
+mod billing_data;
+mod billing_grpc;
+mod billing_preview_stored;
 mod constraints;
 mod coverage_fixtures;
 mod event_bus;
@@ -24,3 +27,4 @@ mod templates;
 mod tenant_isolation;
 mod ticket_numbers;
 mod ticket_workflow;
+mod timesheets;

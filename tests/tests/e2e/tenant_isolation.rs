@@ -479,6 +479,7 @@ async fn every_path_with_a_parameter_answers_another_tenant_as_for_a_random_id()
             // The body was valid: B's own record of the kind takes it. Otherwise the 404s
             // above could be about the body, not the ID.
             let own = api.create(&env.b, collection, b_user).await;
+            api.prepare(op, &env.b, &own).await;
             let mine = api
                 .send(&b, op.method.clone(), &op.path(&own), body.as_ref())
                 .await;
