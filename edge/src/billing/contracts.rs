@@ -35,7 +35,7 @@ pub struct ClientQuery {
 #[utoipa::path(post, path = "/v1/contracts", operation_id = "createContract", tag = "billing", request_body = ContractInput,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
         description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
-    responses((status = 201, body = Contract), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another contract of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 201, body = Contract), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -67,7 +67,7 @@ pub async fn get(
     Ok(Json(svc::get(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/contracts/{id}", operation_id = "updateContract", tag = "billing", request_body = ContractPatch, responses((status = 200, body = Contract), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/contracts/{id}", operation_id = "updateContract", tag = "billing", request_body = ContractPatch, responses((status = 409, description = "Another contract of the tenant has this name (names are unique, ignoring case).", body = Problem), (status = 200, body = Contract), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(p): Caller,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 #[utoipa::path(post, path = "/v1/tax-regions", operation_id = "createTaxRegion", tag = "billing", request_body = TaxRegionInput,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
         description = "Makes the create safe to retry: a request with a key already used answers as the first did (422 when the key was used for a different request).")),
-    responses((status = 201, body = TaxRegion), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, description = "Another tax region of the tenant has this name.", body = Problem), (status = 201, body = TaxRegion), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -50,7 +50,7 @@ pub async fn get(
     Ok(Json(svc::get(&s.pool, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/tax-regions/{id}", operation_id = "updateTaxRegion", tag = "billing", request_body = TaxRegionPatch, responses((status = 200, body = TaxRegion), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(patch, path = "/v1/tax-regions/{id}", operation_id = "updateTaxRegion", tag = "billing", request_body = TaxRegionPatch, responses((status = 409, description = "Another tax region of the tenant has this name.", body = Problem), (status = 200, body = TaxRegion), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(p): Caller,

@@ -68,6 +68,7 @@ pub fn timing_schema() -> impl Into<RefOr<Schema>> {
     "contract_id": "0190d9a0-2d3e-7f40-8152-637485960a1b", "start_date": "2026-01-01",
     "end_date": null, "currency": "USD", "billing_cycle": "monthly", "anchor": "calendar",
     "timing": "arrears", "created_at": "2026-03-02T09:30:00Z", "updated_at": "2026-03-02T09:30:00Z"}))]
+#[schema(as = ClientContract)]
 pub struct Assignment {
     pub id: Uuid,
     pub client_id: Uuid,
@@ -90,6 +91,7 @@ pub struct Assignment {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientContractInput)]
 pub struct AssignmentInput {
     pub client_id: Uuid,
     pub contract_id: Uuid,
@@ -110,6 +112,7 @@ pub struct AssignmentInput {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientContractPatch)]
 pub struct AssignmentPatch {
     /// The last day covered: ends (or extends) the client's time on the contract.
     pub end_date: Option<NaiveDate>,
