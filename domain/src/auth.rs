@@ -58,8 +58,12 @@ impl Role {
                     | ReadSla
                     | ManageBilling
                     | ReadTime
+                    | ReadInvoices
             ),
-            Role::Client => matches!(permission, ReadTickets | WriteTickets | WriteComments),
+            Role::Client => matches!(
+                permission,
+                ReadTickets | WriteTickets | WriteComments | ReadInvoices
+            ),
         }
     }
 }
@@ -106,6 +110,8 @@ pub enum Permission {
     ManageBilling,
     /// Read time entries and timesheets.
     ReadTime,
+    /// Read invoices: all of them, or for a client-portal key its own client's finalized ones.
+    ReadInvoices,
 }
 
 #[cfg(test)]
@@ -151,6 +157,8 @@ mod tests {
             (Role::Technician, ManageBilling, false),
             (Role::Billing, ReadTime, true),
             (Role::Client, ReadTime, false),
+            (Role::Client, ReadInvoices, true),
+            (Role::Technician, ReadInvoices, false),
             (Role::Billing, ManageBilling, true),
             (Role::Technician, ManageBilling, false),
             (Role::Client, ManageBilling, false),

@@ -4,6 +4,8 @@ pub mod contracts;
 pub mod credits;
 pub mod grpc;
 pub mod http;
+pub mod invoices;
+pub mod payments;
 pub mod services;
 pub mod tax;
 pub mod time;

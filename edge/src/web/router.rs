@@ -172,6 +172,37 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/usage/{id}", get(billing::usage::get))
         .route(
+            "/invoices",
+            post(billing::invoices::create).get(billing::invoices::list),
+        )
+        .route(
+            "/invoices/{id}",
+            get(billing::invoices::get).patch(billing::invoices::update),
+        )
+        .route("/invoices/{id}/finalize", post(billing::invoices::finalize))
+        .route("/invoices/{id}/void", post(billing::invoices::void))
+        .route(
+            "/payments",
+            post(billing::payments::create).get(billing::payments::list),
+        )
+        .route("/payments/{id}", get(billing::payments::get))
+        .route("/payments/{id}/refunds", post(billing::payments::refund))
+        .route(
+            "/credits/{id}/refunds",
+            post(billing::payments::refund_credit),
+        )
+        .route("/clients/{id}/adjustments", post(billing::payments::adjust))
+        .route("/clients/{id}/balance", get(billing::payments::balance))
+        .route("/ledger", get(billing::payments::list_ledger))
+        .route(
+            "/ledger/reconciliation",
+            get(billing::payments::reconciliation),
+        )
+        .route(
+            "/invoice-settings",
+            get(billing::invoices::get_settings).patch(billing::invoices::update_settings),
+        )
+        .route(
             "/time-entries",
             post(billing::time::create_time_entry).get(billing::time::list_time_entries),
         )

@@ -80,7 +80,7 @@ pub async fn request(
 ) -> Result<Value, StoreError> {
     p.require(Permission::ManageBilling)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let settings = tax::settings_of(&mut tx, client).await?;
+    let tax = client_tax(&mut tx, client).await?;
     let far = period_start
         .checked_add_signed(Duration::days(MAX_PERIOD_DAYS))
         .ok_or_else(|| invalid("period_start", "is out of range"))?;
@@ -88,10 +88,6 @@ pub async fn request(
     let (period_end, parts) = participants(&mut tx, candidates, period_start, currency).await?;
     let currency = parts[0].assignment.currency.clone();
 
-    let region = match settings.region_id {
-        Some(id) => tax::region(&mut tx, id).await?,
-        None => None,
-    };
     let service_rates = services_of(&mut tx, &parts).await?;
     let mut lines = Vec::new();
     let mut used_ids = HashSet::new();
@@ -105,9 +101,14 @@ pub async fn request(
                 id = format!("{}@{}", line.id, part.assignment.id);
                 used_ids.insert(id.clone());
             }
-            if let Some(l) =
-                engine_line(&id, line, part, &currency, &service_rates, region.as_ref())?
-            {
+            if let Some(l) = engine_line(
+                &id,
+                line,
+                part,
+                &currency,
+                &service_rates,
+                tax.region.as_deref(),
+            )? {
                 lines.push(l);
                 part_ids.push(id);
             } else {
@@ -137,18 +138,48 @@ pub async fn request(
         "usage": usage,
         "credits": credits,
     });
-    if region.is_some() || settings.exempt || settings.reverse_charge {
-        let mut regions = Map::new();
-        if let Some(r) = &region {
-            regions.insert(r.name.clone(), r.components.clone());
-        }
-        request["tax"] = json!({
+    if let Some(t) = tax.object {
+        request["tax"] = t;
+    }
+    Ok(request)
+}
+
+/// How a client is taxed, in the engine's terms.
+pub(crate) struct ClientTax {
+    /// The request's `tax` object; none when the client is not taxed at all.
+    pub object: Option<Value>,
+    /// The region taxable lines name.
+    pub region: Option<String>,
+}
+
+/// The client's tax settings as the engine takes them; `NotFound` for no such client.
+pub(crate) async fn client_tax(
+    conn: &mut PgConnection,
+    client: Uuid,
+) -> Result<ClientTax, StoreError> {
+    let settings = tax::settings_of(conn, client).await?;
+    let region = match settings.region_id {
+        Some(id) => tax::region(conn, id).await?,
+        None => None,
+    };
+    if region.is_none() && !settings.exempt && !settings.reverse_charge {
+        return Ok(ClientTax {
+            object: None,
+            region: None,
+        });
+    }
+    let mut regions = Map::new();
+    if let Some(r) = &region {
+        regions.insert(r.name.clone(), r.components.clone());
+    }
+    Ok(ClientTax {
+        object: Some(json!({
             "exempt": settings.exempt,
             "reverse_charge": settings.reverse_charge,
             "regions": regions,
-        });
-    }
-    Ok(request)
+        })),
+        region: region.map(|r| r.name),
+    })
 }
 
 /// The assignments billing on `period_start`, with the period's end.
@@ -263,7 +294,7 @@ fn engine_line(
     part: &Part,
     currency: &str,
     services: &HashMap<Uuid, (bool, HashMap<String, String>)>,
-    region: Option<&tax::TaxRegion>,
+    region: Option<&str>,
 ) -> Result<Option<Value>, StoreError> {
     let mut l = match &line.terms {
         Value::Object(t) => t.clone(),
@@ -310,7 +341,7 @@ fn engine_line(
     l.insert("type".into(), json!(line.kind.as_str()));
     l.insert("taxable".into(), json!(taxable));
     if let (true, Some(r)) = (taxable, region) {
-        l.insert("tax_region".into(), json!(r.name));
+        l.insert("tax_region".into(), json!(r));
     }
     Ok(Some(Value::Object(l)))
 }

@@ -1,8 +1,10 @@
 //! Credits a client holds (prepayments, refunds, goodwill, a negative invoice): money in one
 //! currency, optionally expiring, that invoices draw down. `remaining` is what is left to
-//! apply; only invoices lower it.
+//! apply; only invoices, refunds and expiry lower it, each with its row in the ledger's credit
+//! account.
 
 use super::fields;
+use super::ledger::{self, Account, Entry, Kind};
 use crate::error::StoreError;
 use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
@@ -122,11 +124,14 @@ struct Row {
 impl TryFrom<Row> for Credit {
     type Error = StoreError;
     fn try_from(r: Row) -> Result<Self, StoreError> {
+        // Postgres answers a zero without its scale; `remaining` reads like `amount`.
+        let mut remaining = r.remaining;
+        remaining.rescale(r.amount.scale().max(remaining.scale()));
         Ok(Credit {
             id: r.id,
             client_id: r.client_id,
             amount: r.amount,
-            remaining: r.remaining,
+            remaining,
             currency: r.currency,
             expires_on: r.expires_on,
             source: CreditSource::from_db(&r.source)?,
@@ -214,9 +219,27 @@ pub async fn create(
                 input.source.unwrap_or(CreditSource::Manual).as_str(),
                 input.note,
             )
-            .fetch_one(conn)
+            .fetch_one(&mut *conn)
             .await?;
-            Credit::try_from(row)
+            let credit = Credit::try_from(row)?;
+            // Money held for the client from now on: the ledger's credit account says so.
+            ledger::append(
+                conn,
+                tenant,
+                Entry {
+                    client_id: credit.client_id,
+                    account: Account::Credit,
+                    kind: Kind::CreditIssued,
+                    amount: credit.amount,
+                    currency: &credit.currency,
+                    invoice_id: None,
+                    payment_id: None,
+                    credit_id: Some(credit.id),
+                    note: credit.note.as_deref(),
+                },
+            )
+            .await?;
+            Ok(credit)
         })
     })
     .await

@@ -49,6 +49,11 @@ pub(crate) fn rate(e: &mut ValidationErrors, field: &str, s: &str) -> Option<Dec
     decimal(e, field, s, MAX_RATE_DECIMALS)
 }
 
+/// A decimal string the engine has already accepted, as a number for its column.
+pub(crate) fn parse_decimal(s: &str) -> Result<Decimal, StoreError> {
+    parse_strict(s).map_err(|e| StoreError::internal(anyhow::anyhow!("{s}: {}", e.message())))
+}
+
 /// An ISO 4217 code.
 pub(crate) fn currency(
     e: &mut ValidationErrors,
@@ -85,6 +90,32 @@ pub(crate) const FINEST_CURRENCY: &str = "KWD";
 /// The keys a stored line's `terms` may not set, because the line record itself holds them.
 const LINE_KEYS: [&str; 4] = ["id", "type", "taxable", "tax_region"];
 
+/// The fields the engine reads for each kind of line. The engine passes over others; a stored
+/// record refuses them, so a misspelt `minimun_minutes` is an error now rather than a minimum
+/// silently missing from every invoice.
+fn terms_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "fixed" => &["amount", "active_from", "active_to", "prorate", "services"],
+        "hourly" => &["rate", "minimum_minutes", "round_up_to_minutes", "overtime"],
+        "bucket" => &[
+            "included_minutes",
+            "fee",
+            "overage_rate",
+            "rollover_minutes",
+            "max_rollover_minutes",
+            "minimum_minutes",
+            "round_up_to_minutes",
+        ],
+        "usage" => &["unit_price", "tiers", "tier_mode"],
+        "product" => &["unit_price", "quantity"],
+        _ => &[],
+    }
+}
+
+/// The fields of a tax component, and how many components one region may have.
+const COMPONENT_FIELDS: [&str; 4] = ["name", "rate", "compound", "brackets"];
+pub(crate) const MAX_COMPONENTS: usize = 20;
+
 /// Runs the engine's reader over a request holding one line of `kind` with `terms` in
 /// `currency`, and names any fault as `terms.…`.
 pub(crate) fn check_terms(kind: &str, terms: &Value, currency: &str) -> Result<(), StoreError> {
@@ -95,6 +126,16 @@ pub(crate) fn check_terms(kind: &str, terms: &Value, currency: &str) -> Result<(
         return Err(StoreError::invalid(
             &format!("terms.{k}"),
             "is set by the line itself, not its terms",
+        ));
+    }
+    let known = terms_fields(kind);
+    if let Some(k) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(StoreError::invalid(
+            &format!("terms.{k}"),
+            format!(
+                "is not a field of {kind} lines (expected one of {})",
+                known.join(", ")
+            ),
         ));
     }
     let mut line = Map::new();
@@ -114,11 +155,31 @@ pub(crate) fn check_terms(kind: &str, terms: &Value, currency: &str) -> Result<(
 /// Runs the engine's reader over a request whose only tax region is `components`, and names
 /// any fault as `components…`.
 pub(crate) fn check_components(components: &Value) -> Result<(), StoreError> {
-    if components.as_array().is_none_or(Vec::is_empty) {
+    let Some(list) = components.as_array().filter(|c| !c.is_empty()) else {
         return Err(StoreError::invalid(
             "components",
             "must be a non-empty list",
         ));
+    };
+    if list.len() > MAX_COMPONENTS {
+        return Err(StoreError::invalid(
+            "components",
+            format!("a region has at most {MAX_COMPONENTS} components"),
+        ));
+    }
+    for (i, c) in list.iter().enumerate() {
+        let Value::Object(c) = c else {
+            return Err(StoreError::invalid(
+                &format!("components[{i}]"),
+                "must be an object",
+            ));
+        };
+        if let Some(k) = c.keys().find(|k| !COMPONENT_FIELDS.contains(&k.as_str())) {
+            return Err(StoreError::invalid(
+                &format!("components[{i}].{k}"),
+                "is not a field of a tax component (name, rate, compound, brackets)",
+            ));
+        }
     }
     engine_check(
         &json!({
@@ -172,6 +233,16 @@ mod tests {
         assert!(check_terms("fixed", &json!({"amount": "10.500"}), "USD").is_err());
         assert!(check_terms("fixed", &json!({"amount": "10.500"}), FINEST_CURRENCY).is_ok());
         assert!(check_terms("fixed", &json!({"id": "x", "amount": "1"}), "USD").is_err());
+        let err = check_terms(
+            "hourly",
+            &json!({"rate": "1", "minimun_minutes": 30}),
+            "USD",
+        )
+        .unwrap_err();
+        let StoreError::Invalid(v) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(v.0[0].field, "terms.minimun_minutes");
     }
 
     #[test]
@@ -183,5 +254,10 @@ mod tests {
         assert_eq!(v.0[0].field, "components[0].rate");
         assert!(check_components(&json!([{"name": "VAT", "rate": "20"}])).is_ok());
         assert!(check_components(&json!([])).is_err());
+        assert!(check_components(&json!([{"name": "VAT", "rate": "20", "rat": "1"}])).is_err());
+        let many: Vec<Value> = (0..=MAX_COMPONENTS)
+            .map(|i| json!({"name": format!("C{i}"), "rate": "1"}))
+            .collect();
+        assert!(check_components(&Value::Array(many)).is_err());
     }
 }

@@ -3,13 +3,17 @@
 //! that run the pure engine in `psa_domain::billing` over it.
 //!
 //! Reads and writes need `ManageBilling` (admin, billing); time entries and timesheets can
-//! also be read with `ReadTime` (technicians too).
+//! also be read with `ReadTime` (technicians too), and invoices with `ReadInvoices` (a
+//! client-portal key: its own client's finalized ones).
 
 pub mod assignments;
 pub mod client_preview;
 pub mod contracts;
 pub mod credits;
 mod fields;
+pub mod invoices;
+pub mod ledger;
+pub mod payments;
 pub mod preview;
 pub mod services;
 pub mod tax;

@@ -393,3 +393,103 @@ async fn client_tax_settings_default_to_untaxed_and_are_saved_whole() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_billing_input_is_a_4xx_never_a_5xx() {
+    let env = TestEnv::start(Parts::EDGE_ONLY).await.unwrap();
+    let key = env.a.key.clone();
+    let s = &env.a.seeded;
+    let contract = s.contract_id;
+    let lines = format!("/v1/contracts/{contract}/lines");
+    let mut deep = json!("1");
+    for _ in 0..200 {
+        deep = json!({ "x": deep });
+    }
+    let many: Vec<Value> = (0..5_000)
+        .map(|i| json!({"name": format!("C{i}"), "rate": "1"}))
+        .collect();
+    let posts: Vec<(String, Value)> = vec![
+        (lines.clone(), json!({"type": "fixed", "terms": deep})),
+        (lines.clone(), json!({"type": "fixed", "terms": []})),
+        (
+            lines.clone(),
+            json!({"type": "fixed", "terms": {"amount": "9".repeat(400)}}),
+        ),
+        (
+            lines.clone(),
+            json!({"type": "fixed", "terms": {"amount": "1\u{0}"}}),
+        ),
+        (
+            lines.clone(),
+            json!({"type": "fixed", "terms": {"amount": "1", "n\u{0}": 1}}),
+        ),
+        (
+            lines.clone(),
+            json!({"type": "hourly", "terms": {"rate": "1", "minimum_minutes": 1e300}}),
+        ),
+        (
+            lines.clone(),
+            json!({"type": "fixed", "terms": {"amount": "1", "active_from": "+275760-09-13"}}),
+        ),
+        (
+            "/v1/tax-regions".into(),
+            json!({"name": "R", "components": {"name": "x"}}),
+        ),
+        (
+            "/v1/tax-regions".into(),
+            json!({"name": "R", "components": many}),
+        ),
+        (
+            "/v1/tax-regions".into(),
+            json!({"name": "R", "components": [{"name": "x", "brackets": [{"up_to": "1e9", "rate": "1"}]}]}),
+        ),
+        (
+            "/v1/credits".into(),
+            json!({"client_id": s.client_id, "amount": "1".repeat(60), "currency": "USD"}),
+        ),
+        (
+            "/v1/credits".into(),
+            json!({"client_id": s.client_id, "amount": "5", "currency": "USD", "expires_on": "262143-12-31"}),
+        ),
+        (
+            "/v1/usage".into(),
+            json!({"client_id": s.client_id, "service_id": s.service_id, "quantity": "1", "occurred_at": "9999-12-31T23:59:59Z", "external_id": "x".repeat(300)}),
+        ),
+        (
+            "/v1/usage".into(),
+            json!({"client_id": s.client_id, "service_id": s.service_id, "quantity": "0.0000001", "occurred_at": "2026-01-01T00:00:00Z", "external_id": "a"}),
+        ),
+        (
+            "/v1/client-contracts".into(),
+            json!({"client_id": s.client_id, "contract_id": contract, "start_date": "262000-01-01", "currency": "USD", "billing_cycle": "monthly"}),
+        ),
+        (
+            "/v1/services".into(),
+            json!({"name": "S", "unit": "h", "rates": (0..100).map(|i| (format!("{i}"), "1")).collect::<std::collections::BTreeMap<_, _>>()}),
+        ),
+    ];
+    for (path, body) in &posts {
+        let (status, answer) = call(&env, Method::POST, path, &key, Some(body)).await;
+        assert!(status.is_client_error(), "POST {path}: {status} {answer}");
+    }
+    let client = s.client_id;
+    for query in [
+        "period_start=9999-12-31",
+        "period_start=0001-01-01",
+        "period_start=%2B262143-12-31",
+        "period_start=2026-01-01&currency=%00",
+        "period_start=2026-13-01",
+        "period_start=2026-01-01&currency=ZZZZ",
+    ] {
+        let path = format!("/v1/clients/{client}/invoice-preview?{query}");
+        let (status, answer) = call(&env, Method::POST, &path, &key, None).await;
+        assert!(status.is_client_error(), "POST {path}: {status} {answer}");
+    }
+    // Nothing of it was written.
+    assert_eq!(env.count("tax_regions").await, 0);
+    assert_eq!(env.count("credits").await, 0);
+    assert_eq!(env.count("usage_records").await, 0);
+    assert_eq!(env.count("client_contracts").await, 0);
+    assert_eq!(env.count("contract_lines").await, 4);
+    env.shutdown().await;
+}

@@ -386,6 +386,23 @@ impl<'e> Api<'e> {
             ("POST", "/v1/timesheets/{id}/submit") => json!({ "approver_id": s.admin_user_id }),
             ("POST", "/v1/timesheets/{id}/approve" | "/v1/timesheets/{id}/reopen") => json!({}),
             ("POST", "/v1/timesheets/{id}/reject") => json!({ "reason": tag }),
+            ("POST", "/v1/invoices") => json!({
+                "client_id": s.client_id, "currency": "USD",
+                "items": [{ "description": tag, "quantity": "1", "unit_price": "10.00" }],
+            }),
+            ("PATCH", "/v1/invoices/{id}") => json!({ "note": tag }),
+            ("PATCH", "/v1/invoice-settings") => json!({ "payment_terms_days": 14 }),
+            // A prepayment: no invoice needed, it becomes the client's credit.
+            ("POST", "/v1/payments") => json!({
+                "client_id": s.client_id, "amount": "25.00", "currency": "USD",
+                "received_on": "2026-03-01", "method": "bank_transfer",
+            }),
+            ("POST", "/v1/payments/{id}/refunds" | "/v1/credits/{id}/refunds") => {
+                json!({ "amount": "1.00" })
+            }
+            ("POST", "/v1/clients/{id}/adjustments") => json!({
+                "amount": "-5.00", "currency": "USD", "note": tag,
+            }),
             _ => Value::Null,
         };
         match (op.has_body, body) {
@@ -532,7 +549,9 @@ impl<'e> Api<'e> {
     }
 
     /// Brings the record `key` into the state `op` acts on: a client on a contract for its
-    /// invoice preview, a timesheet with time for its submit, a submitted one for a decision.
+    /// invoice preview, a timesheet with time for its submit, a submitted one for a decision,
+    /// an invoice finalized for reads (client-portal keys see no drafts), a taxed client for a
+    /// new invoice.
     pub async fn prepare(&self, op: &Operation, tenant: &Tenant, key: &str) {
         let admin = admin(tenant);
         let s = &tenant.seeded;
@@ -542,6 +561,23 @@ impl<'e> Api<'e> {
             a
         };
         match op.template.as_str() {
+            // A taxed client, so the invoice writes tax rows too.
+            "/v1/invoices" if op.method == Method::POST => {
+                let (name, _) = self.tag(tenant);
+                let region = post(
+                    "/v1/tax-regions".into(),
+                    json!({ "name": name, "components": [{ "name": "VAT", "rate": "20" }] }),
+                )
+                .await;
+                let path = format!("/v1/clients/{}/tax-settings", s.client_id);
+                let body = json!({ "region_id": region.body["id"] });
+                let a = self.send(&admin, Method::PUT, &path, Some(&body)).await;
+                assert!(a.status.is_success(), "preparing {op}: PUT {path}: {a}");
+            }
+            // A client-portal key reads only finalized invoices.
+            "/v1/invoices/{id}" if op.method == Method::GET => {
+                post(format!("/v1/invoices/{key}/finalize"), json!({})).await;
+            }
             "/v1/clients/{id}/invoice-preview" => {
                 post(
                     "/v1/client-contracts".into(),
