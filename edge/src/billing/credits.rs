@@ -1,5 +1,6 @@
 //! `/v1/credits`: credits clients hold.
 
+use super::contracts::ClientQuery;
 use crate::state::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::{ApiError, Problem};
@@ -9,23 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use psa_store::billing::credits::{self as svc, Credit, CreditInput, CreditPatch};
 use psa_store::pagination::{Page, PageRequest};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ClientQuery {
-    /// Only this client's records.
-    pub client_id: Option<Uuid>,
-    /// 1 to 200; default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 22, pattern = "^[A-Za-z0-9_-]{0,22}$")]
-    pub cursor: Option<String>,
-}
 
 #[utoipa::path(post, path = "/v1/credits", operation_id = "createCredit", tag = "billing", request_body = CreditInput,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,

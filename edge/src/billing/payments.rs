@@ -2,7 +2,7 @@
 //! adjustments, a client's balances and the ledger with its reconciliation. The operations are
 //! `psa_store::billing::{payments, ledger}`.
 
-use crate::billing::credits::ClientQuery;
+use crate::billing::contracts::ClientQuery;
 use crate::state::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::{ApiError, Problem};
