@@ -5,10 +5,12 @@
 //! by a business key the workflow supplies.
 
 pub mod email_sender;
+pub mod invoice_run;
 pub mod notification_delivery;
 pub mod register;
 pub mod sla_clock;
 
 pub use email_sender::EmailSender;
+pub use invoice_run::InvoiceRunActivities;
 pub use notification_delivery::NotificationActivities;
 pub use sla_clock::SlaActivities;

@@ -16,6 +16,12 @@ pub fn notify_workflow_id(tenant_id: Uuid, event_id: Uuid) -> String {
     format!("notify:{tenant_id}:{event_id}")
 }
 
+/// Workflow ID of a tenant's invoice run for a period (`2026-11` or `2026-11-30`):
+/// `invoice-run:{tenant}:{period}`.
+pub fn invoice_run_workflow_id(tenant_id: Uuid, period: &str) -> String {
+    format!("invoice-run:{tenant_id}:{period}")
+}
+
 /// The task queue for workflows and most activities unless `TEMPORAL_TASK_QUEUE` says otherwise
 /// (DESIGN.md §4).
 pub const DEFAULT_TASK_QUEUE: &str = "psa";
@@ -30,6 +36,15 @@ pub mod sla_run {
     pub const EVENT_SIGNAL: &str = "ticket_event";
     /// Query answering [`crate::sla::run::TicketWorkflowStatus`].
     pub const STATUS_QUERY: &str = "status";
+}
+
+/// The type and query names of an invoice run, for callers that reach it without the
+/// workflow's code (the edge). The workflow's own definition is checked against these.
+pub mod invoice_run {
+    /// Workflow type.
+    pub const WORKFLOW_TYPE: &str = "invoice_run";
+    /// Query answering [`crate::billing::run::RunProgress`].
+    pub const PROGRESS_QUERY: &str = "progress";
 }
 
 /// A new time-ordered identifier for rows and events (UUIDv7), so primary keys and cursors

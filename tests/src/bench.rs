@@ -68,3 +68,58 @@ pub fn machine() -> String {
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
     format!("{cores} cores, {ram_gib:.1} GiB RAM")
 }
+
+/// A benchmark's worker: the harness's configuration, on a thread and runtime of its own (two
+/// threads, like the harness's), with `extra` workflows registered beside the system's.
+pub struct BenchWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl BenchWorker {
+    /// Stops the worker and waits for its thread.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let thread = self.thread;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+}
+
+pub fn start_worker(
+    env: &crate::TestEnv,
+    extra: impl FnOnce(
+        &mut temporalio_sdk::WorkerOptions,
+    ) -> Result<(), temporalio_sdk::workflows::WorkflowRegistrationError>
+    + Send
+    + 'static,
+) -> BenchWorker {
+    let config = env.worker_config();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("worker runtime: {e}");
+                return;
+            }
+        };
+        rt.block_on(async {
+            let run = psa_worker::run_worker_with(
+                config,
+                async {
+                    let _ = stopped.await;
+                },
+                extra,
+            );
+            if let Err(e) = run.await {
+                eprintln!("benchmark worker failed: {e}");
+            }
+        });
+        rt.shutdown_background();
+    });
+    BenchWorker { stop, thread }
+}

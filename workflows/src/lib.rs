@@ -6,6 +6,7 @@
 //! `activities` crate implements them and workflows call them without depending on it.
 
 pub mod client;
+pub mod invoice_run;
 pub mod notify_email;
 pub mod register;
 pub mod search_attributes;

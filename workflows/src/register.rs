@@ -1,6 +1,7 @@
 //! The one list of workflows this system runs, registered wherever workflow code runs: the
 //! worker, the replay test and the test harness's replays. A new workflow is added here once.
 
+use crate::invoice_run::InvoiceRunWorkflow;
 use crate::notify_email::EmailNotificationWorkflow;
 use crate::ticket_sla::SlaTicketWorkflow;
 use temporalio_sdk::WorkerOptions;
@@ -22,6 +23,7 @@ macro_rules! register_all {
     ($options:expr) => {{
         $options.register_workflow::<SlaTicketWorkflow>()?;
         $options.register_workflow::<EmailNotificationWorkflow>()?;
+        $options.register_workflow::<InvoiceRunWorkflow>()?;
         Ok(())
     }};
 }

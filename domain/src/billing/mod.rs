@@ -13,10 +13,12 @@ mod cycle;
 mod decimal;
 mod discounts;
 mod draft;
+mod due;
 mod error;
 mod input;
 mod lines;
 mod response;
+pub mod run;
 mod tax;
 mod validate;
 
@@ -28,6 +30,7 @@ pub use cycle::{
 };
 pub use decimal::{format_money, parse_strict, round_half_away, round_up};
 pub use draft::compute;
+pub use due::{AssignmentTerms, DueInvoice, RunPeriod, invoices_due};
 pub use error::InputError;
 pub use input::{
     Bracket, BucketLine, Credit, Discount, DiscountKind, FixedLine, HourlyLine, Line, LineKind,

@@ -6,6 +6,8 @@ pub mod grpc;
 pub mod http;
 pub mod invoices;
 pub mod payments;
+pub mod run_workflow;
+pub mod runs;
 pub mod services;
 pub mod tax;
 pub mod time;

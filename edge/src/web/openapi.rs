@@ -11,7 +11,7 @@ pub mod billing_schemas;
 pub mod schemas;
 
 use crate::billing::http as billing;
-use crate::billing::{contracts, credits, invoices, payments, services, tax, time, usage};
+use crate::billing::{contracts, credits, invoices, payments, runs, services, tax, time, usage};
 use crate::clients::http as clients;
 use crate::notifications::{
     http as notifications, settings_http as notification_settings, templates_http as templates,
@@ -63,6 +63,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         invoices::void, invoices::get_settings, invoices::update_settings,
         payments::create, payments::list, payments::get, payments::refund, payments::refund_credit,
         payments::adjust, payments::balance, payments::list_ledger, payments::reconciliation,
+        runs::start, runs::list, runs::get,
         sla::preview, sla::ticket_sla, sla::ticket_audit, sla::compliance,
         sla_config::list_schedules, sla_config::create_schedule, sla_config::get_schedule,
         sla_config::replace_schedule, sla_config::delete_schedule, sla_config::list_holidays,

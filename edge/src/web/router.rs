@@ -199,6 +199,11 @@ pub fn router(state: AppState) -> Router {
             get(billing::payments::reconciliation),
         )
         .route(
+            "/invoice-runs",
+            post(billing::runs::start).get(billing::runs::list),
+        )
+        .route("/invoice-runs/{id}", get(billing::runs::get))
+        .route(
             "/invoice-settings",
             get(billing::invoices::get_settings).patch(billing::invoices::update_settings),
         )

@@ -80,27 +80,53 @@ pub async fn request(
 ) -> Result<Value, StoreError> {
     p.require(Permission::ManageBilling)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let tax = client_tax(&mut tx, client).await?;
+    let built = build(&mut tx, client, period_start, currency).await?;
+    tx.commit().await?;
+    Ok(built.request)
+}
+
+/// The engine request for one client period, and what in it stands for which stored record:
+/// an invoice run writes the items with these links.
+pub(crate) struct Built {
+    pub request: Value,
+    pub currency: String,
+    pub period_end: NaiveDate,
+    /// Engine line id → the contract line it is.
+    pub lines: HashMap<String, Uuid>,
+    /// Each stored time entry in the request, with the engine line that bills it.
+    pub time: Vec<(Uuid, String)>,
+    /// Each stored usage record in the request, with the engine line that bills it.
+    pub usage: Vec<(Uuid, String)>,
+}
+
+/// [`request`] in the caller's transaction, with the links an invoice run needs.
+pub(crate) async fn build(
+    conn: &mut PgConnection,
+    client: Uuid,
+    period_start: NaiveDate,
+    currency: Option<&str>,
+) -> Result<Built, StoreError> {
+    let tax = client_tax(conn, client).await?;
     let far = period_start
         .checked_add_signed(Duration::days(MAX_PERIOD_DAYS))
         .ok_or_else(|| invalid("period_start", "is out of range"))?;
-    let candidates = assignments::active_in(&mut tx, client, period_start, far).await?;
-    let (period_end, parts) = participants(&mut tx, candidates, period_start, currency).await?;
+    let candidates = assignments::active_in(conn, client, period_start, far).await?;
+    let (period_end, parts) = participants(conn, candidates, period_start, currency).await?;
     let currency = parts[0].assignment.currency.clone();
 
-    let service_rates = services_of(&mut tx, &parts).await?;
+    let service_rates = services_of(conn, &parts).await?;
     let mut lines = Vec::new();
-    let mut used_ids = HashSet::new();
+    let mut line_ids = HashMap::new();
     // Per part, the engine id of each of its lines, in order.
     let mut ids: Vec<Vec<String>> = Vec::new();
     for part in &parts {
         let mut part_ids = Vec::new();
         for line in &part.lines {
             let mut id = line.id.to_string();
-            if !used_ids.insert(id.clone()) {
+            if line_ids.contains_key(&id) {
                 id = format!("{}@{}", line.id, part.assignment.id);
-                used_ids.insert(id.clone());
             }
+            line_ids.insert(id.clone(), line.id);
             if let Some(l) = engine_line(
                 &id,
                 line,
@@ -118,9 +144,9 @@ pub async fn request(
         ids.push(part_ids);
     }
 
-    let time = time_for(&mut tx, client, &parts, &ids).await?;
-    let usage = usage_for(&mut tx, client, &parts, &ids).await?;
-    let credits = credits::open_of(&mut tx, client)
+    let time = time_for(conn, client, &parts, &ids).await?;
+    let usage = usage_for(conn, client, &parts, &ids).await?;
+    let credits = credits::open_of(conn, client)
         .await?
         .into_iter()
         .map(|c| {
@@ -128,20 +154,30 @@ pub async fn request(
                    "currency": c.currency, "expires_on": c.expires_on})
         })
         .collect::<Vec<_>>();
-    tx.commit().await?;
 
     let mut request = json!({
         "currency": currency,
         "period": {"start": period_start, "end": period_end},
         "lines": lines,
-        "time_entries": time,
-        "usage": usage,
+        "time_entries": time.iter().map(|(id, line, minutes)| {
+            json!({"id": id.to_string(), "line": line, "minutes": minutes})
+        }).collect::<Vec<_>>(),
+        "usage": usage.iter().map(|(_, line, quantity)| {
+            json!({"line": line, "quantity": quantity.to_string()})
+        }).collect::<Vec<_>>(),
         "credits": credits,
     });
     if let Some(t) = tax.object {
         request["tax"] = t;
     }
-    Ok(request)
+    Ok(Built {
+        request,
+        currency,
+        period_end,
+        lines: line_ids,
+        time: time.into_iter().map(|(id, line, _)| (id, line)).collect(),
+        usage: usage.into_iter().map(|(id, line, _)| (id, line)).collect(),
+    })
 }
 
 /// How a client is taxed, in the engine's terms.
@@ -390,7 +426,7 @@ async fn time_for(
     client: Uuid,
     parts: &[Part],
     ids: &[Vec<String>],
-) -> Result<Vec<Value>, StoreError> {
+) -> Result<Vec<(Uuid, String, i32)>, StoreError> {
     let Some((from, to)) = span(parts) else {
         return Ok(Vec::new());
     };
@@ -407,7 +443,7 @@ async fn time_for(
                 LineKind::bills_time,
                 true,
             )?;
-            Some(json!({"id": e.id.to_string(), "line": line, "minutes": e.minutes}))
+            Some((e.id, line.to_owned(), e.minutes))
         })
         .collect())
 }
@@ -417,7 +453,7 @@ async fn usage_for(
     client: Uuid,
     parts: &[Part],
     ids: &[Vec<String>],
-) -> Result<Vec<Value>, StoreError> {
+) -> Result<Vec<(Uuid, String, rust_decimal::Decimal)>, StoreError> {
     let Some((from, to)) = span(parts) else {
         return Ok(Vec::new());
     };
@@ -434,7 +470,7 @@ async fn usage_for(
                 |k| k == LineKind::Usage,
                 false,
             )?;
-            Some(json!({"line": line, "quantity": u.quantity.to_string()}))
+            Some((u.id, line.to_owned(), u.quantity))
         })
         .collect())
 }

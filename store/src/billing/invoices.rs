@@ -397,6 +397,15 @@ async fn settings_row(
     .await?)
 }
 
+/// Days from an invoice's date to its due date, from the tenant's settings.
+pub(crate) async fn payment_terms_days(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+) -> Result<u64, StoreError> {
+    let settings = settings_row(conn, tenant).await?;
+    Ok(u64::try_from(settings.payment_terms_days).unwrap_or(0))
+}
+
 pub async fn get_settings(pool: &PgPool, p: &Principal) -> Result<InvoiceSettings, StoreError> {
     p.require(Permission::ManageBilling)?;
     let mut tx = tenant::begin(pool, p).await?;
@@ -806,72 +815,21 @@ pub async fn finalize(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Invoice,
     .await?;
     write_draft(&mut tx, p.tenant_id, id, &items, &draft).await?;
 
-    // The counter row stays locked until this transaction ends: see the module doc.
-    settings_row(&mut tx, p.tenant_id).await?;
-    let number = sqlx::query!(
-        r#"UPDATE invoice_settings SET next_number = next_number + 1
-           RETURNING prefix, padding, next_number - 1 AS "taken!""#,
+    let number = take_numbers(&mut tx, p.tenant_id, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::internal(anyhow::anyhow!("no invoice number was taken")))?;
+    let applied_total = post(
+        &mut tx,
+        p.tenant_id,
+        row.client_id,
+        &row.currency,
+        id,
+        &draft,
     )
-    .fetch_one(&mut *tx)
     .await?;
-    let width = usize::try_from(number.padding).unwrap_or(1);
-    let number = format!("{}{:0width$}", number.prefix, number.taken);
-
-    let mut applied_total = Decimal::ZERO;
-    for applied in &draft.credits_applied {
-        let credit = Uuid::parse_str(&applied.credit_id).map_err(StoreError::internal)?;
-        let amount = applied.amount.value;
-        applied_total += amount;
-        sqlx::query!(
-            "UPDATE credits SET remaining = remaining - $2, updated_at = now() WHERE id = $1",
-            credit,
-            amount,
-        )
-        .execute(&mut *tx)
-        .await?;
-        for account in [Account::Receivable, Account::Credit] {
-            ledger::append(
-                &mut tx,
-                p.tenant_id,
-                Entry {
-                    client_id: row.client_id,
-                    account,
-                    kind: Kind::CreditApplied,
-                    amount: -amount,
-                    currency: &row.currency,
-                    invoice_id: Some(id),
-                    payment_id: None,
-                    credit_id: Some(credit),
-                    note: None,
-                },
-            )
-            .await?;
-        }
-    }
     let total = draft.total.value;
-    if !total.is_zero() {
-        ledger::append(
-            &mut tx,
-            p.tenant_id,
-            Entry {
-                client_id: row.client_id,
-                account: Account::Receivable,
-                kind: Kind::Invoice,
-                amount: total,
-                currency: &row.currency,
-                invoice_id: Some(id),
-                payment_id: None,
-                credit_id: None,
-                note: None,
-            },
-        )
-        .await?;
-    }
-    let status = if total - applied_total <= Decimal::ZERO {
-        InvoiceStatus::Paid
-    } else {
-        InvoiceStatus::Finalized
-    };
+    let status = finalized_status(total, applied_total);
     sqlx::query!(
         "UPDATE invoices SET number = $2, status = $3, credits_applied = $4, finalized_at = now(),
                 updated_at = now()
@@ -889,9 +847,108 @@ pub async fn finalize(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Invoice,
     Ok(out)
 }
 
+/// Takes the tenant's next `n` invoice numbers, formatted. The counter row stays locked until
+/// the caller's transaction ends (see the module doc), so numbers are gapless: a rolled-back
+/// transaction gives its numbers back.
+pub(crate) async fn take_numbers(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    n: usize,
+) -> Result<Vec<String>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    settings_row(conn, tenant).await?;
+    let count = i64::try_from(n).map_err(StoreError::internal)?;
+    let taken = sqlx::query!(
+        r#"UPDATE invoice_settings SET next_number = next_number + $1
+           RETURNING prefix, padding, next_number - $1 AS "first!""#,
+        count,
+    )
+    .fetch_one(conn)
+    .await?;
+    let width = usize::try_from(taken.padding).unwrap_or(1);
+    Ok((0..count)
+        .map(|k| format!("{}{:0width$}", taken.prefix, taken.first + k))
+        .collect())
+}
+
+/// Posts a computed invoice to the ledger in the caller's transaction: draws down the credits
+/// the engine applied (locked by the caller) and records the invoice. Returns what the credits
+/// covered.
+pub(crate) async fn post(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    client: Uuid,
+    currency: &str,
+    invoice: Uuid,
+    draft: &InvoiceDraft,
+) -> Result<Decimal, StoreError> {
+    let mut applied_total = Decimal::ZERO;
+    for applied in &draft.credits_applied {
+        let credit = Uuid::parse_str(&applied.credit_id).map_err(StoreError::internal)?;
+        let amount = applied.amount.value;
+        applied_total += amount;
+        sqlx::query!(
+            "UPDATE credits SET remaining = remaining - $2, updated_at = now() WHERE id = $1",
+            credit,
+            amount,
+        )
+        .execute(&mut *conn)
+        .await?;
+        for account in [Account::Receivable, Account::Credit] {
+            ledger::append(
+                conn,
+                tenant,
+                Entry {
+                    client_id: client,
+                    account,
+                    kind: Kind::CreditApplied,
+                    amount: -amount,
+                    currency,
+                    invoice_id: Some(invoice),
+                    payment_id: None,
+                    credit_id: Some(credit),
+                    note: None,
+                },
+            )
+            .await?;
+        }
+    }
+    let total = draft.total.value;
+    if !total.is_zero() {
+        ledger::append(
+            conn,
+            tenant,
+            Entry {
+                client_id: client,
+                account: Account::Receivable,
+                kind: Kind::Invoice,
+                amount: total,
+                currency,
+                invoice_id: Some(invoice),
+                payment_id: None,
+                credit_id: None,
+                note: None,
+            },
+        )
+        .await?;
+    }
+    Ok(applied_total)
+}
+
+/// The status a just-finalized invoice takes: paid when its credits covered it.
+pub(crate) fn finalized_status(total: Decimal, applied: Decimal) -> InvoiceStatus {
+    if total - applied <= Decimal::ZERO {
+        InvoiceStatus::Paid
+    } else {
+        InvoiceStatus::Finalized
+    }
+}
+
 /// Voids an invoice. A draft simply becomes void (it never had a number). A finalized one
 /// keeps its number, owes nothing more, and gives back the credits it drew on; one with
-/// payments must have them refunded first.
+/// payments must have them refunded first. The time and usage it billed become billable again.
 pub async fn void(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Invoice, StoreError> {
     p.require(Permission::ManageBilling)?;
     let mut tx = tenant::begin(pool, p).await?;
@@ -973,6 +1030,22 @@ pub async fn void(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Invoice, Sto
             .await?;
         }
     }
+    // The time and usage it billed are billable again: the next run for the period makes a
+    // fresh invoice of them (a void invoice no longer holds its period).
+    sqlx::query!(
+        "UPDATE time_entries SET invoice_item_id = NULL, updated_at = now()
+         WHERE invoice_item_id IN (SELECT id FROM invoice_items WHERE invoice_id = $1)",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE usage_records SET invoice_item_id = NULL
+         WHERE invoice_item_id IN (SELECT id FROM invoice_items WHERE invoice_id = $1)",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "UPDATE invoices SET status = 'void', voided_at = now(), updated_at = now() WHERE id = $1",
         id

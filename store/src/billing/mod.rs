@@ -15,6 +15,8 @@ pub mod invoices;
 pub mod ledger;
 pub mod payments;
 pub mod preview;
+pub mod run_batch;
+pub mod runs;
 pub mod services;
 pub mod tax;
 pub mod time_entries;

@@ -16,7 +16,7 @@ use psa_domain::calendar::{Calendar, HolidaySpec, ScheduleSpec, WindowSpec};
 use psa_domain::commands::WorkflowCommand;
 use psa_domain::ids::sla_workflow_id;
 use psa_domain::sla::{normalize_thresholds, plan_phase};
-use psa_tests::bench::{arg, peak_rss_mib, rss_mib};
+use psa_tests::bench::{arg, peak_rss_mib, rss_mib, start_worker};
 use psa_tests::{Parts, TestEnv};
 use psa_workflows::search_attributes as sa;
 use psa_workflows::ticket_sla::{TicketSignal, TicketSignalKind, TicketWorkflowInput};
@@ -365,55 +365,16 @@ fn report(label: &str, l: &Lifecycle) {
     );
 }
 
-/// The benchmark's worker: the harness's (same configuration, same in-process thread and
-/// runtime), with the no-op workflow registered beside the system's.
-struct BenchWorker {
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-fn start_worker(env: &TestEnv) -> BenchWorker {
-    let config = env.worker_config();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("worker runtime: {e}");
-                return;
-            }
-        };
-        rt.block_on(async {
-            let run = psa_worker::run_worker_with(
-                config,
-                async {
-                    let _ = stopped.await;
-                },
-                |options| {
-                    options.register_workflow::<NoopRun>()?;
-                    Ok(())
-                },
-            );
-            if let Err(e) = run.await {
-                eprintln!("benchmark worker failed: {e}");
-            }
-        });
-        rt.shutdown_background();
-    });
-    BenchWorker { stop, thread }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     deadlines(arg(&args, "--deadlines", 100_000))?;
 
     let env = TestEnv::start(Parts::NONE).await?;
-    let worker = start_worker(&env);
+    let worker = start_worker(&env, |options| {
+        options.register_workflow::<NoopRun>()?;
+        Ok(())
+    });
     let client = env.temporal().await?;
     // A tenant-default policy: P1 has one hour to respond and four to resolve, around the clock.
     let s = env.a.seeded.clone();
@@ -496,8 +457,7 @@ async fn main() -> anyhow::Result<()> {
         before,
         peak_rss_mib()
     );
-    let _ = worker.stop.send(());
-    let _ = tokio::task::spawn_blocking(move || worker.thread.join()).await;
+    worker.stop().await;
     env.shutdown().await;
     Ok(())
 }

@@ -392,6 +392,8 @@ impl<'e> Api<'e> {
             }),
             ("PATCH", "/v1/invoices/{id}") => json!({ "note": tag }),
             ("PATCH", "/v1/invoice-settings") => json!({ "payment_terms_days": 14 }),
+            // A day no other call used: each is its own run.
+            ("POST", "/v1/invoice-runs") => json!({ "period": day.to_string() }),
             // A prepayment: no invoice needed, it becomes the client's credit.
             ("POST", "/v1/payments") => json!({
                 "client_id": s.client_id, "amount": "25.00", "currency": "USD",

@@ -12,6 +12,7 @@ mod constraints;
 mod coverage_fixtures;
 mod event_bus;
 mod invoice_preview;
+mod invoice_runs;
 mod invoices;
 mod notifications;
 mod openapi;
