@@ -45,3 +45,22 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON invoice_runs TO psa_app;
 DROP INDEX invoices_run_period;
 CREATE UNIQUE INDEX invoices_run_period ON invoices (tenant_id, client_id, period_start, currency)
     WHERE source = 'run' AND status <> 'void';
+
+-- The zone a tenant's billing days are counted in: its Temporal Schedules start the day's
+-- invoice run and upkeep just after midnight there.
+ALTER TABLE invoice_settings
+    ADD COLUMN timezone text NOT NULL DEFAULT 'UTC' CHECK (length(timezone) BETWEEN 1 AND 64);
+
+-- Every tenant's billing zone, for the worker that keeps each tenant's billing Schedules in
+-- Temporal (across tenants by design, like `sla_retime_claim`). A tenant without settings
+-- bills in UTC.
+CREATE FUNCTION billing_schedule_zones()
+    RETURNS TABLE (tenant_id uuid, timezone text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+    AS $$
+        SELECT t.id, coalesce(s.timezone, 'UTC')
+        FROM tenants t LEFT JOIN invoice_settings s ON s.tenant_id = t.id
+        ORDER BY t.id
+    $$;
+REVOKE ALL ON FUNCTION billing_schedule_zones() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION billing_schedule_zones() TO psa_app;

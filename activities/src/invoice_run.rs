@@ -1,10 +1,15 @@
 //! The invoice run's activities: thin adapters over [`psa_store::billing::runs`] (the plan and
-//! the run's row) and [`psa_store::billing::run_batch`] (billing one batch of clients).
+//! the run's row), [`psa_store::billing::run_batch`] (billing one batch of clients) and
+//! [`psa_store::billing::upkeep`] (the day's overdue invoices and expired credits).
 
-use psa_domain::billing::run::{BatchOutcome, BatchRequest, PlanRequest, ProgressRecord, RunPlan};
+use psa_domain::billing::run::{
+    BatchOutcome, BatchRequest, PlanRequest, ProgressRecord, RunPlan, UpkeepOutcome, UpkeepRequest,
+};
 use psa_store::PgPool;
-use psa_store::billing::{run_batch, runs};
-use psa_workflows::invoice_run::{BillInvoiceBatch, PlanInvoiceRun, RecordRunProgress};
+use psa_store::billing::{run_batch, runs, upkeep};
+use psa_workflows::invoice_run::{
+    BillInvoiceBatch, PlanInvoiceRun, RecordRunProgress, RunBillingUpkeep,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use temporalio_macros::activities;
@@ -56,6 +61,15 @@ impl InvoiceRunActivities {
                 }
             }
         }
+    }
+
+    #[activity(definition = RunBillingUpkeep)]
+    pub async fn run_billing_upkeep(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        req: UpkeepRequest,
+    ) -> Result<UpkeepOutcome, ActivityError> {
+        Ok(upkeep::run(&self.pool, req.tenant_id, req.day).await?)
     }
 
     #[activity(definition = RecordRunProgress)]

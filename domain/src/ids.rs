@@ -22,6 +22,16 @@ pub fn invoice_run_workflow_id(tenant_id: Uuid, period: &str) -> String {
     format!("invoice-run:{tenant_id}:{period}")
 }
 
+/// The Temporal Schedule that starts a tenant's invoice run every day: `invoice-runs:{tenant}`.
+pub fn invoice_run_schedule_id(tenant_id: Uuid) -> String {
+    format!("invoice-runs:{tenant_id}")
+}
+
+/// The Temporal Schedule of a tenant's daily billing upkeep: `billing-upkeep:{tenant}`.
+pub fn billing_upkeep_schedule_id(tenant_id: Uuid) -> String {
+    format!("billing-upkeep:{tenant_id}")
+}
+
 /// The task queue for workflows and most activities unless `TEMPORAL_TASK_QUEUE` says otherwise
 /// (DESIGN.md §4).
 pub const DEFAULT_TASK_QUEUE: &str = "psa";

@@ -114,6 +114,7 @@ pub const FIELDS: &[(&str, Option<&str>)] = &[
     ),
     ("invoice_settings_prefix_check", Some("prefix")),
     ("invoice_settings_tenant_id_fkey", None),
+    ("invoice_settings_timezone_check", Some("timezone")),
     ("invoice_tax_tenant_id_fkey", None),
     ("invoice_tax_tenant_id_invoice_id_fkey", None),
     ("invoices_check", Some("period_end")),

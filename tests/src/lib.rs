@@ -257,6 +257,7 @@ impl TestEnv {
             sla_reopen_window: Duration::ZERO,
             sla_continue_after_events: 1000,
             max_cached_workflows: time_skipping::max_cached_workflows(self),
+            billing_schedules: false,
             bus: psa_worker::bus::BusConfig {
                 stream: self.events_stream.clone(),
                 dead_letter_stream: format!("{}:dead-letter", self.events_stream),

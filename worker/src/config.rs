@@ -114,6 +114,10 @@ pub struct WorkerConfig {
     /// server needs that across a worker restart: unlike a real server it never moves a task
     /// off a dead worker's sticky queue. Not read from the environment.
     pub max_cached_workflows: usize,
+    /// Keep every tenant's billing Schedules in Temporal (`billing_schedules.rs`). Always on
+    /// in a deployment; the tests turn it on where they check it, so Schedules left behind by
+    /// other tests never start runs in theirs. Not read from the environment.
+    pub billing_schedules: bool,
 }
 
 /// The SDK's default workflow cache.
@@ -150,6 +154,7 @@ impl WorkerConfig {
             )?),
             sla_continue_after_events: env.positive(&vars::SLA_CONTINUE_AS_NEW_EVENTS)?,
             max_cached_workflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+            billing_schedules: true,
         })
     }
 }

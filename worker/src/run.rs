@@ -116,6 +116,14 @@ pub async fn run_worker_with(
         let stop = http_stop_rx.clone();
         consumers.push(tokio::spawn(async move { consumer.run(stop).await }));
     }
+    let schedules = config.billing_schedules.then(|| {
+        tokio::spawn(crate::billing_schedules::keep(
+            pool.clone(),
+            client.clone(),
+            config.task_queue.clone(),
+            http_stop_rx.clone(),
+        ))
+    });
     if let Some(addr) = config.metrics_addr {
         let mut rx = http_stop_rx.clone();
         tokio::spawn(async move {
@@ -146,6 +154,9 @@ pub async fn run_worker_with(
     let _ = http_stop_tx.send(true);
     for c in consumers {
         let _ = c.await;
+    }
+    if let Some(s) = schedules {
+        let _ = s.await;
     }
     result.map_err(|e| WorkerError::Worker(e.to_string()))
 }

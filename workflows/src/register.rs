@@ -1,7 +1,7 @@
 //! The one list of workflows this system runs, registered wherever workflow code runs: the
 //! worker, the replay test and the test harness's replays. A new workflow is added here once.
 
-use crate::invoice_run::InvoiceRunWorkflow;
+use crate::invoice_run::{BillingUpkeepWorkflow, InvoiceRunWorkflow, ScheduledInvoiceRunWorkflow};
 use crate::notify_email::EmailNotificationWorkflow;
 use crate::ticket_sla::SlaTicketWorkflow;
 use temporalio_sdk::WorkerOptions;
@@ -24,6 +24,8 @@ macro_rules! register_all {
         $options.register_workflow::<SlaTicketWorkflow>()?;
         $options.register_workflow::<EmailNotificationWorkflow>()?;
         $options.register_workflow::<InvoiceRunWorkflow>()?;
+        $options.register_workflow::<ScheduledInvoiceRunWorkflow>()?;
+        $options.register_workflow::<BillingUpkeepWorkflow>()?;
         Ok(())
     }};
 }

@@ -101,3 +101,57 @@ pub struct PlanRequest {
     pub period: String,
     pub batch_size: u32,
 }
+
+/// What a tenant's Schedules start: the day's invoice run, or the day's upkeep (overdue
+/// invoices, expired credits), for the day it is in the tenant's billing zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledBilling {
+    pub tenant_id: Uuid,
+    /// IANA zone name.
+    pub timezone: String,
+}
+
+/// The day's upkeep: invoices past their due date become overdue, credits past their expiry
+/// lapse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpkeepRequest {
+    pub tenant_id: Uuid,
+    pub day: chrono::NaiveDate,
+}
+
+/// What the day's upkeep changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpkeepOutcome {
+    pub invoices_overdue: u32,
+    pub credits_expired: u32,
+}
+
+/// The zone named `name`, if it is an IANA zone.
+pub fn zone(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok()
+}
+
+/// The day `now` falls on in the zone `name` (UTC when the name is not a zone: a stored zone
+/// was checked when written, and a day is still better than none).
+pub fn day_in(now: chrono::DateTime<chrono::Utc>, name: &str) -> chrono::NaiveDate {
+    match zone(name) {
+        Some(tz) => now.with_timezone(&tz).date_naive(),
+        None => now.date_naive(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_is_the_zones() {
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-30T03:00:00Z".parse().unwrap();
+        assert_eq!(day_in(now, "UTC").to_string(), "2026-11-30");
+        assert_eq!(day_in(now, "America/New_York").to_string(), "2026-11-29");
+        assert_eq!(day_in(now, "Asia/Tokyo").to_string(), "2026-11-30");
+        assert_eq!(day_in(now, "Not/AZone").to_string(), "2026-11-30");
+        assert!(zone("Europe/London").is_some());
+        assert!(zone("Mars/Olympus").is_none());
+    }
+}

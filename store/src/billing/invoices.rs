@@ -44,6 +44,9 @@ pub struct InvoiceSettings {
     pub next_number: i64,
     /// Days from the invoice date to its due date.
     pub payment_terms_days: i32,
+    /// IANA zone billing days are counted in: the tenant's invoice run and upkeep start just
+    /// after midnight there.
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -58,6 +61,9 @@ pub struct InvoiceSettingsPatch {
     pub next_number: Option<i64>,
     #[schema(minimum = 0, maximum = 365)]
     pub payment_terms_days: Option<i32>,
+    /// An IANA zone name (`Europe/London`).
+    #[schema(min_length = 1, max_length = 64)]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -391,7 +397,7 @@ async fn settings_row(
     .await?;
     Ok(sqlx::query_as!(
         InvoiceSettings,
-        "SELECT prefix, padding, next_number, payment_terms_days FROM invoice_settings",
+        "SELECT prefix, padding, next_number, payment_terms_days, timezone FROM invoice_settings",
     )
     .fetch_one(conn)
     .await?)
@@ -439,6 +445,14 @@ pub async fn update_settings(
     {
         e.push("payment_terms_days", "must be between 0 and 365");
     }
+    if let Some(zone) = &patch.timezone
+        && (zone.len() > 64 || psa_domain::billing::run::zone(zone).is_none())
+    {
+        e.push(
+            "timezone",
+            "must be an IANA time zone name, such as Europe/London",
+        );
+    }
     crate::check(e.into_result())?;
     let mut tx = tenant::begin(pool, p).await?;
     // Locks the counter: no finalization takes a number while it changes.
@@ -464,12 +478,14 @@ pub async fn update_settings(
         InvoiceSettings,
         "UPDATE invoice_settings SET prefix = coalesce($1, prefix), padding = coalesce($2, padding),
                 next_number = coalesce($3, next_number),
-                payment_terms_days = coalesce($4, payment_terms_days), updated_at = now()
-         RETURNING prefix, padding, next_number, payment_terms_days",
+                payment_terms_days = coalesce($4, payment_terms_days),
+                timezone = coalesce($5, timezone), updated_at = now()
+         RETURNING prefix, padding, next_number, payment_terms_days, timezone",
         patch.prefix,
         patch.padding,
         patch.next_number,
         patch.payment_terms_days,
+        patch.timezone,
     )
     .fetch_one(&mut *tx)
     .await?;

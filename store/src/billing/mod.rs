@@ -21,4 +21,5 @@ pub mod services;
 pub mod tax;
 pub mod time_entries;
 pub mod timesheets;
+pub mod upkeep;
 pub mod usage;

@@ -572,3 +572,260 @@ async fn a_worker_killed_mid_run_leaves_every_client_billed_once() {
     assert_reconciled(&env, &key).await;
     env.shutdown().await;
 }
+
+/// The zone a tenant Schedule fires in; `None` while it does not exist.
+async fn schedule_zone(temporal: &temporalio_client::Client, id: &str) -> Option<String> {
+    let d = temporal
+        .get_schedule_handle(id)
+        .describe(Default::default())
+        .await
+        .ok()?;
+    d.raw()
+        .schedule
+        .as_ref()
+        .and_then(|s| s.spec.as_ref())
+        .map(|spec| spec.timezone_name.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_has_billing_schedules_in_its_zone_that_run_the_day() {
+    use temporalio_client::schedules::ScheduleOverlapPolicy;
+    let mut env = TestEnv::start(Parts::EDGE_ONLY).await.unwrap();
+    let mut config = env.worker_config();
+    config.billing_schedules = true;
+    env.start_worker_with(config).await.unwrap();
+    let key = env.a.key_with_role(&env.owner, "billing").await.unwrap();
+    let s = env.a.seeded.clone();
+    let temporal = env.temporal().await.unwrap();
+    let runs = format!("invoice-runs:{}", s.tenant_id);
+    let upkeep = format!("billing-upkeep:{}", s.tenant_id);
+
+    // Made for every tenant in UTC, rewritten when the tenant's zone changes.
+    for id in [&runs, &upkeep] {
+        eventually(Duration::from_secs(30), || async {
+            Ok((schedule_zone(&temporal, id).await.as_deref() == Some("UTC")).then_some(()))
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{id} never appeared in UTC"));
+    }
+    let (status, v) = call(
+        &env,
+        Method::PATCH,
+        "/v1/invoice-settings",
+        &key,
+        &json!({"timezone": "Mars/Olympus"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "timezone");
+    let zone = "Pacific/Auckland";
+    let settings = env
+        .ok(
+            Method::PATCH,
+            "/v1/invoice-settings",
+            &key,
+            &json!({"timezone": zone}),
+        )
+        .await;
+    assert_eq!(settings["timezone"], zone);
+    for id in [&runs, &upkeep] {
+        eventually(Duration::from_secs(30), || async {
+            Ok((schedule_zone(&temporal, id).await.as_deref() == Some(zone)).then_some(()))
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{id} never moved to {zone}"));
+    }
+
+    // The upkeep: an invoice past its due date becomes overdue, an expired credit lapses.
+    let invoice = env
+        .ok(
+            Method::POST,
+            "/v1/invoices",
+            &key,
+            &json!({"client_id": s.client_id, "currency": "USD", "invoice_date": "2026-01-01",
+                "items": [{"description": "Old work", "quantity": "1", "unit_price": "80.00"}]}),
+        )
+        .await;
+    let invoice = id(&invoice);
+    env.ok(
+        Method::POST,
+        &format!("/v1/invoices/{invoice}/finalize"),
+        &key,
+        &json!({}),
+    )
+    .await;
+    let credit = id(&env
+        .ok(
+            Method::POST,
+            "/v1/credits",
+            &key,
+            &json!({"client_id": s.client_id, "amount": "20.00", "currency": "EUR",
+                "expires_on": "2026-02-01"}),
+        )
+        .await);
+    temporal
+        .get_schedule_handle(upkeep.as_str())
+        .trigger(ScheduleOverlapPolicy::AllowAll, Default::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(60), || async {
+        let i = env
+            .ok(
+                Method::GET,
+                &format!("/v1/invoices/{invoice}"),
+                &key,
+                &json!(null),
+            )
+            .await;
+        Ok((i["status"] == "overdue").then_some(()))
+    })
+    .await
+    .expect("the invoice becomes overdue");
+    let c = env
+        .ok(
+            Method::GET,
+            &format!("/v1/credits/{credit}"),
+            &key,
+            &json!(null),
+        )
+        .await;
+    assert_eq!(c["remaining"], "0.00", "{c}");
+    assert_reconciled(&env, &key).await;
+
+    // The run: the day in the tenant's zone.
+    let before = psa_domain::billing::run::day_in(chrono::Utc::now(), zone).to_string();
+    temporal
+        .get_schedule_handle(runs.as_str())
+        .trigger(ScheduleOverlapPolicy::AllowAll, Default::default())
+        .await
+        .unwrap();
+    let run = eventually(Duration::from_secs(60), || async {
+        let page = env
+            .ok(Method::GET, "/v1/invoice-runs", &key, &json!(null))
+            .await;
+        Ok(page["items"].as_array().unwrap().first().cloned())
+    })
+    .await
+    .expect("the scheduled run is recorded");
+    let after = psa_domain::billing::run::day_in(chrono::Utc::now(), zone).to_string();
+    assert!(
+        run["period"] == before.as_str() || run["period"] == after.as_str(),
+        "{run}"
+    );
+    let done = finished(&env, &key, &id(&run)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // Saved for the replay test: the Schedules' two workflows, as they ran here.
+    for kind in ["invoice_run_scheduled", "billing_upkeep"] {
+        let query = format!("WorkflowType = '{kind}' AND ExecutionStatus = 'Completed'");
+        let tenant = s.tenant_id.to_string();
+        let workflow_id = eventually(Duration::from_secs(30), || async {
+            use futures::StreamExt;
+            let mut found = temporal.list_workflows(query.clone(), Default::default());
+            while let Some(w) = found.next().await {
+                let w = w?;
+                if w.id().contains(&tenant) {
+                    return Ok(Some(w.id().to_owned()));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no completed {kind} run is listed"));
+        wf::check_replay(&temporal, &workflow_id, kind)
+            .await
+            .unwrap();
+    }
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_data_is_refused_is_reported_and_retried_alone() {
+    let env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
+    let key = env.a.key_with_role(&env.owner, "billing").await.unwrap();
+    let s = env.a.seeded.clone();
+    let ok = async |path: &str, body: Value| env.ok(Method::POST, path, &key, &body).await;
+    // Time by the hour at the service's rate, which it has in USD only.
+    let contract = id(&ok("/v1/contracts", json!({"name": "Support by the hour"})).await);
+    let lines = format!("/v1/contracts/{contract}/lines");
+    ok(
+        &lines,
+        json!({"type": "fixed", "terms": {"amount": "10.00"}}),
+    )
+    .await;
+    ok(
+        &lines,
+        json!({"type": "hourly", "service_id": s.service_id, "terms": {}}),
+    )
+    .await;
+    let mut clients = Vec::new();
+    for (name, currency) in [("Dollar client", "USD"), ("Euro client", "EUR")] {
+        let client = id(&env
+            .ok(
+                Method::POST,
+                "/v1/clients",
+                &env.a.key,
+                &json!({"name": name}),
+            )
+            .await);
+        ok(
+            "/v1/client-contracts",
+            json!({"client_id": client, "contract_id": contract, "start_date": "2026-01-01",
+                "currency": currency, "billing_cycle": "monthly"}),
+        )
+        .await;
+        clients.push(client);
+    }
+    let (status, run) = call(
+        &env,
+        Method::POST,
+        "/v1/invoice-runs",
+        &key,
+        &json!({"period": "2026-06"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let run = id(&run);
+    // The euro client fails with the line to fix; the other is billed meanwhile.
+    let failing = eventually(Duration::from_secs(60), || async {
+        let (_, v) = call(
+            &env,
+            Method::GET,
+            &format!("/v1/invoice-runs/{run}"),
+            &key,
+            &json!(null),
+        )
+        .await;
+        Ok((v["failed"].as_array().is_some_and(|f| !f.is_empty())).then_some(v))
+    })
+    .await
+    .expect("the failure is reported");
+    assert_eq!(failing["status"], "running", "{failing}");
+    assert_eq!(failing["done"], 1);
+    assert_eq!(failing["failed"][0]["client_id"], clients[1].as_str());
+    let reason = failing["failed"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("no rate in EUR"), "{reason}");
+    assert_eq!(invoices(&env, &key).await.len(), 1);
+
+    // Fixed, and tried again after the run's wait: only the euro client is billed.
+    env.ok(
+        Method::PATCH,
+        &format!("/v1/services/{}", s.service_id),
+        &key,
+        &json!({"rates": {"USD": "150.00", "EUR": "140.00"}}),
+    )
+    .await;
+    env.clock().skip(Duration::from_secs(61)).await.unwrap();
+    let done = finished(&env, &key, &run).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        (done["total"].as_u64(), done["done"].as_u64()),
+        (Some(2), Some(2)),
+        "{done}"
+    );
+    assert_eq!(done["failed"], json!([]));
+    let made = invoices(&env, &key).await;
+    assert_eq!(made.len(), 2);
+    assert_gapless(&made);
+    env.shutdown().await;
+}

@@ -1,7 +1,9 @@
 //! Activity interfaces of the invoice run; implemented in `psa-activities` over
 //! `psa_store::billing::{runs, run_batch}`.
 
-use psa_domain::billing::run::{BatchOutcome, BatchRequest, PlanRequest, ProgressRecord, RunPlan};
+use psa_domain::billing::run::{
+    BatchOutcome, BatchRequest, PlanRequest, ProgressRecord, RunPlan, UpkeepOutcome, UpkeepRequest,
+};
 use temporalio_common::ActivityDefinition;
 
 /// Finds the invoices due in the period, splits their clients into batches, and marks the
@@ -39,5 +41,17 @@ impl ActivityDefinition for RecordRunProgress {
     type Output = ();
     fn name(&self) -> &str {
         "billing.record_run_progress"
+    }
+}
+
+/// The day's billing upkeep: overdue invoices, expired credits.
+#[derive(Debug, Clone, Copy)]
+pub struct RunBillingUpkeep;
+
+impl ActivityDefinition for RunBillingUpkeep {
+    type Input = UpkeepRequest;
+    type Output = UpkeepOutcome;
+    fn name(&self) -> &str {
+        "billing.run_upkeep"
     }
 }

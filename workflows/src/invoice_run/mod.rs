@@ -1,12 +1,15 @@
 //! The workflow `invoice-run:{tenant}:{period}`: bills every client invoice due in a period,
 //! in batches of clients per activity (never a workflow per client), retries the clients that
 //! failed without redoing the others, and answers its progress as a query, in the UI's current
-//! details and in the `invoice_runs` row the API reads.
+//! details and in the `invoice_runs` row the API reads. Each tenant's Schedules start the
+//! day's run and the day's upkeep (`scheduled.rs`).
 
 pub mod activities;
+mod scheduled;
 mod workflow;
 
-pub use activities::{BillInvoiceBatch, PlanInvoiceRun, RecordRunProgress};
+pub use activities::{BillInvoiceBatch, PlanInvoiceRun, RecordRunProgress, RunBillingUpkeep};
+pub use scheduled::{BillingUpkeepWorkflow, ScheduledInvoiceRunWorkflow};
 pub use workflow::InvoiceRunWorkflow;
 
 #[cfg(test)]

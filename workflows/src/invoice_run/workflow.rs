@@ -136,12 +136,16 @@ impl InvoiceRunWorkflow {
 }
 
 impl InvoiceRunWorkflow {
-    /// Counts one activity's outcome; `batch`: a first attempt at a batch (a retry of failed
-    /// clients counts no batch).
+    /// Counts one activity's outcome; `batch`: a first attempt at a batch. A retry of the
+    /// clients that failed counts only the invoices it made: their other periods were counted
+    /// by the first attempt.
     fn add(&mut self, o: BatchOutcome, batch: bool) {
         let p = &mut self.progress;
-        p.done = p.done.saturating_add(o.invoiced).saturating_add(o.already);
-        p.empty = p.empty.saturating_add(o.empty);
+        p.done = p.done.saturating_add(o.invoiced);
+        if batch {
+            p.done = p.done.saturating_add(o.already);
+            p.empty = p.empty.saturating_add(o.empty);
+        }
         p.failed.extend(o.failed.into_iter().map(|f| ClientFailure {
             client_id: f.client_id,
             reason: f.reason,

@@ -1,0 +1,73 @@
+//! The day's billing upkeep, run for each tenant by its daily Schedule: invoices unpaid past
+//! their due date become overdue, and credits past their expiry lapse (their remaining money
+//! leaves the client's credit account through a `credit_expired` ledger row). Both are
+//! idempotent: a second run on the same day finds nothing left to change.
+
+use super::ledger::{self, Account, Entry, Kind};
+use crate::error::StoreError;
+use crate::tenant;
+use chrono::NaiveDate;
+use psa_domain::billing::run::UpkeepOutcome;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Tenants and the zone their billing days are counted in (across tenants, for the worker
+/// that keeps their Schedules).
+pub async fn zones(pool: &PgPool) -> Result<Vec<(Uuid, String)>, StoreError> {
+    let rows = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id!", timezone AS "timezone!" FROM billing_schedule_zones()"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.tenant_id, r.timezone))
+        .collect())
+}
+
+/// Runs the upkeep of `day` (the tenant's local date) for `tenant`.
+pub async fn run(pool: &PgPool, tenant: Uuid, day: NaiveDate) -> Result<UpkeepOutcome, StoreError> {
+    let mut tx = tenant::begin_for(pool, tenant).await?;
+    let overdue = sqlx::query!(
+        "UPDATE invoices SET status = 'overdue', updated_at = now()
+         WHERE status IN ('finalized', 'partially_paid') AND due_date < $1",
+        day
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    // A credit can be used through its expiry day.
+    let lapsed = sqlx::query!(
+        "UPDATE credits c SET remaining = 0, updated_at = now()
+         FROM (SELECT id, remaining FROM credits
+               WHERE expires_on < $1 AND remaining > 0 FOR UPDATE) old
+         WHERE c.id = old.id
+         RETURNING c.id, c.client_id, c.currency, old.remaining",
+        day
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for c in &lapsed {
+        ledger::append(
+            &mut tx,
+            tenant,
+            Entry {
+                client_id: c.client_id,
+                account: Account::Credit,
+                kind: Kind::CreditExpired,
+                amount: -c.remaining,
+                currency: &c.currency,
+                invoice_id: None,
+                payment_id: None,
+                credit_id: Some(c.id),
+                note: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(UpkeepOutcome {
+        invoices_overdue: u32::try_from(overdue).unwrap_or(u32::MAX),
+        credits_expired: u32::try_from(lapsed.len()).unwrap_or(u32::MAX),
+    })
+}
