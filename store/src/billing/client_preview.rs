@@ -80,7 +80,7 @@ pub async fn request(
 ) -> Result<Value, StoreError> {
     p.require(Permission::ManageBilling)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let built = build(&mut tx, client, period_start, currency).await?;
+    let built = build(&mut tx, client, period_start, currency, false).await?;
     tx.commit().await?;
     Ok(built.request)
 }
@@ -93,18 +93,23 @@ pub(crate) struct Built {
     pub period_end: NaiveDate,
     /// Engine line id → the contract line it is.
     pub lines: HashMap<String, Uuid>,
+    /// Engine line id → what an invoice item of it is called: the line's description, else its
+    /// service's name.
+    pub descriptions: HashMap<String, String>,
     /// Each stored time entry in the request, with the engine line that bills it.
     pub time: Vec<(Uuid, String)>,
     /// Each stored usage record in the request, with the engine line that bills it.
     pub usage: Vec<(Uuid, String)>,
 }
 
-/// [`request`] in the caller's transaction, with the links an invoice run needs.
+/// [`request`] in the caller's transaction, with the links an invoice run needs; with
+/// `lock_credits`, the client's open credits stay locked until that transaction ends.
 pub(crate) async fn build(
     conn: &mut PgConnection,
     client: Uuid,
     period_start: NaiveDate,
     currency: Option<&str>,
+    lock_credits: bool,
 ) -> Result<Built, StoreError> {
     let tax = client_tax(conn, client).await?;
     let far = period_start
@@ -117,6 +122,7 @@ pub(crate) async fn build(
     let service_rates = services_of(conn, &parts).await?;
     let mut lines = Vec::new();
     let mut line_ids = HashMap::new();
+    let mut descriptions = HashMap::new();
     // Per part, the engine id of each of its lines, in order.
     let mut ids: Vec<Vec<String>> = Vec::new();
     for part in &parts {
@@ -127,6 +133,16 @@ pub(crate) async fn build(
                 id = format!("{}@{}", line.id, part.assignment.id);
             }
             line_ids.insert(id.clone(), line.id);
+            let service = line.service_id.and_then(|s| service_rates.get(&s));
+            if let Some(text) = line
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .or(service.map(|s| s.name.as_str()))
+            {
+                descriptions.insert(id.clone(), text.to_owned());
+            }
             if let Some(l) = engine_line(
                 &id,
                 line,
@@ -146,8 +162,12 @@ pub(crate) async fn build(
 
     let time = time_for(conn, client, &parts, &ids).await?;
     let usage = usage_for(conn, client, &parts, &ids).await?;
-    let credits = credits::open_of(conn, client)
-        .await?
+    let open = if lock_credits {
+        credits::open_of_locked(conn, client).await?
+    } else {
+        credits::open_of(conn, client).await?
+    };
+    let credits = open
         .into_iter()
         .map(|c| {
             json!({"id": c.id.to_string(), "amount": c.remaining.to_string(),
@@ -175,6 +195,7 @@ pub(crate) async fn build(
         currency,
         period_end,
         lines: line_ids,
+        descriptions,
         time: time.into_iter().map(|(id, line, _)| (id, line)).collect(),
         usage: usage.into_iter().map(|(id, line, _)| (id, line)).collect(),
     })
@@ -299,10 +320,18 @@ async fn participants(
 }
 
 /// Each service the parts' lines name: taxable, and its default rates.
+/// What the invoice needs of a service its lines name.
+struct ServiceTerms {
+    name: String,
+    taxable: bool,
+    /// Default rate by currency.
+    rates: HashMap<String, String>,
+}
+
 async fn services_of(
     conn: &mut PgConnection,
     parts: &[Part],
-) -> Result<HashMap<Uuid, (bool, HashMap<String, String>)>, StoreError> {
+) -> Result<HashMap<Uuid, ServiceTerms>, StoreError> {
     let ids: Vec<Uuid> = parts
         .iter()
         .flat_map(|p| p.lines.iter().filter_map(|l| l.service_id))
@@ -310,7 +339,8 @@ async fn services_of(
         .into_iter()
         .collect();
     let rows = sqlx::query!(
-        r#"SELECT id, taxable, rates AS "rates: sqlx::types::Json<HashMap<String, String>>"
+        r#"SELECT id, name, taxable,
+                  rates AS "rates: sqlx::types::Json<HashMap<String, String>>"
            FROM services WHERE id = ANY($1)"#,
         &ids,
     )
@@ -318,7 +348,14 @@ async fn services_of(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.id, (r.taxable, r.rates.0)))
+        .map(|r| {
+            let terms = ServiceTerms {
+                name: r.name,
+                taxable: r.taxable,
+                rates: r.rates.0,
+            };
+            (r.id, terms)
+        })
         .collect())
 }
 
@@ -329,7 +366,7 @@ fn engine_line(
     line: &ContractLine,
     part: &Part,
     currency: &str,
-    services: &HashMap<Uuid, (bool, HashMap<String, String>)>,
+    services: &HashMap<Uuid, ServiceTerms>,
     region: Option<&str>,
 ) -> Result<Option<Value>, StoreError> {
     let mut l = match &line.terms {
@@ -340,14 +377,12 @@ fn engine_line(
     if let Some(field) = line.kind.price_field() {
         let has_tiers = line.kind == LineKind::Usage && l.contains_key("tiers");
         if !l.contains_key(field) && !has_tiers {
-            let rate = service
-                .and_then(|(_, rates)| rates.get(currency))
-                .ok_or_else(|| {
-                    invalid(
-                        &format!("lines.{}.terms.{field}", line.id),
-                        format!("is not set, and the line's service has no rate in {currency}"),
-                    )
-                })?;
+            let rate = service.and_then(|s| s.rates.get(currency)).ok_or_else(|| {
+                invalid(
+                    &format!("lines.{}.terms.{field}", line.id),
+                    format!("is not set, and the line's service has no rate in {currency}"),
+                )
+            })?;
             l.insert(field.into(), Value::String(rate.clone()));
         }
     }
@@ -372,7 +407,7 @@ fn engine_line(
             l.insert("active_to".into(), json!(to));
         }
     }
-    let taxable = line.taxable && service.is_none_or(|(t, _)| *t);
+    let taxable = line.taxable && service.is_none_or(|s| s.taxable);
     l.insert("id".into(), json!(id));
     l.insert("type".into(), json!(line.kind.as_str()));
     l.insert("taxable".into(), json!(taxable));

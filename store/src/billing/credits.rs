@@ -292,3 +292,23 @@ pub(crate) async fn open_of(
     .map(Credit::try_from)
     .collect()
 }
+
+/// [`open_of`], locked until the caller's transaction ends: an invoice that applies them holds
+/// them, so no other spends the same money.
+pub(crate) async fn open_of_locked(
+    conn: &mut PgConnection,
+    client: Uuid,
+) -> Result<Vec<Credit>, StoreError> {
+    sqlx::query_as!(
+        Row,
+        "SELECT id, client_id, amount, remaining, currency, expires_on, source, note, created_at,
+                updated_at
+         FROM credits WHERE client_id = $1 AND remaining > 0 ORDER BY id FOR UPDATE",
+        client,
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(Credit::try_from)
+    .collect()
+}

@@ -3,9 +3,10 @@
 //!
 //! Exactly once per client period: an invoice is claimed by inserting its row under the unique
 //! index `invoices_run_period` (client, period start, currency, while not void) before anything
-//! is read, so a retried activity, a second run over the same days or a batch replayed after a
-//! worker was killed finds the row and moves on, and a concurrent one waits on the index until
-//! the first commits. Nothing is checked before the insert.
+//! else is written, so a retried activity, a second run over the same days or a batch replayed
+//! after a worker was killed finds the row and moves on, and a concurrent one waits on the index
+//! until the first commits and then moves on. Nothing is checked before the insert: the check
+//! is the insert.
 //!
 //! Each invoice is computed by the engine from the request [`client_preview::build`] makes
 //! (what `POST /v1/clients/{id}/invoice-preview` answers), written with its items, tax and
@@ -48,6 +49,13 @@ enum Billed {
 pub async fn bill_batch(pool: &PgPool, req: &BatchRequest) -> Result<BatchOutcome, StoreError> {
     let run = runs::parse_period(&req.period)?;
     let mut tx = tenant::begin_for(pool, req.tenant_id).await?;
+    // The foreign-key checks of the rows a run writes (items, the entries naming them) run
+    // plans Postgres keeps per connection; made while `invoice_items` was small, they scan
+    // it whole and a run slows as it fills the table. Planned afresh each time, they probe
+    // the key as the table grows.
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
     let terms_days = invoices::payment_terms_days(&mut tx, req.tenant_id).await?;
     let due = runs::due(&mut tx, run, &req.clients).await?;
     let mut outcome = BatchOutcome::default();
@@ -122,13 +130,34 @@ async fn bill_one(
     let due_date = invoice_date
         .checked_add_days(Days::new(terms_days))
         .ok_or_else(out_of_range)?;
-    let placeholder_end = due.period_start.succ_opt().ok_or_else(out_of_range)?;
+    // The client's open credits are read locked: no other invoice spends them meanwhile.
+    let built =
+        client_preview::build(conn, client, due.period_start, Some(&due.currency), true).await?;
+    let request = built.request.clone();
+    let draft = crate::compute::bounded("the invoice", move || {
+        billing::read_request(&request).and_then(|input| billing::compute(&input))
+    })
+    .await?
+    .map_err(|e| StoreError::invalid(&e.field, e.message))?;
+    if draft.items.is_empty() {
+        // Nothing to bill, or nothing left because the period's invoice took it.
+        let made = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM invoices WHERE client_id = $1 AND period_start = $2
+                   AND currency = $3 AND source = 'run' AND status <> 'void') AS "made!""#,
+            client,
+            due.period_start,
+            due.currency,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        return Ok(if made { Billed::Already } else { Billed::Empty });
+    }
     // The claim: see the module doc.
     let id = new_id();
     let claimed = sqlx::query_scalar!(
         "INSERT INTO invoices (tenant_id, id, client_id, source, currency, period_start,
-             period_end, invoice_date, due_date, subtotal, tax_total, total)
-         VALUES ($1, $2, $3, 'run', $4, $5, $6, $7, $8, 0, 0, 0)
+             period_end, invoice_date, due_date, subtotal, tax_total, total, reverse_charge)
+         VALUES ($1, $2, $3, 'run', $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (tenant_id, client_id, period_start, currency)
             WHERE source = 'run' AND status <> 'void' DO NOTHING
          RETURNING id",
@@ -137,45 +166,19 @@ async fn bill_one(
         client,
         due.currency,
         due.period_start,
-        placeholder_end,
+        built.period_end,
         invoice_date,
         due_date,
+        draft.subtotal.value,
+        draft.tax_total.value,
+        draft.total.value,
+        draft.reverse_charge,
     )
     .fetch_optional(&mut *conn)
     .await?;
     if claimed.is_none() {
         return Ok(Billed::Already);
     }
-    // The client's open credits, locked so that no other invoice spends them meanwhile.
-    sqlx::query!(
-        "SELECT id FROM credits WHERE client_id = $1 AND remaining > 0 ORDER BY id FOR UPDATE",
-        client
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let built = client_preview::build(conn, client, due.period_start, Some(&due.currency)).await?;
-    let request = built.request.clone();
-    let draft = crate::compute::bounded("the invoice", move || {
-        billing::read_request(&request).and_then(|input| billing::compute(&input))
-    })
-    .await?
-    .map_err(|e| StoreError::invalid(&e.field, e.message))?;
-    if draft.items.is_empty() {
-        return Ok(Billed::Empty);
-    }
-    sqlx::query!(
-        "UPDATE invoices SET period_end = $2, subtotal = $3, tax_total = $4, total = $5,
-                reverse_charge = $6
-         WHERE id = $1",
-        id,
-        built.period_end,
-        draft.subtotal.value,
-        draft.tax_total.value,
-        draft.total.value,
-        draft.reverse_charge,
-    )
-    .execute(&mut *conn)
-    .await?;
     write_items(conn, tenant, id, &built, &draft, due.period_start).await?;
     let applied = invoices::post(conn, tenant, client, &built.currency, id, &draft).await?;
     Ok(Billed::Written(Written {
@@ -194,7 +197,6 @@ async fn write_items(
     draft: &InvoiceDraft,
     period_start: NaiveDate,
 ) -> Result<(), StoreError> {
-    let descriptions = line_descriptions(conn, built).await?;
     let n = draft.items.len();
     let mut ids = Vec::with_capacity(n);
     let mut positions = Vec::with_capacity(n);
@@ -219,7 +221,10 @@ async fn write_items(
         let line = built.lines.get(&item.line_id).copied();
         lines.push(line);
         texts.push(
-            line.and_then(|l| descriptions.get(&l).cloned())
+            built
+                .descriptions
+                .get(&item.line_id)
+                .cloned()
                 .unwrap_or_else(|| default_description(item.kind, period_start)),
         );
         minutes.push(item.minutes.map(|m| i32::try_from(m).unwrap_or(i32::MAX)));
@@ -299,16 +304,19 @@ async fn write_items(
             entry_items.push(*item);
         }
     }
-    let marked = sqlx::query!(
-        "UPDATE time_entries e SET invoice_item_id = m.item, updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[]) AS m(id, item)
-         WHERE e.id = m.id AND e.invoice_item_id IS NULL",
-        &entry_ids,
-        &entry_items,
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let mut marked = 0;
+    if !entry_ids.is_empty() {
+        marked = sqlx::query!(
+            "UPDATE time_entries e SET invoice_item_id = m.item, updated_at = now()
+             FROM unnest($1::uuid[], $2::uuid[]) AS m(id, item)
+             WHERE e.id = m.id AND e.invoice_item_id IS NULL",
+            &entry_ids,
+            &entry_items,
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
     let (mut usage_ids, mut usage_items) = (Vec::new(), Vec::new());
     for (record, line) in &built.usage {
         if let Some(item) = by_line.get(line.as_str()) {
@@ -316,16 +324,19 @@ async fn write_items(
             usage_items.push(*item);
         }
     }
-    let marked_usage = sqlx::query!(
-        "UPDATE usage_records u SET invoice_item_id = m.item
-         FROM unnest($1::uuid[], $2::uuid[]) AS m(id, item)
-         WHERE u.id = m.id AND u.invoice_item_id IS NULL",
-        &usage_ids,
-        &usage_items,
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let mut marked_usage = 0;
+    if !usage_ids.is_empty() {
+        marked_usage = sqlx::query!(
+            "UPDATE usage_records u SET invoice_item_id = m.item
+             FROM unnest($1::uuid[], $2::uuid[]) AS m(id, item)
+             WHERE u.id = m.id AND u.invoice_item_id IS NULL",
+            &usage_ids,
+            &usage_items,
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
     // Another invoice took some of them after they were read (a manual change under way):
     // this client is retried rather than billing them twice.
     if usize::try_from(marked).ok() != Some(entry_ids.len())
@@ -336,25 +347,6 @@ async fn write_items(
         ));
     }
     Ok(())
-}
-
-/// What each contract line of the invoice is called: its description, else its kind.
-async fn line_descriptions(
-    conn: &mut PgConnection,
-    built: &Built,
-) -> Result<HashMap<Uuid, String>, StoreError> {
-    let ids: Vec<Uuid> = built.lines.values().copied().collect();
-    let rows = sqlx::query!(
-        "SELECT l.id, coalesce(nullif(btrim(l.description), ''), s.name, c.name) AS \"text!\"
-         FROM contract_lines l
-         JOIN contracts c ON c.id = l.contract_id
-         LEFT JOIN services s ON s.id = l.service_id
-         WHERE l.id = ANY($1)",
-        &ids,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
 }
 
 /// Each engine line's `taxable` flag in the request.

@@ -476,19 +476,24 @@ pub async fn dry_run(
             if invoices.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
                 continue;
             }
-            let computed =
-                match client_preview::build(&mut tx, client, d.period_start, Some(&d.currency))
-                    .await
-                {
-                    Ok(built) => {
-                        let request = built.request;
-                        crate::compute::bounded("the dry run", move || billing::preview(&request))
-                            .await?
-                            .map_err(|e| format!("{}: {}", e.field, e.message))
-                    }
-                    Err(e) if e.is_transient() => return Err(e),
-                    Err(e) => Err(e.to_string()),
-                };
+            let computed = match client_preview::build(
+                &mut tx,
+                client,
+                d.period_start,
+                Some(&d.currency),
+                false,
+            )
+            .await
+            {
+                Ok(built) => {
+                    let request = built.request;
+                    crate::compute::bounded("the dry run", move || billing::preview(&request))
+                        .await?
+                        .map_err(|e| format!("{}: {}", e.field, e.message))
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => Err(e.to_string()),
+            };
             let (invoice, error) = match computed {
                 Ok(v) => (Some(v), None),
                 Err(reason) => (None, Some(reason)),
