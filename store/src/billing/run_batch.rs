@@ -141,15 +141,7 @@ async fn bill_one(
     .map_err(|e| StoreError::invalid(&e.field, e.message))?;
     if draft.items.is_empty() {
         // Nothing to bill, or nothing left because the period's invoice took it.
-        let made = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM invoices WHERE client_id = $1 AND period_start = $2
-                   AND currency = $3 AND source = 'run' AND status <> 'void') AS "made!""#,
-            client,
-            due.period_start,
-            due.currency,
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+        let made = runs::already_made(conn, client, due).await?;
         return Ok(if made { Billed::Already } else { Billed::Empty });
     }
     // The claim: see the module doc.

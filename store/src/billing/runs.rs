@@ -396,6 +396,23 @@ pub async fn record_progress(
     Ok(())
 }
 
+/// Whether the run invoice `due` names for `client` exists (and is not void).
+pub(crate) async fn already_made(
+    conn: &mut PgConnection,
+    client: Uuid,
+    due: &DueInvoice,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM invoices WHERE client_id = $1 AND period_start = $2
+                    AND currency = $3 AND source = 'run' AND status <> 'void') AS \"made!\"",
+        client,
+        due.period_start,
+        due.currency,
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 /// One invoice a dry run would make.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = DryRunInvoice)]
@@ -460,16 +477,7 @@ pub async fn dry_run(
     let mut total = 0u32;
     for (client, list) in due {
         for d in list {
-            let made = sqlx::query_scalar!(
-                "SELECT EXISTS (SELECT 1 FROM invoices WHERE client_id = $1 AND period_start = $2
-                    AND currency = $3 AND source = 'run' AND status <> 'void') AS \"made!\"",
-                client,
-                d.period_start,
-                d.currency,
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            if made {
+            if already_made(&mut tx, client, &d).await? {
                 continue;
             }
             total = total.saturating_add(1);
