@@ -4,6 +4,7 @@
 //! an event and renders the tenant's (or the system's) template with it; settings and
 //! preferences are applied by the store around it.
 
+pub mod billing;
 mod channel;
 
 pub use channel::{Channel, ChannelError};
@@ -35,8 +36,10 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::SlaBreached(_) => "sla.breached",
         Event::SlaEscalated(_) => "sla.escalated",
         Event::InvoiceGenerated(_) => "invoice.generated",
+        Event::InvoiceFinalized(_) => "invoice.finalized",
         Event::InvoiceOverdue(_) => "invoice.overdue",
         Event::PaymentRecorded(_) => "invoice.payment_received",
+        Event::CreditIssued(_) => "credit.issued",
         Event::ProjectCreated(_) => "project.created",
         Event::ProjectTaskAssigned(_) => "project.task_assigned",
         Event::ProjectMilestoneReached(_) => "project.milestone",
@@ -54,7 +57,8 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
 
 /// Users an event notifies: a ticket's assignee, a task's assignee, a time entry's worker, or
 /// for an SLA event whom the SLA engine resolved from the policy (assignee, board and
-/// escalation managers). Nobody is notified of their own action.
+/// escalation managers). Nobody is notified of their own action. Billing events notify no user:
+/// they go to the client's billing contact ([`billing::billing_client`]).
 pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
     let mut out: Vec<Uuid> = if let Some(audience) = env.event.sla_audience() {
         audience.recipients.to_vec()
@@ -170,6 +174,20 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             period_start: NaiveDate::from_ymd_opt(2026, 1, 1)?,
             period_end: day,
         }),
+        "invoice.finalized" => Event::InvoiceFinalized(InvoiceFinalized {
+            invoice_id: id,
+            client_id: id,
+            number: "INV-2026-0001".into(),
+            total: money(125_000),
+            due_date: day,
+        }),
+        "credit.issued" => Event::CreditIssued(CreditIssued {
+            credit_id: id,
+            client_id: id,
+            amount: money(20_000),
+            expires_on: Some(day),
+            payment_id: None,
+        }),
         "invoice.overdue" => Event::InvoiceOverdue(InvoiceOverdue {
             invoice_id: id,
             client_id: id,
@@ -219,7 +237,7 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
 }
 
 /// Every subtype code, as the catalogue migration ships them.
-pub const SUBTYPES: [&str; 17] = [
+pub const SUBTYPES: [&str; 19] = [
     "ticket.created",
     "ticket.assigned",
     "ticket.updated",
@@ -237,7 +255,19 @@ pub const SUBTYPES: [&str; 17] = [
     "time_entry.submitted",
     "time_entry.approved",
     "time_entry.rejected",
+    "invoice.finalized",
+    "credit.issued",
 ];
+
+/// The context a template of `subtype` is checked and previewed with: its sample event and,
+/// for billing subtypes, a sample client and invoice.
+pub fn sample_context(subtype: &str) -> Option<Value> {
+    let env = sample_event(subtype)?;
+    Some(billing::context_with(
+        &env,
+        billing::sample_document(&env).as_ref(),
+    ))
+}
 
 /// A template as stored: Handlebars subject, HTML body and text body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,6 +2,7 @@
 
 use crate::error::StoreError;
 use crate::idempotency::create_once;
+use crate::nullable::nullable;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
 use crate::rows::{HasId, get, has_id, list};
@@ -19,10 +20,14 @@ use uuid::Uuid;
 /// A customer organisation of the MSP; tickets and contacts may belong to one.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0190d9a0-1c2b-7c3d-8e4f-5a6b7c8d9e0f", "name": "Acme Ltd",
+    "billing_contact_id": null,
     "created_at": "2026-03-02T09:30:00Z", "updated_at": "2026-03-02T09:30:00Z"}))]
 pub struct Client {
     pub id: Uuid,
     pub name: String,
+    /// The contact (one of the client's own) its invoices, payment receipts, reminders and
+    /// credit notices are e-mailed to; none: they are not e-mailed.
+    pub billing_contact_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -39,6 +44,10 @@ pub struct ClientInput {
 pub struct ClientPatch {
     #[schema(max_length = 200)]
     pub name: Option<String>,
+    /// One of the client's contacts; `null` stops billing e-mail.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub billing_contact_id: Option<Option<Uuid>>,
 }
 
 /// A person at a client.
@@ -105,7 +114,7 @@ pub async fn list_clients(
         Box::pin(
             sqlx::query_as!(
                 Client,
-                "SELECT id, name, created_at, updated_at FROM clients
+                "SELECT id, name, billing_contact_id, created_at, updated_at FROM clients
                  WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
                 page.after,
                 page.fetch(),
@@ -121,7 +130,7 @@ pub async fn get_client(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Client
         Box::pin(
             sqlx::query_as!(
                 Client,
-                "SELECT id, name, created_at, updated_at FROM clients WHERE id = $1",
+                "SELECT id, name, billing_contact_id, created_at, updated_at FROM clients WHERE id = $1",
                 id
             )
             .fetch_optional(c),
@@ -146,7 +155,7 @@ pub async fn create_client(
             Ok(sqlx::query_as!(
                 Client,
                 "INSERT INTO clients (tenant_id, id, name) VALUES ($1, $2, $3)
-                 RETURNING id, name, created_at, updated_at",
+                 RETURNING id, name, billing_contact_id, created_at, updated_at",
                 tenant,
                 new_id(),
                 input.name.trim(),
@@ -169,10 +178,15 @@ pub async fn update_client(
     let mut tx = tenant::begin(pool, p).await?;
     let row = sqlx::query_as!(
         Client,
-        "UPDATE clients SET name = coalesce($2, name), updated_at = now() WHERE id = $1
-         RETURNING id, name, created_at, updated_at",
+        "UPDATE clients SET name = coalesce($2, name),
+                billing_contact_id = CASE WHEN $3 THEN $4 ELSE billing_contact_id END,
+                updated_at = now()
+         WHERE id = $1
+         RETURNING id, name, billing_contact_id, created_at, updated_at",
         id,
         patch.name.as_deref().map(str::trim),
+        patch.billing_contact_id.is_some(),
+        patch.billing_contact_id.flatten(),
     )
     .fetch_optional(&mut *tx)
     .await?;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod idempotency;
 pub mod migrate;
 pub mod notifications;
+mod nullable;
 pub mod outbox;
 mod outbox_wake;
 pub mod pagination;

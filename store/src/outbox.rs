@@ -64,6 +64,56 @@ pub async fn enqueue_envelope(
     Ok(())
 }
 
+/// Records many complete envelopes at once, as [`enqueue_envelope`] does one: for writers that
+/// raise an event per row of a batch (an invoice run's invoices).
+pub async fn enqueue_many(
+    conn: &mut PgConnection,
+    envelopes: &[Envelope],
+) -> Result<(), StoreError> {
+    if envelopes.is_empty() {
+        return Ok(());
+    }
+    let n = envelopes.len();
+    let (mut tenants, mut ids, mut types) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut bodies, mut commands, mut workflows) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for envelope in envelopes {
+        envelope.validate().map_err(StoreError::internal)?;
+        let command = WorkflowCommand::for_event(envelope);
+        workflows.push(command.as_ref().map(|c| c.workflow_id().to_owned()));
+        commands.push(
+            command
+                .map(serde_json::to_value)
+                .transpose()
+                .map_err(StoreError::internal)?,
+        );
+        tenants.push(envelope.tenant_id);
+        ids.push(envelope.event_id);
+        types.push(envelope.event_type().to_owned());
+        bodies.push(serde_json::to_value(envelope).map_err(StoreError::internal)?);
+    }
+    sqlx::query!(
+        "INSERT INTO outbox (tenant_id, event_id, event_type, envelope, workflow_command, workflow_id)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[])",
+        &tenants,
+        &ids,
+        &types,
+        &bodies,
+        &commands as &[Option<serde_json::Value>],
+        &workflows as &[Option<String>],
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// An outbox row claimed for delivery.
 #[derive(Debug)]
 pub struct Claimed {

@@ -112,10 +112,14 @@ pub enum Event {
     SlaEscalated(SlaEscalated),
     #[serde(rename = "invoice.generated")]
     InvoiceGenerated(InvoiceGenerated),
+    #[serde(rename = "invoice.finalized")]
+    InvoiceFinalized(InvoiceFinalized),
     #[serde(rename = "invoice.overdue")]
     InvoiceOverdue(InvoiceOverdue),
     #[serde(rename = "payment.recorded")]
     PaymentRecorded(PaymentRecorded),
+    #[serde(rename = "credit.issued")]
+    CreditIssued(CreditIssued),
     #[serde(rename = "time_entry.submitted")]
     TimeEntrySubmitted(TimeEntryChanged),
     #[serde(rename = "time_entry.approved")]
@@ -141,7 +145,7 @@ pub enum Event {
 }
 
 /// Every event type's wire name, for documentation and subscriber configuration.
-pub const EVENT_TYPES: [&str; 23] = [
+pub const EVENT_TYPES: [&str; 25] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -152,8 +156,10 @@ pub const EVENT_TYPES: [&str; 23] = [
     "sla.breached",
     "sla.escalated",
     "invoice.generated",
+    "invoice.finalized",
     "invoice.overdue",
     "payment.recorded",
+    "credit.issued",
     "time_entry.submitted",
     "time_entry.approved",
     "time_entry.rejected",
@@ -237,8 +243,15 @@ impl Envelope {
                     e.push("payload.number", "must not be empty");
                 }
             }
+            Event::InvoiceFinalized(i) => {
+                money(&mut e, "total", &i.total, true);
+                if i.number.trim().is_empty() {
+                    e.push("payload.number", "must not be empty");
+                }
+            }
             Event::InvoiceOverdue(i) => money(&mut e, "balance", &i.balance, false),
             Event::PaymentRecorded(p) => money(&mut e, "amount", &p.amount, false),
+            Event::CreditIssued(c) => money(&mut e, "amount", &c.amount, false),
             Event::TimeEntrySubmitted(t)
             | Event::TimeEntryApproved(t)
             | Event::TimeEntryRejected(t) => {
@@ -299,8 +312,10 @@ impl Event {
             Event::SlaBreached(_) => "sla.breached",
             Event::SlaEscalated(_) => "sla.escalated",
             Event::InvoiceGenerated(_) => "invoice.generated",
+            Event::InvoiceFinalized(_) => "invoice.finalized",
             Event::InvoiceOverdue(_) => "invoice.overdue",
             Event::PaymentRecorded(_) => "payment.recorded",
+            Event::CreditIssued(_) => "credit.issued",
             Event::TimeEntrySubmitted(_) => "time_entry.submitted",
             Event::TimeEntryApproved(_) => "time_entry.approved",
             Event::TimeEntryRejected(_) => "time_entry.rejected",
@@ -503,6 +518,13 @@ mod tests {
                 period_start: day,
                 period_end: day,
             }),
+            Event::InvoiceFinalized(InvoiceFinalized {
+                invoice_id: Uuid::nil(),
+                client_id: Uuid::nil(),
+                number: "INV-2".into(),
+                total: money("80.00"),
+                due_date: day,
+            }),
             Event::InvoiceOverdue(InvoiceOverdue {
                 invoice_id: Uuid::nil(),
                 client_id: Uuid::nil(),
@@ -514,6 +536,13 @@ mod tests {
                 invoice_id: None,
                 client_id: Uuid::nil(),
                 amount: money("100.00"),
+            }),
+            Event::CreditIssued(CreditIssued {
+                credit_id: Uuid::nil(),
+                client_id: Uuid::nil(),
+                amount: money("25.00"),
+                expires_on: Some(day),
+                payment_id: None,
             }),
             Event::TimeEntrySubmitted(time_entry(None)),
             Event::TimeEntryApproved(time_entry(None)),

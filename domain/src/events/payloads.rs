@@ -72,6 +72,30 @@ pub struct InvoiceGenerated {
     pub period_end: NaiveDate,
 }
 
+/// A manual invoice given its number. (A run's invoices are finalized as they are made and
+/// announce themselves once, with `invoice.generated`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceFinalized {
+    pub invoice_id: Uuid,
+    pub client_id: Uuid,
+    pub number: String,
+    pub total: Money,
+    pub due_date: NaiveDate,
+}
+
+/// Money held for a client: a credit issued by hand, or the excess of an over-payment or a
+/// prepayment (`payment_id` names the payment then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditIssued {
+    pub credit_id: Uuid,
+    pub client_id: Uuid,
+    pub amount: Money,
+    pub expires_on: Option<NaiveDate>,
+    pub payment_id: Option<Uuid>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceOverdue {

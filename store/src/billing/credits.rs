@@ -7,12 +7,15 @@ use super::fields;
 use super::ledger::{self, Account, Entry, Kind};
 use crate::error::StoreError;
 use crate::idempotency::create_once;
+use crate::outbox;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
 use crate::tenant;
 use chrono::{DateTime, NaiveDate, Utc};
 use psa_domain::auth::Permission;
+use psa_domain::events::{CreditIssued, Event};
 use psa_domain::ids::new_id;
+use psa_domain::money::Money;
 use psa_domain::validation::{self, ValidationErrors};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -200,6 +203,7 @@ pub async fn create(
     crate::check(e.into_result())?;
     let amount = amount.ok_or_else(|| StoreError::invalid("amount", "is required"))?;
     let tenant = p.tenant_id;
+    let principal = p.clone();
     let request = serde_json::json!({ "table": "credits", "input": input });
     create_once(pool, p, key, &request, move |conn| {
         Box::pin(async move {
@@ -237,6 +241,18 @@ pub async fn create(
                     credit_id: Some(credit.id),
                     note: credit.note.as_deref(),
                 },
+            )
+            .await?;
+            outbox::enqueue(
+                conn,
+                &principal,
+                Event::CreditIssued(CreditIssued {
+                    credit_id: credit.id,
+                    client_id: credit.client_id,
+                    amount: Money::new(credit.amount, &credit.currency),
+                    expires_on: credit.expires_on,
+                    payment_id: None,
+                }),
             )
             .await?;
             Ok(credit)

@@ -15,13 +15,19 @@ use super::ledger::{self, Account, Entry, Kind};
 use crate::compute;
 use crate::error::StoreError;
 use crate::idempotency::create_once;
+use crate::outbox;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
 use crate::tenant;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use psa_domain::auth::{Permission, Role};
 use psa_domain::billing::{self, InvoiceDraft};
+use psa_domain::events::{Event, InvoiceFinalized};
 use psa_domain::ids::new_id;
+use psa_domain::money::Money;
+use psa_domain::notifications::billing::{
+    DocumentItem, DocumentTax, InvoiceDocument, InvoiceFigures, optional_amount,
+};
 use psa_domain::validation::{self, ValidationErrors};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -859,8 +865,68 @@ pub async fn finalize(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Invoice,
     .await?;
     let row = load(&mut tx, id).await?;
     let out = assemble(&mut tx, row).await?;
-    tx.commit().await?;
+    outbox::enqueue(
+        &mut tx,
+        p,
+        Event::InvoiceFinalized(InvoiceFinalized {
+            invoice_id: id,
+            client_id: out.client_id,
+            number,
+            total: Money::new(out.total, &out.currency),
+            due_date: out.due_date,
+        }),
+    )
+    .await?;
+    outbox::commit(tx, pool).await?;
     Ok(out)
+}
+
+/// What is still owed on an invoice, as [`Invoice::amount_due`] reads.
+pub(crate) async fn amount_due(conn: &mut PgConnection, id: Uuid) -> Result<Decimal, StoreError> {
+    Ok(load(conn, id).await?.amount_due)
+}
+
+/// The invoice as a billing e-mail shows it; `None` when there is no such invoice.
+pub(crate) async fn document(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<InvoiceDocument>, StoreError> {
+    let row = match load(conn, id).await {
+        Ok(row) => row,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let i = assemble(conn, row).await?;
+    let figures = InvoiceFigures {
+        number: i.number,
+        status: i.status.as_str().to_owned(),
+        currency: i.currency,
+        invoice_date: i.invoice_date,
+        due_date: i.due_date,
+        period_start: i.period_start,
+        period_end: i.period_end,
+        subtotal: i.subtotal,
+        tax_total: i.tax_total,
+        total: i.total,
+        credits_applied: i.credits_applied,
+        amount_due: i.amount_due,
+        note: i.note,
+    };
+    let items = i.line_items.into_iter().map(|item| DocumentItem {
+        description: item.description,
+        quantity: optional_amount(item.quantity),
+        rate: optional_amount(item.rate),
+        amount: item.amount.to_string(),
+    });
+    let tax = i
+        .tax
+        .into_iter()
+        .map(|t| DocumentTax {
+            name: t.name,
+            amount: t.amount.to_string(),
+        })
+        .collect();
+    Ok(Some(InvoiceDocument::new(figures, items, tax)))
 }
 
 /// Takes the tenant's next `n` invoice numbers, formatted. The counter row stays locked until

@@ -27,7 +27,7 @@ use crate::tenant;
 use chrono::{DateTime, NaiveDate, Utc};
 use psa_domain::auth::Permission;
 use psa_domain::billing::InvoiceCurrency;
-use psa_domain::events::{Event, PaymentRecorded};
+use psa_domain::events::{CreditIssued, Event, PaymentRecorded};
 use psa_domain::ids::new_id;
 use psa_domain::money::Money;
 use psa_domain::validation::{self, ValidationErrors};
@@ -448,6 +448,18 @@ async fn record_in(
                 credit_id: Some(credit_id),
                 note: None,
             },
+        )
+        .await?;
+        outbox::enqueue(
+            conn,
+            p,
+            Event::CreditIssued(CreditIssued {
+                credit_id,
+                client_id: input.client_id,
+                amount: Money::new(excess, &input.currency),
+                expires_on: None,
+                payment_id: Some(id),
+            }),
         )
         .await?;
     }

@@ -20,11 +20,13 @@ use super::client_preview::{self, Built};
 use super::invoices::{self, finalized_status};
 use super::runs;
 use crate::error::StoreError;
-use crate::tenant;
-use chrono::{Days, NaiveDate};
+use crate::{outbox, tenant};
+use chrono::{Days, NaiveDate, Utc};
 use psa_domain::billing::run::{BatchOutcome, BatchRequest, ClientFailure};
 use psa_domain::billing::{self, DueInvoice, InvoiceDraft, ItemKind};
+use psa_domain::events::{Actor, Envelope, Event, InvoiceGenerated};
 use psa_domain::ids::new_id;
+use psa_domain::money::Money;
 use rust_decimal::Decimal;
 use sqlx::{Acquire, PgConnection, PgPool};
 use std::collections::HashMap;
@@ -33,6 +35,10 @@ use uuid::Uuid;
 /// An invoice written in this batch, waiting for its number.
 struct Written {
     id: Uuid,
+    client: Uuid,
+    currency: String,
+    period_start: NaiveDate,
+    period_end: NaiveDate,
     total: Decimal,
     applied: Decimal,
 }
@@ -113,7 +119,29 @@ pub async fn bill_batch(pool: &PgPool, req: &BatchRequest) -> Result<BatchOutcom
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    // Each invoice announces itself once, committed with it (the client's billing contact is
+    // e-mailed from the event).
+    let now = Utc::now();
+    let events: Vec<Envelope> = written
+        .into_iter()
+        .zip(numbers)
+        .map(|(w, number)| Envelope {
+            event_id: new_id(),
+            tenant_id: req.tenant_id,
+            occurred_at: now,
+            actor: Actor::System,
+            event: Event::InvoiceGenerated(InvoiceGenerated {
+                invoice_id: w.id,
+                client_id: w.client,
+                number,
+                total: Money::new(w.total, &w.currency),
+                period_start: w.period_start,
+                period_end: w.period_end,
+            }),
+        })
+        .collect();
+    outbox::enqueue_many(&mut tx, &events).await?;
+    outbox::commit(tx, pool).await?;
     Ok(outcome)
 }
 
@@ -175,6 +203,10 @@ async fn bill_one(
     let applied = invoices::post(conn, tenant, client, &built.currency, id, &draft).await?;
     Ok(Billed::Written(Written {
         id,
+        client,
+        currency: built.currency.clone(),
+        period_start: due.period_start,
+        period_end: built.period_end,
         total: draft.total.value,
         applied,
     }))

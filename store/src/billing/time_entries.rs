@@ -8,6 +8,7 @@
 
 use crate::error::StoreError;
 use crate::idempotency::create_once;
+use crate::nullable::nullable;
 use crate::pagination::{Page, PageRequest};
 use crate::principal::Principal;
 use crate::tenant;
@@ -15,7 +16,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use psa_domain::auth::Permission;
 use psa_domain::ids::new_id;
 use psa_domain::validation::{self, ValidationErrors};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -132,15 +133,6 @@ pub struct TimeEntryPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 4000)]
     pub note: Option<Option<String>>,
-}
-
-/// Tells a field sent as `null` (`Some(None)`: clear it) from one not sent (`None`: keep it).
-fn nullable<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// One entry an invoice could bill: approved, not yet invoiced.

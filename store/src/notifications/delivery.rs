@@ -4,6 +4,7 @@ use crate::tenant::begin_for as begin_tenant;
 use psa_domain::email_job::{EmailJob, EmailOutcome};
 use psa_domain::events::Envelope;
 use psa_domain::ids::new_id;
+use psa_domain::notifications::billing::{self, BillingDocument, ClientCard};
 use psa_domain::notifications::{self, Channel, Rendered, Template, TemplateError};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -22,6 +23,8 @@ pub enum ClaimError {
 pub enum NotifyError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] crate::error::StoreError),
     #[error("template {subtype} ({source_kind} v{version}) does not render: {error}")]
     Template {
         subtype: String,
@@ -39,11 +42,18 @@ pub struct ChosenTemplate {
     pub version: i32,
 }
 
+/// Who a message goes to: a user (whose preferences apply and whose address `users` holds), or
+/// a client's billing contact (with the address to use).
+struct Recipient {
+    id: Uuid,
+    contact_email: Option<String>,
+}
+
 /// The outcome of [`NotificationStore::plan`].
 struct Planned {
     tx: Transaction<'static, Postgres>,
     subtype: &'static str,
-    recipients: Vec<Uuid>,
+    recipients: Vec<Recipient>,
     chosen: ChosenTemplate,
     rendered: Rendered,
 }
@@ -69,15 +79,32 @@ impl NotificationStore {
         let Some(subtype) = notifications::subtype_for(&env.event) else {
             return Ok(None);
         };
-        let recipients = notifications::direct_recipients(env);
-        if recipients.is_empty() {
+        let client = billing::billing_client(&env.event);
+        let users = notifications::direct_recipients(env);
+        // A client's contact has no inbox here: billing events go out by e-mail only.
+        if client.is_some_and(|_| channel == Channel::InApp)
+            || (client.is_none() && users.is_empty())
+        {
             return Ok(None);
         }
         let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
         if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
             return Ok(None);
         }
-        let (chosen, rendered) = render(&mut tx, env, subtype).await?;
+        let (recipients, doc) = match client {
+            Some(client) => match billing_audience(&mut tx, env, client).await? {
+                Some((contact, doc)) => (vec![contact], Some(doc)),
+                None => return Ok(None),
+            },
+            None => {
+                let users = users.into_iter().map(|id| Recipient {
+                    id,
+                    contact_email: None,
+                });
+                (users.collect(), None)
+            }
+        };
+        let (chosen, rendered) = render(&mut tx, env, subtype, doc.as_ref()).await?;
         Ok(Some(Planned {
             tx,
             subtype,
@@ -102,7 +129,7 @@ impl NotificationStore {
         };
         let ticket_id = env.event.ticket_id();
         let mut added = 0;
-        for user in recipients {
+        for Recipient { id: user, .. } in recipients {
             if !wants(&mut tx, user, subtype, Channel::InApp).await? {
                 continue;
             }
@@ -171,16 +198,26 @@ impl NotificationStore {
         .await?
         .flatten();
         let mut jobs = Vec::new();
-        for user in recipients {
-            if !wants(&mut tx, user, subtype, Channel::Email).await? {
-                continue;
-            }
-            let Some(to) =
-                sqlx::query_scalar!("SELECT email FROM users WHERE id = $1 AND active", user)
+        for Recipient {
+            id: user,
+            contact_email,
+        } in recipients
+        {
+            let to = match contact_email {
+                Some(address) => address,
+                None => {
+                    if !wants(&mut tx, user, subtype, Channel::Email).await? {
+                        continue;
+                    }
+                    let address = sqlx::query_scalar!(
+                        "SELECT email FROM users WHERE id = $1 AND active",
+                        user
+                    )
                     .fetch_optional(&mut *tx)
-                    .await?
-            else {
-                continue;
+                    .await?;
+                    let Some(address) = address else { continue };
+                    address
+                }
             };
             log(
                 &mut tx,
@@ -342,23 +379,74 @@ async fn reserve_in(conn: &mut PgConnection, tenant: Uuid) -> Result<u64, sqlx::
     Ok(wait_ms)
 }
 
-/// The tenant's (or system's) template for `subtype`, rendered with `env`.
+/// The billing contact of `client` (when it has one with an address) and what the message
+/// about `env` shows: the client's name and the invoice the event is about.
+async fn billing_audience(
+    conn: &mut PgConnection,
+    env: &Envelope,
+    client: Uuid,
+) -> Result<Option<(Recipient, BillingDocument)>, NotifyError> {
+    let row = sqlx::query!(
+        r#"SELECT k.name, c.id AS "contact_id?", c.email AS "email?"
+           FROM clients k LEFT JOIN contacts c ON c.id = k.billing_contact_id
+           WHERE k.id = $1"#,
+        client,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let (Some(id), Some(email)) = (row.contact_id, row.email) else {
+        return Ok(None);
+    };
+    if email.trim().is_empty() {
+        return Ok(None);
+    }
+    let invoice = match billing::invoice_of(&env.event) {
+        Some(id) => crate::billing::invoices::document(conn, id).await?,
+        None => None,
+    };
+    let doc = BillingDocument {
+        client: ClientCard { name: row.name },
+        invoice,
+    };
+    let contact = Recipient {
+        id,
+        contact_email: Some(email),
+    };
+    Ok(Some((contact, doc)))
+}
+
+/// The tenant's (or system's) template for `subtype`, rendered with `env` (and `doc`). A
+/// tenant's copy that does not render for this event (a field only some events have) does not
+/// hold the message back: the standard template says it instead.
 async fn render(
     conn: &mut PgConnection,
     env: &Envelope,
     subtype: &str,
+    doc: Option<&BillingDocument>,
 ) -> Result<(ChosenTemplate, Rendered), NotifyError> {
+    let ctx = billing::context_with(env, doc);
     let chosen = template(conn, env.tenant_id, subtype).await?;
-    let rendered = chosen
-        .template
-        .render(&notifications::context(env))
-        .map_err(|error| NotifyError::Template {
-            subtype: subtype.to_owned(),
-            source_kind: chosen.source,
-            version: chosen.version,
-            error,
-        })?;
-    Ok((chosen, rendered))
+    let failed = |chosen: &ChosenTemplate, error| NotifyError::Template {
+        subtype: subtype.to_owned(),
+        source_kind: chosen.source,
+        version: chosen.version,
+        error,
+    };
+    match chosen.template.render(&ctx) {
+        Ok(rendered) => Ok((chosen, rendered)),
+        Err(error) if chosen.source == "tenant" => {
+            tracing::warn!(tenant = %env.tenant_id, subtype, version = chosen.version, %error,
+                "the tenant's template does not render for this event; using the standard one");
+            let standard = system_template(conn, subtype).await?;
+            let rendered = standard
+                .template
+                .render(&ctx)
+                .map_err(|e| failed(&standard, e))?;
+            Ok((standard, rendered))
+        }
+        Err(error) => Err(failed(&chosen, error)),
+    }
 }
 
 /// The tenant's switches: notifications on, the subtype's category on, the subtype on. Absent
@@ -435,26 +523,35 @@ pub async fn template(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    let (row, source) = match own {
-        Some(row) => (row, "tenant"),
-        None => (
-            sqlx::query_as!(
-                StoredTemplate,
-                "SELECT subject, html, text, version FROM system_email_templates WHERE subtype_code = $1",
-                subtype,
-            )
-            .fetch_one(&mut *conn)
-            .await?,
-            "system",
-        ),
-    };
+    match own {
+        Some(row) => Ok(chosen(row, "tenant")),
+        None => system_template(conn, subtype).await,
+    }
+}
+
+/// The standard template for `subtype`.
+async fn system_template(
+    conn: &mut PgConnection,
+    subtype: &str,
+) -> Result<ChosenTemplate, sqlx::Error> {
+    let row = sqlx::query_as!(
+        StoredTemplate,
+        "SELECT subject, html, text, version FROM system_email_templates WHERE subtype_code = $1",
+        subtype,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(chosen(row, "system"))
+}
+
+fn chosen(row: StoredTemplate, source: &'static str) -> ChosenTemplate {
     let StoredTemplate {
         subject,
         html,
         text,
         version,
     } = row;
-    Ok(ChosenTemplate {
+    ChosenTemplate {
         template: Template {
             subject,
             html,
@@ -462,7 +559,7 @@ pub async fn template(
         },
         source,
         version,
-    })
+    }
 }
 
 /// Records a message in `notification_log`; the first record of (event, recipient, channel)

@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::principal::Principal;
 use crate::tenant;
 use psa_domain::auth::Permission;
-use psa_domain::notifications::{Rendered, Template, context, sample_event};
+use psa_domain::notifications::{Rendered, Template, sample_context};
 use psa_domain::template_limits::MAX_TEMPLATE_BYTES;
 use psa_domain::validation::{self, ValidationErrors};
 use serde::{Deserialize, Serialize};
@@ -124,7 +124,7 @@ pub async fn clone_to_tenant(
 /// Renders `t` against the subtype's sample event; errors name the part at fault. Rendering
 /// runs off the async runtime with a time limit (`compute`), within `template_limits`.
 async fn check(subtype: &str, t: Template) -> Result<(Template, Rendered), StoreError> {
-    let sample = sample_event(subtype).ok_or(StoreError::NotFound)?;
+    let sample = sample_context(subtype).ok_or(StoreError::NotFound)?;
     let mut e = ValidationErrors::default();
     for (part, value) in [
         ("subject", &t.subject),
@@ -142,7 +142,7 @@ async fn check(subtype: &str, t: Template) -> Result<(Template, Rendered), Store
     }
     e.into_result()?;
     let rendered = compute::bounded("rendering the template", move || {
-        let r = t.render(&context(&sample));
+        let r = t.render(&sample);
         (t, r)
     })
     .await?;

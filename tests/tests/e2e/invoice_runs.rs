@@ -570,6 +570,16 @@ async fn a_worker_killed_mid_run_leaves_every_client_billed_once() {
     assert_eq!(clients.len(), n as usize, "one invoice per client");
     assert_gapless(&made);
     assert_reconciled(&env, &key).await;
+    // Each invoice announced once (its billing e-mail comes from this event), though batches
+    // were cut short and retried.
+    let (events, announced): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT envelope->'payload'->>'invoice_id') FROM outbox
+         WHERE event_type = 'invoice.generated'",
+    )
+    .fetch_one(&env.owner)
+    .await
+    .unwrap();
+    assert_eq!((events, announced), (n, n));
     env.shutdown().await;
 }
 

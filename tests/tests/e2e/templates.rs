@@ -14,7 +14,7 @@ async fn templates_are_checked_before_they_are_saved() {
         .ok(Method::GET, "/v1/notification-templates", key, &Value::Null)
         .await;
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 17);
+    assert_eq!(all.len(), psa_domain::notifications::SUBTYPES.len());
     for t in all {
         assert_eq!(t["source"], "system");
         let subtype = t["subtype"].as_str().unwrap();

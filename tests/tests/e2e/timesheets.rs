@@ -2,6 +2,7 @@
 //! rejected, back to draft by reopening), what each state refuses, who may do what, and the
 //! notifications each step sends (to the approver on submit, to the worker on a decision).
 
+use crate::mail::{last_event, mail_for, received};
 use psa_tests::{Parts, TestEnv, eventually};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -408,45 +409,6 @@ async fn the_approval_flow_and_what_each_state_refuses() {
     assert_eq!(tech_sheets["items"].as_array().unwrap().len(), 2);
 
     env.shutdown().await;
-}
-
-/// Messages the SMTP sink received whose Message-ID is `message_id`, with quoted-printable
-/// soft line breaks undone.
-fn received(env: &TestEnv, message_id: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(env.services.maildir.join("new")) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-        .filter(|m| {
-            m.lines().any(|l| {
-                l.to_ascii_lowercase().starts_with("message-id:") && l.contains(message_id)
-            })
-        })
-        .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
-        .collect()
-}
-
-/// The newest event of `event_type` in the outbox.
-async fn last_event(env: &TestEnv, event_type: &str) -> Uuid {
-    sqlx::query_scalar("SELECT event_id FROM outbox WHERE event_type = $1 ORDER BY id DESC LIMIT 1")
-        .bind(event_type)
-        .fetch_one(&env.owner)
-        .await
-        .unwrap()
-}
-
-/// Waits up to 30 s for the one e-mail of `event` to `user`.
-async fn mail_for(env: &TestEnv, event: Uuid, user: Uuid, what: &str) -> String {
-    let message_id = format!("<{event}.{user}@psa>");
-    let mut mail = eventually(Duration::from_secs(30), || async {
-        let got = received(env, &message_id);
-        Ok((!got.is_empty()).then_some(got))
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what}: no e-mail {message_id} at the SMTP sink"));
-    assert_eq!(mail.len(), 1, "{what}");
-    mail.remove(0)
 }
 
 /// Waits until the notifications subscriber has handled `event`.
