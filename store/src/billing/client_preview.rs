@@ -46,6 +46,24 @@ struct Part {
     window: Option<(NaiveDate, NaiveDate)>,
 }
 
+/// Contract lines and services read once per transaction and kept: an invoice run's batch bills
+/// many clients on the same few contracts.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    lines: HashMap<Uuid, Vec<ContractLine>>,
+    services: HashMap<Uuid, ServiceTerms>,
+}
+
+/// How [`build`] reads the client's open credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CreditRead {
+    Plain,
+    /// Locked until the caller's transaction ends, so no other invoice spends them meanwhile.
+    Locked,
+    /// The caller knows the client has none.
+    NoneOpen,
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::invalid(field, message)
 }
@@ -80,7 +98,15 @@ pub async fn request(
 ) -> Result<Value, StoreError> {
     p.require(Permission::ManageBilling)?;
     let mut tx = tenant::begin(pool, p).await?;
-    let built = build(&mut tx, client, period_start, currency, false).await?;
+    let built = build(
+        &mut tx,
+        client,
+        period_start,
+        currency,
+        CreditRead::Plain,
+        &mut Lookups::default(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(built.request)
 }
@@ -102,24 +128,25 @@ pub(crate) struct Built {
     pub usage: Vec<(Uuid, String)>,
 }
 
-/// [`request`] in the caller's transaction, with the links an invoice run needs; with
-/// `lock_credits`, the client's open credits stay locked until that transaction ends.
+/// [`request`] in the caller's transaction, with the links an invoice run needs.
 pub(crate) async fn build(
     conn: &mut PgConnection,
     client: Uuid,
     period_start: NaiveDate,
     currency: Option<&str>,
-    lock_credits: bool,
+    credit_read: CreditRead,
+    lookups: &mut Lookups,
 ) -> Result<Built, StoreError> {
     let tax = client_tax(conn, client).await?;
     let far = period_start
         .checked_add_signed(Duration::days(MAX_PERIOD_DAYS))
         .ok_or_else(|| invalid("period_start", "is out of range"))?;
     let candidates = assignments::active_in(conn, client, period_start, far).await?;
-    let (period_end, parts) = participants(conn, candidates, period_start, currency).await?;
+    let (period_end, parts) =
+        participants(conn, candidates, period_start, currency, lookups).await?;
     let currency = parts[0].assignment.currency.clone();
 
-    let service_rates = services_of(conn, &parts).await?;
+    let service_rates = services_of(conn, &parts, lookups).await?;
     let mut lines = Vec::new();
     let mut line_ids = HashMap::new();
     let mut descriptions = HashMap::new();
@@ -162,10 +189,10 @@ pub(crate) async fn build(
 
     let time = time_for(conn, client, &parts, &ids).await?;
     let usage = usage_for(conn, client, &parts, &ids).await?;
-    let open = if lock_credits {
-        credits::open_of_locked(conn, client).await?
-    } else {
-        credits::open_of(conn, client).await?
+    let open = match credit_read {
+        CreditRead::Plain => credits::open_of(conn, client).await?,
+        CreditRead::Locked => credits::open_of_locked(conn, client).await?,
+        CreditRead::NoneOpen => Vec::new(),
     };
     let credits = open
         .into_iter()
@@ -245,6 +272,7 @@ async fn participants(
     candidates: Vec<Assignment>,
     period_start: NaiveDate,
     currency: Option<&str>,
+    lookups: &mut Lookups,
 ) -> Result<(NaiveDate, Vec<Part>), StoreError> {
     let mut parts: Vec<(NaiveDate, Assignment)> = Vec::new();
     let mut next_start: Option<NaiveDate> = None;
@@ -295,7 +323,14 @@ async fn participants(
     }
     let mut out = Vec::with_capacity(parts.len());
     for (end, a) in parts {
-        let lines = contracts::lines_of(conn, a.contract_id).await?;
+        let lines = match lookups.lines.get(&a.contract_id) {
+            Some(lines) => lines.clone(),
+            None => {
+                let lines = contracts::lines_of(conn, a.contract_id).await?;
+                lookups.lines.insert(a.contract_id, lines.clone());
+                lines
+            }
+        };
         let (from, to) = match a.timing {
             Timing::Arrears => (period_start, end),
             Timing::Advance => {
@@ -321,6 +356,7 @@ async fn participants(
 
 /// Each service the parts' lines name: taxable, and its default rates.
 /// What the invoice needs of a service its lines name.
+#[derive(Clone)]
 struct ServiceTerms {
     name: String,
     taxable: bool,
@@ -331,18 +367,37 @@ struct ServiceTerms {
 async fn services_of(
     conn: &mut PgConnection,
     parts: &[Part],
+    lookups: &mut Lookups,
 ) -> Result<HashMap<Uuid, ServiceTerms>, StoreError> {
-    let ids: Vec<Uuid> = parts
+    let wanted: HashSet<Uuid> = parts
         .iter()
         .flat_map(|p| p.lines.iter().filter_map(|l| l.service_id))
-        .collect::<HashSet<_>>()
-        .into_iter()
         .collect();
+    let missing: Vec<Uuid> = wanted
+        .iter()
+        .filter(|id| !lookups.services.contains_key(id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        lookups
+            .services
+            .extend(read_services(conn, &missing).await?);
+    }
+    Ok(wanted
+        .into_iter()
+        .filter_map(|id| Some((id, lookups.services.get(&id)?.clone())))
+        .collect())
+}
+
+async fn read_services(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, ServiceTerms>, StoreError> {
     let rows = sqlx::query!(
         r#"SELECT id, name, taxable,
                   rates AS "rates: sqlx::types::Json<HashMap<String, String>>"
            FROM services WHERE id = ANY($1)"#,
-        &ids,
+        ids,
     )
     .fetch_all(conn)
     .await?;

@@ -328,3 +328,18 @@ pub(crate) async fn open_of_locked(
     .map(Credit::try_from)
     .collect()
 }
+
+/// Which of `clients` hold an open credit (an invoice run reads, and locks, only theirs).
+pub(crate) async fn holders(
+    conn: &mut PgConnection,
+    clients: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT DISTINCT client_id FROM credits WHERE client_id = ANY($1) AND remaining > 0",
+        clients,
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .collect())
+}

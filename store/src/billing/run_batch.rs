@@ -16,9 +16,9 @@
 //! commit and stays gapless. A client whose data the engine refuses is rolled back to its
 //! savepoint and reported; the others commit.
 
-use super::client_preview::{self, Built};
+use super::client_preview::{self, Built, CreditRead, Lookups};
 use super::invoices::{self, finalized_status};
-use super::runs;
+use super::{credits, runs};
 use crate::error::StoreError;
 use crate::{outbox, tenant};
 use chrono::{Days, NaiveDate, Utc};
@@ -64,13 +64,31 @@ pub async fn bill_batch(pool: &PgPool, req: &BatchRequest) -> Result<BatchOutcom
         .await?;
     let terms_days = invoices::payment_terms_days(&mut tx, req.tenant_id).await?;
     let due = runs::due(&mut tx, run, &req.clients).await?;
+    // Most clients hold no credit: only those that do have theirs read (locked) one by one.
+    let clients: Vec<Uuid> = due.iter().map(|(c, _)| *c).collect();
+    let with_credit = credits::holders(&mut tx, &clients).await?;
+    let mut lookups = Lookups::default();
     let mut outcome = BatchOutcome::default();
     let mut written = Vec::new();
     for (client, list) in due {
         let mut failure = None;
         for d in &list {
             let mut sp = (&mut *tx).begin().await?;
-            match bill_one(&mut sp, req.tenant_id, client, d, terms_days).await {
+            let credit_read = if with_credit.contains(&client) {
+                CreditRead::Locked
+            } else {
+                CreditRead::NoneOpen
+            };
+            let billed = bill_one(
+                &mut sp,
+                req.tenant_id,
+                client,
+                d,
+                terms_days,
+                credit_read,
+                &mut lookups,
+            );
+            match billed.await {
                 Ok(Billed::Written(w)) => {
                     sp.commit().await?;
                     outcome.invoiced += 1;
@@ -152,15 +170,24 @@ async fn bill_one(
     client: Uuid,
     due: &DueInvoice,
     terms_days: u64,
+    credit_read: CreditRead,
+    lookups: &mut Lookups,
 ) -> Result<Billed, StoreError> {
     let out_of_range = || StoreError::invalid("period_start", "is out of range");
     let invoice_date = due.billing_day;
     let due_date = invoice_date
         .checked_add_days(Days::new(terms_days))
         .ok_or_else(out_of_range)?;
-    // The client's open credits are read locked: no other invoice spends them meanwhile.
-    let built =
-        client_preview::build(conn, client, due.period_start, Some(&due.currency), true).await?;
+    let currency = Some(due.currency.as_str());
+    let built = client_preview::build(
+        conn,
+        client,
+        due.period_start,
+        currency,
+        credit_read,
+        lookups,
+    )
+    .await?;
     let request = built.request.clone();
     let draft = crate::compute::bounded("the invoice", move || {
         billing::read_request(&request).and_then(|input| billing::compute(&input))

@@ -6,7 +6,7 @@
 //! asking again for a period whose run has finished starts it again, and that run finishes only
 //! what is missing (the invoices carry the guarantee, see [`super::run_batch`]).
 
-use super::client_preview;
+use super::client_preview::{self, CreditRead, Lookups};
 use crate::error::StoreError;
 use crate::idempotency::create_once;
 use crate::pagination::{Page, PageRequest};
@@ -475,6 +475,7 @@ pub async fn dry_run(
     .await?;
     let mut invoices = Vec::new();
     let mut total = 0u32;
+    let mut lookups = Lookups::default();
     for (client, list) in due {
         for d in list {
             if already_made(&mut tx, client, &d).await? {
@@ -489,7 +490,8 @@ pub async fn dry_run(
                 client,
                 d.period_start,
                 Some(&d.currency),
-                false,
+                CreditRead::Plain,
+                &mut lookups,
             )
             .await
             {
