@@ -114,6 +114,25 @@ impl NotificationStore {
         }))
     }
 
+    /// Whether `env` is addressed to anyone by e-mail: a user it names, or for a billing event a
+    /// client billing contact with an address. Asked before an e-mail run is started, so the
+    /// invoices of clients nobody is to be told of start none.
+    pub async fn emails_anyone(&self, env: &Envelope) -> Result<bool, NotifyError> {
+        let Some(client) = billing::billing_client(&env.event) else {
+            return Ok(!notifications::direct_recipients(env).is_empty());
+        };
+        let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
+        let addressed = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM clients k JOIN contacts c ON c.id = k.billing_contact_id
+                              WHERE k.id = $1 AND btrim(coalesce(c.email, '')) <> '') AS "addressed!""#,
+            client,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(addressed)
+    }
+
     /// Writes the in-app notifications `env` calls for, once per (event, recipient): a
     /// redelivered event finds its rows and adds nothing. Returns how many were added.
     pub async fn deliver_in_app(&self, env: &Envelope) -> Result<usize, NotifyError> {

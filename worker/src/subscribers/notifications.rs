@@ -32,12 +32,13 @@ impl NotificationHandler {
 
     /// Starts the event's e-mail workflow; a second start for the same event is a no-op.
     async fn start_emails(&self, event: &Envelope) -> Result<(), HandlerError> {
-        // Billing events are for the client's billing contact; the rest for users.
-        let addressed = notifications::billing::billing_client(&event.event).is_some()
-            || !notifications::direct_recipients(event).is_empty();
         if notifications::subtype_for(&event.event).is_none()
             || !notifications::channel_allowed(event, Channel::Email)
-            || !addressed
+            || !self
+                .store
+                .emails_anyone(event)
+                .await
+                .map_err(HandlerError::new)?
         {
             return Ok(());
         }
