@@ -52,36 +52,36 @@ impl BillingApi {
     }
 }
 
-type Reply<T> = Result<Response<T>, Status>;
+pub(super) type Reply<T> = Result<Response<T>, Status>;
 
-fn ok<T>(t: T) -> Reply<T> {
+pub(super) fn ok<T>(t: T) -> Reply<T> {
     Ok(Response::new(t))
 }
 
 /// Protobuf clients send an unset `limit` as 0 and an unset cursor as empty; both mean the
 /// default, as `PageRequest::parse` reads `None`.
-fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+pub(super) fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     Ok(PageRequest::parse(limit.filter(|n| *n != 0), cursor)?)
 }
 
 /// An optional string field; empty counts as absent, as for IDs (`grpc_convert::opt_id`),
 /// since many clients cannot tell an unset string from an empty one.
-fn present(value: Option<String>) -> Option<String> {
+pub(super) fn present(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
 /// A required "YYYY-MM-DD" date, read as HTTP's JSON reads it.
-fn date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
+pub(super) fn date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
     value
         .parse()
         .map_err(|_| ApiError::invalid(field, "must be a date, YYYY-MM-DD"))
 }
 
-fn opt_date(field: &str, value: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
+pub(super) fn opt_date(field: &str, value: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     present(value).map(|v| date(field, &v)).transpose()
 }
 
-fn day(d: NaiveDate) -> String {
+pub(super) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
@@ -107,7 +107,7 @@ fn opt_json(field: &str, text: Option<String>) -> Result<Option<Value>, ApiError
     text.map(|t| json(field, &t)).transpose()
 }
 
-fn uuid_str(u: uuid::Uuid) -> String {
+pub(super) fn uuid_str(u: uuid::Uuid) -> String {
     u.to_string()
 }
 
@@ -314,7 +314,7 @@ fn tax_settings(s: ClientTaxSettings) -> pb::ClientTaxSettings {
     }
 }
 
-fn credit(c: Credit) -> pb::Credit {
+pub(super) fn credit(c: Credit) -> pb::Credit {
     pb::Credit {
         id: uuid_str(c.id),
         client_id: uuid_str(c.client_id),

@@ -5,6 +5,7 @@ pub mod credits;
 pub mod grpc;
 pub mod http;
 pub mod invoices;
+pub mod invoicing_grpc;
 pub mod payments;
 pub mod run_workflow;
 pub mod runs;

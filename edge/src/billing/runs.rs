@@ -3,7 +3,7 @@
 
 use super::run_workflow;
 use crate::state::AppState;
-use crate::web::auth::Caller;
+use crate::web::auth::{Caller, Principal};
 use crate::web::error::{ApiError, Problem};
 use crate::web::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use crate::web::json::Json;
@@ -57,6 +57,28 @@ pub async fn start(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<InvoiceRunRequest>,
 ) -> Result<Response, ApiError> {
+    Ok(match begin(&s, &p, key.as_deref(), input).await? {
+        Started::DryRun(report) => (StatusCode::OK, Json(report)).into_response(),
+        Started::Run(run) => (StatusCode::ACCEPTED, Json(run)).into_response(),
+    })
+}
+
+/// What asking for a run answers.
+pub enum Started {
+    /// The run, started (or going on).
+    Run(InvoiceRun),
+    /// The dry run's report; nothing was written.
+    DryRun(InvoiceRunDryRun),
+}
+
+/// Checks the request, then computes the dry run, or records the run and starts (or joins)
+/// its workflow: `POST /v1/invoice-runs` and gRPC `StartInvoiceRun` alike.
+pub async fn begin(
+    s: &AppState,
+    p: &Principal,
+    key: Option<&str>,
+    input: InvoiceRunRequest,
+) -> Result<Started, ApiError> {
     let mut e = ValidationErrors::default();
     let batch_size = input.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
     if !(1..=MAX_BATCH_SIZE).contains(&batch_size) {
@@ -78,18 +100,18 @@ pub async fn start(
     }
     e.into_result().map_err(ApiError::Invalid)?;
     if dry_run {
-        let report = svc::dry_run(&s.pool, &p, &input.period, input.limit).await?;
-        return Ok((StatusCode::OK, Json(report)).into_response());
+        let report = svc::dry_run(&s.pool, p, &input.period, input.limit).await?;
+        return Ok(Started::DryRun(report));
     }
-    let run = svc::request(&s.pool, &p, key.as_deref(), &input.period).await?;
+    let run = svc::request(&s.pool, p, key, &input.period).await?;
     let workflow_input = InvoiceRunInput {
         tenant_id: p.tenant_id,
         period: run.period.clone(),
         batch_size,
         parallel_batches,
     };
-    run_workflow::start(&s, &run, workflow_input).await?;
-    Ok((StatusCode::ACCEPTED, Json(run)).into_response())
+    run_workflow::start(s, &run, workflow_input).await?;
+    Ok(Started::Run(run))
 }
 
 #[utoipa::path(get, path = "/v1/invoice-runs", operation_id = "listInvoiceRuns", tag = "billing", params(RunQuery), responses((status = 200, body = Page<InvoiceRun>)))]

@@ -7,14 +7,16 @@ use crate::web::auth::{self, Principal};
 use crate::web::error::ApiError;
 use crate::web::extract::LARGE_BODY_LIMIT;
 use psa_protos::v1::billing_service_server::BillingServiceServer;
+use psa_protos::v1::invoicing_service_server::InvoicingServiceServer;
 use psa_protos::v1::sla_service_server::SlaServiceServer;
 use psa_protos::v1::ticket_service_server::TicketServiceServer;
 
 use crate::billing::grpc::BillingApi;
+use crate::billing::invoicing_grpc::InvoicingApi;
 use crate::sla::grpc::SlaApi;
 use crate::tickets::grpc::TicketApi;
 
-/// The gRPC router: ticket, SLA and billing services plus reflection, both
+/// The gRPC router: ticket, SLA, billing and invoicing services plus reflection, both
 /// `grpc.reflection.v1` and the `v1alpha` that many tools (grpcurl before 1.9, Postman, older
 /// grpc_cli) still ask for.
 pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
@@ -28,12 +30,15 @@ pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflectio
     let tickets =
         TicketServiceServer::new(TicketApi::new(state.clone())).max_decoding_message_size(limit);
     let sla = SlaServiceServer::new(SlaApi::new(state.clone())).max_decoding_message_size(limit);
+    let invoicing = InvoicingServiceServer::new(InvoicingApi::new(state.clone()))
+        .max_decoding_message_size(limit);
     // Invoice previews carry thousands of time entries, as over HTTP (`LARGE_BODY_LIMIT`).
     let billing = BillingServiceServer::new(BillingApi::new(state))
         .max_decoding_message_size(LARGE_BODY_LIMIT.max(limit));
     Ok(tonic::service::Routes::new(tickets)
         .add_service(sla)
         .add_service(billing)
+        .add_service(invoicing)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha))
 }

@@ -15,6 +15,7 @@ mod event_bus;
 mod invoice_preview;
 mod invoice_runs;
 mod invoices;
+mod invoicing_grpc;
 mod mail;
 mod notifications;
 mod openapi;
