@@ -3,15 +3,14 @@
 //! the real relay, event bus, e-mail workflow and SMTP sink, with the invoice in the message;
 //! a tenant's own template replaces the standard one; no billing contact, no e-mail.
 
-use crate::mail::{last_event, mail_for};
+use crate::mail::{handled, last_event, mail_for};
 use chrono::NaiveDate;
 use psa_domain::events::Envelope;
 use psa_store::notifications::delivery::NotificationStore;
-use psa_tests::{Parts, TestEnv, eventually};
+use psa_tests::{Parts, TestEnv};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
-use std::time::Duration;
 use uuid::Uuid;
 
 async fn finalized_invoice(env: &TestEnv, key: &str, client: Uuid, price: &str) -> Value {
@@ -36,19 +35,7 @@ async fn finalized_invoice(env: &TestEnv, key: &str, client: Uuid, price: &str) 
 
 /// How many e-mails the log holds for `event`, once the notifications subscriber handled it.
 async fn emails_logged(env: &TestEnv, event: Uuid) -> i64 {
-    let redis = env.redis().await;
-    eventually(Duration::from_secs(30), || {
-        let mut redis = redis.clone();
-        async move {
-            let done: bool = redis::cmd("EXISTS")
-                .arg(format!("psa:handled:notifications:{event}"))
-                .query_async(&mut redis)
-                .await?;
-            Ok(done.then_some(()))
-        }
-    })
-    .await
-    .expect("the event is handled");
+    handled(env, event).await;
     sqlx::query_scalar("SELECT count(*) FROM notification_log WHERE event_id = $1")
         .bind(event)
         .fetch_one(&env.owner)

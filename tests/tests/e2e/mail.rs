@@ -1,5 +1,6 @@
 //! Helpers for tests that follow an event to the e-mail it causes: the newest event of a type
-//! in the outbox, and the one message the SMTP sink received for (event, recipient).
+//! in the outbox, when the notifications subscriber has handled it, and the one message the
+//! SMTP sink received for (event, recipient).
 
 use psa_tests::{TestEnv, eventually};
 use std::time::Duration;
@@ -42,4 +43,21 @@ pub async fn mail_for(env: &TestEnv, event: Uuid, user: Uuid, what: &str) -> Str
     .unwrap_or_else(|_| panic!("{what}: no e-mail {message_id} at the SMTP sink"));
     assert_eq!(mail.len(), 1, "{what}");
     mail.remove(0)
+}
+
+/// Waits until the notifications subscriber has handled `event`.
+pub async fn handled(env: &TestEnv, event: Uuid) {
+    let redis = env.redis().await;
+    eventually(Duration::from_secs(30), || {
+        let mut redis = redis.clone();
+        async move {
+            let done: bool = redis::cmd("EXISTS")
+                .arg(format!("psa:handled:notifications:{event}"))
+                .query_async(&mut redis)
+                .await?;
+            Ok(done.then_some(()))
+        }
+    })
+    .await
+    .expect("the event is handled");
 }

@@ -423,19 +423,7 @@ async fn switches_and_preferences_over_the_api() {
             .fetch_one(&env.owner)
             .await
             .unwrap();
-    let redis = env.redis().await;
-    eventually(Duration::from_secs(30), || {
-        let mut redis = redis.clone();
-        async move {
-            let done: bool = redis::cmd("EXISTS")
-                .arg(format!("psa:handled:notifications:{silenced}"))
-                .query_async(&mut redis)
-                .await?;
-            Ok(done.then_some(()))
-        }
-    })
-    .await
-    .expect("first event handled");
+    crate::mail::handled(&env, silenced).await;
     assert_eq!(env.count("in_app_notifications").await, 0);
     env.ok(
         Method::PUT,

@@ -2,11 +2,10 @@
 //! rejected, back to draft by reopening), what each state refuses, who may do what, and the
 //! notifications each step sends (to the approver on submit, to the worker on a decision).
 
-use crate::mail::{last_event, mail_for, received};
-use psa_tests::{Parts, TestEnv, eventually};
+use crate::mail::{handled, last_event, mail_for, received};
+use psa_tests::{Parts, TestEnv};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::Duration;
 use uuid::Uuid;
 
 async fn call(
@@ -409,23 +408,6 @@ async fn the_approval_flow_and_what_each_state_refuses() {
     assert_eq!(tech_sheets["items"].as_array().unwrap().len(), 2);
 
     env.shutdown().await;
-}
-
-/// Waits until the notifications subscriber has handled `event`.
-async fn handled(env: &TestEnv, event: Uuid) {
-    let redis = env.redis().await;
-    eventually(Duration::from_secs(30), || {
-        let mut redis = redis.clone();
-        async move {
-            let done: bool = redis::cmd("EXISTS")
-                .arg(format!("psa:handled:notifications:{event}"))
-                .query_async(&mut redis)
-                .await?;
-            Ok(done.then_some(()))
-        }
-    })
-    .await
-    .expect("the event is handled");
 }
 
 /// Titles of the in-app notifications of `key`'s user, as `(subtype, title)`.
