@@ -40,28 +40,46 @@ pub async fn enqueue_envelope(
     conn: &mut PgConnection,
     envelope: &Envelope,
 ) -> Result<(), StoreError> {
-    // An invalid event here is a bug in the code that built it: refuse it rather than
-    // publish something every consumer would dead-letter.
-    envelope.validate().map_err(StoreError::internal)?;
-    let command = WorkflowCommand::for_event(envelope);
-    let workflow_id = command.as_ref().map(|c| c.workflow_id().to_owned());
-    let command = command
-        .map(serde_json::to_value)
-        .transpose()
-        .map_err(StoreError::internal)?;
+    let row = OutboxRow::of(envelope)?;
     sqlx::query!(
         "INSERT INTO outbox (tenant_id, event_id, event_type, envelope, workflow_command, workflow_id)
          VALUES ($1, $2, $3, $4, $5, $6)",
         envelope.tenant_id,
         envelope.event_id,
         envelope.event_type(),
-        serde_json::to_value(envelope).map_err(StoreError::internal)?,
-        command,
-        workflow_id,
+        row.envelope,
+        row.command,
+        row.workflow_id,
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// What an outbox row holds of an envelope beyond its ids and type.
+struct OutboxRow {
+    envelope: serde_json::Value,
+    command: Option<serde_json::Value>,
+    workflow_id: Option<String>,
+}
+
+impl OutboxRow {
+    /// The envelope, checked, and the workflow command it calls for.
+    fn of(envelope: &Envelope) -> Result<Self, StoreError> {
+        // An invalid event here is a bug in the code that built it: refuse it rather than
+        // publish something every consumer would dead-letter.
+        envelope.validate().map_err(StoreError::internal)?;
+        let command = WorkflowCommand::for_event(envelope);
+        let workflow_id = command.as_ref().map(|c| c.workflow_id().to_owned());
+        Ok(Self {
+            envelope: serde_json::to_value(envelope).map_err(StoreError::internal)?,
+            command: command
+                .map(serde_json::to_value)
+                .transpose()
+                .map_err(StoreError::internal)?,
+            workflow_id,
+        })
+    }
 }
 
 /// Records many complete envelopes at once, as [`enqueue_envelope`] does one: for writers that
@@ -85,19 +103,13 @@ pub async fn enqueue_many(
         Vec::with_capacity(n),
     );
     for envelope in envelopes {
-        envelope.validate().map_err(StoreError::internal)?;
-        let command = WorkflowCommand::for_event(envelope);
-        workflows.push(command.as_ref().map(|c| c.workflow_id().to_owned()));
-        commands.push(
-            command
-                .map(serde_json::to_value)
-                .transpose()
-                .map_err(StoreError::internal)?,
-        );
+        let row = OutboxRow::of(envelope)?;
         tenants.push(envelope.tenant_id);
         ids.push(envelope.event_id);
         types.push(envelope.event_type().to_owned());
-        bodies.push(serde_json::to_value(envelope).map_err(StoreError::internal)?);
+        bodies.push(row.envelope);
+        commands.push(row.command);
+        workflows.push(row.workflow_id);
     }
     sqlx::query!(
         "INSERT INTO outbox (tenant_id, event_id, event_type, envelope, workflow_command, workflow_id)

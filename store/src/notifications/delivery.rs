@@ -122,13 +122,7 @@ impl NotificationStore {
             return Ok(!notifications::direct_recipients(env).is_empty());
         };
         let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
-        let addressed = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM clients k JOIN contacts c ON c.id = k.billing_contact_id
-                              WHERE k.id = $1 AND btrim(coalesce(c.email, '')) <> '') AS "addressed!""#,
-            client,
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let addressed = billing_contact(&mut tx, client).await?.is_some();
         tx.commit().await?;
         Ok(addressed)
     }
@@ -398,39 +392,47 @@ async fn reserve_in(conn: &mut PgConnection, tenant: Uuid) -> Result<u64, sqlx::
     Ok(wait_ms)
 }
 
-/// The billing contact of `client` (when it has one with an address) and what the message
-/// about `env` shows: the client's name and the invoice the event is about.
-async fn billing_audience(
+/// The billing contact of `client` as a recipient, with the client's name, when it has one
+/// with an address.
+async fn billing_contact(
     conn: &mut PgConnection,
-    env: &Envelope,
     client: Uuid,
-) -> Result<Option<(Recipient, BillingDocument)>, NotifyError> {
+) -> Result<Option<(Recipient, String)>, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT k.name, c.id AS "contact_id?", c.email AS "email?"
            FROM clients k LEFT JOIN contacts c ON c.id = k.billing_contact_id
            WHERE k.id = $1"#,
         client,
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let (Some(id), Some(email)) = (row.contact_id, row.email) else {
+    Ok(row.and_then(|row| {
+        let email = row.email.filter(|e| !e.trim().is_empty())?;
+        let contact = Recipient {
+            id: row.contact_id?,
+            contact_email: Some(email),
+        };
+        Some((contact, row.name))
+    }))
+}
+
+/// The billing contact of `client` and what the message about `env` shows: the client's name
+/// and the invoice the event is about.
+async fn billing_audience(
+    conn: &mut PgConnection,
+    env: &Envelope,
+    client: Uuid,
+) -> Result<Option<(Recipient, BillingDocument)>, NotifyError> {
+    let Some((contact, name)) = billing_contact(conn, client).await? else {
         return Ok(None);
     };
-    if email.trim().is_empty() {
-        return Ok(None);
-    }
     let invoice = match billing::invoice_of(&env.event) {
         Some(id) => crate::billing::invoices::document(conn, id).await?,
         None => None,
     };
     let doc = BillingDocument {
-        client: ClientCard { name: row.name },
+        client: ClientCard { name },
         invoice,
-    };
-    let contact = Recipient {
-        id,
-        contact_email: Some(email),
     };
     Ok(Some((contact, doc)))
 }
