@@ -13,6 +13,7 @@ pub mod events;
 pub mod ids;
 pub mod money;
 pub mod notifications;
+pub mod recurrence;
 pub mod search_attributes;
 pub mod settings;
 pub mod sla;
