@@ -49,6 +49,8 @@ impl Role {
                     | ReadInternalNotes
                     | ReadSla
                     | ReadTime
+                    | ReadSchedule
+                    | WriteSchedule
             ),
             Role::Billing => matches!(
                 permission,
@@ -59,6 +61,7 @@ impl Role {
                     | ManageBilling
                     | ReadTime
                     | ReadInvoices
+                    | ReadSchedule
             ),
             Role::Client => matches!(
                 permission,
@@ -112,6 +115,12 @@ pub enum Permission {
     ReadTime,
     /// Read invoices: all of them, or for a client-portal key its own client's finalized ones.
     ReadInvoices,
+    /// Read the dispatch calendar (schedule entries and their occurrences); run schedule
+    /// previews.
+    ReadSchedule,
+    /// Create, change and delete schedule entries. A technician may touch only entries they
+    /// are assigned to (checked by the store, on top of this).
+    WriteSchedule,
 }
 
 #[cfg(test)]
@@ -138,6 +147,10 @@ mod tests {
             (Role::Technician, ManageSla, false),
             (Role::Billing, ReadSla, true),
             (Role::Client, ReadSla, false),
+            (Role::Technician, WriteSchedule, true),
+            (Role::Billing, ReadSchedule, true),
+            (Role::Billing, WriteSchedule, false),
+            (Role::Client, ReadSchedule, false),
             (Role::Admin, ManageSla, true),
             (Role::Technician, WriteTickets, true),
             (Role::Technician, ManageTickets, true),

@@ -49,6 +49,7 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::TicketStatusChanged { .. }
         | Event::ScheduleEntryCreated(_)
         | Event::ScheduleEntryUpdated(_)
+        | Event::ScheduleEntryCancelled(_)
         | Event::AutomationPublished(_)
         | Event::AutomationRunCompleted(_)
         | Event::AutomationRunFailed(_) => return None,

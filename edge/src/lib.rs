@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod reference;
 pub mod relay;
+pub mod scheduling;
 pub mod serve;
 pub mod sla;
 pub mod state;

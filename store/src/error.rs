@@ -30,6 +30,10 @@ pub enum StoreError {
         detail: String,
         field: Option<String>,
     },
+    /// A schedule write would put an assignee in two places at once; the overlapping
+    /// occurrences, listed.
+    #[error("the entry overlaps other appointments of its assignees")]
+    Overlaps(serde_json::Value),
     /// The record cannot change while others depend on it.
     #[error("{0}")]
     InUse(String),

@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod principal;
 pub mod reference;
 pub(crate) mod rows;
+pub mod scheduling;
 pub mod seed;
 pub mod sla;
 pub mod tenant;

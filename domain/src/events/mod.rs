@@ -136,6 +136,9 @@ pub enum Event {
     ScheduleEntryCreated(ScheduleEntryChanged),
     #[serde(rename = "schedule.entry_updated")]
     ScheduleEntryUpdated(ScheduleEntryChanged),
+    /// The entry was deleted: none of its occurrences take place any more.
+    #[serde(rename = "schedule.entry_cancelled")]
+    ScheduleEntryCancelled(ScheduleEntryChanged),
     #[serde(rename = "automation.published")]
     AutomationPublished(AutomationPublished),
     #[serde(rename = "automation.run_completed")]
@@ -145,7 +148,7 @@ pub enum Event {
 }
 
 /// Every event type's wire name, for documentation and subscriber configuration.
-pub const EVENT_TYPES: [&str; 25] = [
+pub const EVENT_TYPES: [&str; 26] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -168,6 +171,7 @@ pub const EVENT_TYPES: [&str; 25] = [
     "project.milestone_reached",
     "schedule.entry_created",
     "schedule.entry_updated",
+    "schedule.entry_cancelled",
     "automation.published",
     "automation.run_completed",
     "automation.run_failed",
@@ -273,7 +277,9 @@ impl Envelope {
                     e.push("payload.name", "must not be empty");
                 }
             }
-            Event::ScheduleEntryCreated(s) | Event::ScheduleEntryUpdated(s) => {
+            Event::ScheduleEntryCreated(s)
+            | Event::ScheduleEntryUpdated(s)
+            | Event::ScheduleEntryCancelled(s) => {
                 if s.ends_at <= s.starts_at {
                     e.push("payload.ends_at", "must be after starts_at");
                 }
@@ -324,6 +330,7 @@ impl Event {
             Event::ProjectMilestoneReached(_) => "project.milestone_reached",
             Event::ScheduleEntryCreated(_) => "schedule.entry_created",
             Event::ScheduleEntryUpdated(_) => "schedule.entry_updated",
+            Event::ScheduleEntryCancelled(_) => "schedule.entry_cancelled",
             Event::AutomationPublished(_) => "automation.published",
             Event::AutomationRunCompleted(_) => "automation.run_completed",
             Event::AutomationRunFailed(_) => "automation.run_failed",
@@ -564,7 +571,8 @@ mod tests {
                 name: "Go-live".into(),
             }),
             Event::ScheduleEntryCreated(schedule.clone()),
-            Event::ScheduleEntryUpdated(schedule),
+            Event::ScheduleEntryUpdated(schedule.clone()),
+            Event::ScheduleEntryCancelled(schedule),
             Event::AutomationPublished(AutomationPublished {
                 automation_id: Uuid::nil(),
                 version: 1,

@@ -162,8 +162,9 @@ pub struct ProjectMilestoneReached {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleEntryChanged {
     pub entry_id: Uuid,
-    /// The recurring series the entry belongs to, if any.
+    /// The series the entry was cut from (a moved occurrence, or the later part of a split).
     pub series_id: Option<Uuid>,
+    /// The entry's first occurrence (a series' later ones follow from its rule).
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub assignee_ids: Vec<Uuid>,

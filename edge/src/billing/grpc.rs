@@ -8,7 +8,7 @@
 use crate::state::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::ApiError;
-use crate::web::grpc_convert::{id, opt_id, target, ts};
+use crate::web::grpc_convert::{id, instant, nullable, opt_id, target, ts};
 use chrono::{DateTime, NaiveDate, Utc};
 use prost_types::Timestamp;
 use psa_domain::billing::{Anchor, BillingCycle, Timing};
@@ -83,15 +83,6 @@ pub(super) fn opt_date(field: &str, value: Option<String>) -> Result<Option<Naiv
 
 pub(super) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
-}
-
-/// A required instant.
-fn instant(field: &str, t: Option<Timestamp>) -> Result<DateTime<Utc>, ApiError> {
-    let t = t.ok_or_else(|| ApiError::invalid(field, "is required"))?;
-    let nanos =
-        u32::try_from(t.nanos).map_err(|_| ApiError::invalid(field, "is not a valid instant"))?;
-    DateTime::from_timestamp(t.seconds, nanos)
-        .ok_or_else(|| ApiError::invalid(field, "is not a valid instant"))
 }
 
 fn opt_instant(field: &str, t: Option<Timestamp>) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -225,20 +216,6 @@ fn anchor_str(a: Anchor) -> String {
 
 /// The fields `UpdateTimeEntryRequest.clear` may name: those `TimeEntryPatch` can set to null.
 const CLEARABLE: [&str; 5] = ["ticket_id", "project_ref", "started_at", "ended_at", "note"];
-
-/// A patch field JSON could send as `null`: `Some(None)` when `clear` names it.
-fn nullable<T>(
-    field: &str,
-    value: Option<T>,
-    clear: &[String],
-) -> Result<Option<Option<T>>, ApiError> {
-    match (value, clear.iter().any(|c| c == field)) {
-        (Some(_), true) => Err(ApiError::invalid(field, "is both set and cleared")),
-        (Some(v), false) => Ok(Some(Some(v))),
-        (None, true) => Ok(Some(None)),
-        (None, false) => Ok(None),
-    }
-}
 
 fn service(s: Service) -> pb::Service {
     pb::Service {

@@ -34,6 +34,12 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
+    /// A schedule write would double-book an assignee: 409 listing the overlaps in
+    /// `conflicts` (gRPC FAILED_PRECONDITION with the list as the message's detail).
+    #[error(
+        "the entry overlaps other appointments of its assignees; send \"on_conflict\": \"allow\" to book it anyway"
+    )]
+    Overlaps(serde_json::Value),
     /// The record cannot change while others depend on it, or its state does not allow the
     /// change now (409; gRPC FAILED_PRECONDITION).
     #[error("{0}")]
@@ -78,7 +84,9 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest { .. } | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict { .. } | ApiError::InUse(_) => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::InUse(_) | ApiError::Overlaps(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,6 +113,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The same refusal as a 400: for the previews, whose contract answers every field that
+    /// cannot be read (a NUL in a string included) with a 400 naming it.
+    pub fn malformed(self) -> Self {
+        match self {
+            ApiError::Invalid(v) => ApiError::Malformed(v),
+            other => other,
+        }
+    }
+}
+
 impl From<ValidationErrors> for ApiError {
     fn from(v: ValidationErrors) -> Self {
         ApiError::Invalid(v)
@@ -121,6 +140,7 @@ impl From<StoreError> for ApiError {
             StoreError::Malformed(v) => ApiError::Malformed(v),
             StoreError::Conflict { detail, field } => ApiError::Conflict { detail, field },
             StoreError::InUse(m) | StoreError::WrongState(m) => ApiError::InUse(m),
+            StoreError::Overlaps(list) => ApiError::Overlaps(list),
             StoreError::Busy(m) => ApiError::Busy(m),
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Internal(e) => ApiError::Internal(e),
@@ -145,6 +165,10 @@ pub struct Problem {
     /// The fields at fault, when the request's content was wrong.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// For a schedule write refused for double-booking: the overlapping occurrences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub conflicts: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -177,6 +201,10 @@ impl IntoResponse for ApiError {
                     message: f.message,
                 })
                 .collect(),
+            conflicts: match &self {
+                ApiError::Overlaps(list) => Some(list.clone()),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         response.headers_mut().insert(
@@ -215,7 +243,7 @@ impl From<ApiError> for tonic::Status {
             | ApiError::PayloadTooLarge { .. } => Code::InvalidArgument,
             ApiError::UnsupportedMediaType => Code::InvalidArgument,
             ApiError::Conflict { .. } => Code::AlreadyExists,
-            ApiError::InUse(_) => Code::FailedPrecondition,
+            ApiError::InUse(_) | ApiError::Overlaps(_) => Code::FailedPrecondition,
             ApiError::Unavailable(_) | ApiError::Busy(_) => Code::Unavailable,
             ApiError::RateLimited { .. } => Code::ResourceExhausted,
             ApiError::Internal(err) => {
@@ -223,6 +251,11 @@ impl From<ApiError> for tonic::Status {
                 Code::Internal
             }
         };
-        tonic::Status::new(code, e.to_string())
+        let message = match &e {
+            // The overlaps travel in the message, as JSON after the sentence.
+            ApiError::Overlaps(list) => format!("{e}: {list}"),
+            _ => e.to_string(),
+        };
+        tonic::Status::new(code, message)
     }
 }

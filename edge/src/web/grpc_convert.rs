@@ -36,6 +36,29 @@ pub fn target(value: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value).map_err(|_| ApiError::NotFound)
 }
 
+/// A required instant.
+pub fn instant(field: &str, t: Option<Timestamp>) -> Result<DateTime<Utc>, ApiError> {
+    let t = t.ok_or_else(|| ApiError::invalid(field, "is required"))?;
+    let nanos =
+        u32::try_from(t.nanos).map_err(|_| ApiError::invalid(field, "is not a valid instant"))?;
+    DateTime::from_timestamp(t.seconds, nanos)
+        .ok_or_else(|| ApiError::invalid(field, "is not a valid instant"))
+}
+
+/// A patch field JSON could send as `null`: `Some(None)` when the request's `clear` names it.
+pub fn nullable<T>(
+    field: &str,
+    value: Option<T>,
+    clear: &[String],
+) -> Result<Option<Option<T>>, ApiError> {
+    match (value, clear.iter().any(|c| c == field)) {
+        (Some(_), true) => Err(ApiError::invalid(field, "is both set and cleared")),
+        (Some(v), false) => Ok(Some(Some(v))),
+        (None, true) => Ok(Some(None)),
+        (None, false) => Ok(None),
+    }
+}
+
 pub fn ticket(t: Ticket) -> pb::Ticket {
     pb::Ticket {
         id: t.id.to_string(),

@@ -8,6 +8,7 @@
 //! with the [`Problem`] schema, as `error.rs` sends it.
 
 pub mod billing_schemas;
+pub mod scheduling_schemas;
 pub mod schemas;
 
 use crate::billing::http as billing;
@@ -17,6 +18,7 @@ use crate::notifications::{
     http as notifications, settings_http as notification_settings, templates_http as templates,
 };
 use crate::reference::http as reference;
+use crate::scheduling::{entries as schedule_entries, http as scheduling};
 use crate::sla::{config_http as sla_config, http as sla};
 use crate::tickets::http as tickets;
 use crate::web::error::{Problem, ProblemField};
@@ -64,6 +66,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         payments::create, payments::list, payments::get, payments::refund, payments::refund_credit,
         payments::adjust, payments::balance, payments::list_ledger, payments::reconciliation,
         runs::start, runs::list, runs::get,
+        scheduling::preview, schedule_entries::create, schedule_entries::list,
+        schedule_entries::get, schedule_entries::update, schedule_entries::delete,
+        schedule_entries::update_occurrence, schedule_entries::delete_occurrence,
         sla::preview, sla::ticket_sla, sla::ticket_audit, sla::compliance,
         sla_config::list_schedules, sla_config::create_schedule, sla_config::get_schedule,
         sla_config::replace_schedule, sla_config::delete_schedule, sla_config::list_holidays,
@@ -89,6 +94,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     components(schemas(
         Problem, ProblemField, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest,
         schemas::SlaPreviewRequest, schemas::SlaPreviewResponse, schemas::TicketSla,
+        scheduling_schemas::SchedulePreviewRequest, scheduling_schemas::SchedulePreviewResponse,
         billing_schemas::InvoicePreviewRequest, billing_schemas::InvoicePreview,
     )),
     modifiers(&BearerAuth, &Contract),

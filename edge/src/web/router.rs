@@ -8,6 +8,7 @@ use crate::notifications::{
     http as notifications, settings_http as notification_settings, templates_http as templates,
 };
 use crate::reference::http as reference;
+use crate::scheduling::{entries as schedule_entries, http as scheduling};
 use crate::sla::{config_http as sla_config, http as sla};
 use crate::state::AppState;
 use crate::tickets::http as tickets;
@@ -20,7 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::trace::TraceLayer;
@@ -106,6 +107,21 @@ pub fn router(state: AppState) -> Router {
             post(templates::preview),
         )
         .route("/sla/preview", post(sla::preview))
+        .route("/schedules/preview", post(scheduling::preview))
+        .route(
+            "/schedule-entries",
+            get(schedule_entries::list).post(schedule_entries::create),
+        )
+        .route(
+            "/schedule-entries/{id}",
+            get(schedule_entries::get)
+                .patch(schedule_entries::update)
+                .delete(schedule_entries::delete),
+        )
+        .route(
+            "/schedule-occurrences/{id}",
+            patch(schedule_entries::update_occurrence).delete(schedule_entries::delete_occurrence),
+        )
         .route(
             "/invoices/preview",
             post(billing::http::preview).layer(DefaultBodyLimit::max(LARGE_BODY_LIMIT)),

@@ -131,6 +131,7 @@ pub async fn operations(env: &TestEnv) -> Vec<Operation> {
 fn query(op: &Operation) -> &'static str {
     let q = match (op.method.as_str(), op.template.as_str()) {
         ("GET", "/v1/sla/compliance") => "?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+        ("GET", "/v1/schedule-entries") => "?from=2030-01-01T00:00:00Z&to=2031-01-01T00:00:00Z",
         ("POST", "/v1/clients/{id}/invoice-preview") => "?period_start=2026-01-01",
         _ => "",
     };
@@ -312,6 +313,22 @@ impl<'e> Api<'e> {
                 "period": { "start": "2026-01-01", "end": "2026-02-01" },
                 "lines": [{ "id": "support", "type": "fixed", "amount": "500.00" }],
             }),
+            ("POST", "/v1/schedules/preview") => json!({
+                "start": "2026-03-02T09:00:00",
+                "timezone": "America/New_York",
+                "duration_minutes": 60,
+                "rrule": "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10",
+                "from": "2026-03-01T00:00:00Z",
+                "to": "2026-04-01T00:00:00Z",
+            }),
+            // One appointment on a day no other call used, so no create overlaps another.
+            ("POST", "/v1/schedule-entries") => json!({
+                "title": tag, "assignees": [s.technician_user_id],
+                "start": format!("{day}T09:00:00"), "timezone": "Europe/London",
+                "duration_minutes": 60,
+            }),
+            ("PATCH", "/v1/schedule-entries/{id}") => json!({ "title": tag }),
+            ("PATCH", "/v1/schedule-occurrences/{id}") => json!({ "scope": "all", "title": tag }),
             ("POST", "/v1/sla/preview") => json!({
                 "schedule": {
                     "timezone": "Europe/London",
@@ -490,6 +507,20 @@ impl<'e> Api<'e> {
                 set("/v1/notification-templates/{subtype}", &key).await;
                 key
             }
+            // An occurrence is one of a new entry's: its ID is the entry's and its start's.
+            "/v1/schedule-occurrences" => {
+                let op = self.op(Method::POST, "/v1/schedule-entries");
+                let body = self.body(op, tenant).expect("an entry body");
+                let a = self
+                    .send(&admin, Method::POST, &op.path(""), Some(&body))
+                    .await;
+                assert!(a.status.is_success(), "{op}: {a}");
+                let start = a.body["start"]
+                    .as_str()
+                    .expect("a start")
+                    .replace(['-', ':'], "");
+                format!("{}_{start}", a.body["id"].as_str().expect("an entry id"))
+            }
             // A line is made on a new contract.
             "/v1/contract-lines" => {
                 let contract = Box::pin(self.create(tenant, "/v1/contracts", user)).await;
@@ -619,6 +650,10 @@ impl<'e> Api<'e> {
     /// the record's path, or the list it is in when it has none of its own.
     pub async fn read_back(&self, caller: &Caller, collection: &str, key: &str) -> Vec<Answer> {
         let readers: Vec<String> = match collection {
+            "/v1/schedule-occurrences" => {
+                let entry = key.split('_').next().unwrap_or_default();
+                vec![format!("/v1/schedule-entries/{entry}")]
+            }
             "/v1/notification-settings/categories" | "/v1/notification-settings/subtypes" => {
                 vec!["/v1/notification-settings".into()]
             }

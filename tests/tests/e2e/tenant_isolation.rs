@@ -460,9 +460,16 @@ async fn every_path_with_a_parameter_answers_another_tenant_as_for_a_random_id()
         let theirs = api
             .send(&b, op.method.clone(), &op.path(key), body.as_ref())
             .await;
-        if Uuid::parse_str(key).is_ok() {
+        // An occurrence's ID is its entry's and its date-time: an ID like any other.
+        let occurrence = key
+            .split_once('_')
+            .filter(|(entry, _)| Uuid::parse_str(entry).is_ok());
+        if Uuid::parse_str(key).is_ok() || occurrence.is_some() {
             by_id += 1;
-            let random = Uuid::new_v4().to_string();
+            let random = match occurrence {
+                Some((_, at)) => format!("{}_{at}", Uuid::new_v4()),
+                None => Uuid::new_v4().to_string(),
+            };
             let nowhere = api
                 .send(&b, op.method.clone(), &op.path(&random), body.as_ref())
                 .await;
