@@ -18,7 +18,7 @@ use crate::principal::Principal;
 use crate::tenant;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc};
 use psa_domain::auth::Permission;
 use psa_domain::ids::new_id;
 use psa_domain::recurrence::split::cut;
@@ -102,6 +102,14 @@ pub async fn list(
     q: RangeQuery,
 ) -> Result<OccurrencePage, StoreError> {
     p.require(Permission::ReadSchedule)?;
+    for (field, at) in [("from", q.from), ("to", q.to)] {
+        if !(1..=9999).contains(&at.year()) {
+            return Err(StoreError::bad_request(
+                "must lie in the years 1 to 9999",
+                Some(field),
+            ));
+        }
+    }
     if q.to <= q.from {
         return Err(StoreError::bad_request("must be after `from`", Some("to")));
     }
@@ -188,7 +196,10 @@ async fn lock_occurrence(
     let (entry, local) = parse_occurrence_id(occurrence).ok_or(StoreError::NotFound)?;
     let cur = rows::lock_stored(conn, entry).await?;
     check_own(p, &cur.assignees)?;
-    if cur.series.exdates.contains(&local) || !cur.series.produces(local) {
+    // An occurrence further out than a huge COUNT is walked (`Series::reaches`) is not one
+    // the calendar ever showed.
+    let reachable = cur.series.reaches(zone::instant(cur.series.zone, local));
+    if cur.series.exdates.contains(&local) || !reachable || !cur.series.produces(local) {
         return Err(StoreError::NotFound);
     }
     Ok((cur, local))
@@ -264,7 +275,12 @@ pub async fn edit(
                     let mut earlier = fields_of(&cur);
                     earlier.rrule = before.rule.as_ref().map(ToString::to_string);
                     earlier.exdates = super::draft::format_exdates(&before.exdates);
-                    let earlier = Draft::check(&earlier)?;
+                    // Every earlier occurrence was taken out already: nothing stays behind.
+                    let earlier = match Draft::check(&earlier) {
+                        Ok(earlier) => Some(earlier),
+                        Err(e) if is_empty_series(&e) => None,
+                        Err(e) => return Err(e),
+                    };
                     let mut later = patch.apply(&cur);
                     later.start = patch.start.clone().unwrap_or_else(|| format_local(local));
                     if patch.rrule.is_none() {
@@ -276,17 +292,15 @@ pub async fn edit(
                     let later = Draft::check(&later)?;
                     check_own(p, &later.assignees)?;
                     let new = new_id();
-                    entries::write(
-                        &mut tx,
-                        p,
-                        &[
-                            Part::existing(cur.id, &earlier),
-                            Part::cut_from(new, &later, cur.id, local),
-                        ],
-                        &[cur.id],
-                        patch.on_conflict,
-                    )
-                    .await?;
+                    let mut parts = Vec::with_capacity(2);
+                    if let Some(earlier) = &earlier {
+                        parts.push(Part::existing(cur.id, earlier));
+                    }
+                    parts.push(Part::cut_from(new, &later, cur.id, local));
+                    entries::write(&mut tx, p, &parts, &[cur.id], patch.on_conflict).await?;
+                    if earlier.is_none() {
+                        entries::cancel(&mut tx, p, &cur).await?;
+                    }
                     new
                 }
             }

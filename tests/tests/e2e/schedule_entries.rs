@@ -435,6 +435,49 @@ async fn a_technician_writes_only_their_own_entries_and_bad_entries_are_named() 
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b} → {problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{b} → {problem}");
     }
+    // A series whose first occurrence was deleted, edited from its second on: nothing stays
+    // behind, and the new series carries on.
+    let (_, daily) = send(
+        &env,
+        &admin,
+        Method::POST,
+        "/v1/schedule-entries",
+        Some(json!({
+            "title": "Stand-up", "assignees": [s.admin_user_id], "start": "2027-09-01T09:00:00",
+            "timezone": "Europe/London", "duration_minutes": 15, "rrule": "FREQ=DAILY;COUNT=3",
+        })),
+    )
+    .await;
+    let daily = daily["id"].as_str().unwrap().to_owned();
+    let (status, _) = send(
+        &env,
+        &admin,
+        Method::DELETE,
+        &format!("/v1/schedule-occurrences/{daily}_20270901T090000"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, rest) = send(
+        &env,
+        &admin,
+        Method::PATCH,
+        &format!("/v1/schedule-occurrences/{daily}_20270902T090000"),
+        Some(json!({"scope": "following", "title": "Stand-up (moved)"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    assert_eq!(rest["rrule"], "FREQ=DAILY;COUNT=2");
+    let (status, _) = send(
+        &env,
+        &admin,
+        Method::GET,
+        &format!("/v1/schedule-entries/{daily}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the emptied master is gone");
+
     let (status, _) = send(
         &env,
         &admin,
@@ -444,6 +487,19 @@ async fn a_technician_writes_only_their_own_entries_and_bad_entries_are_named() 
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a range over 366 days");
+    let (status, _) = send(
+        &env,
+        &admin,
+        Method::GET,
+        "/v1/schedule-entries?from=-200000-01-01T00:00:00Z&to=-200000-01-02T00:00:00Z",
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a range at the end of time"
+    );
     let (status, _) = send(
         &env,
         &admin,
