@@ -142,7 +142,7 @@ async fn range_query(technicians: usize, series: usize) -> anyhow::Result<()> {
             let page = env
                 .ok(
                     Method::GET,
-                    &format!("/v1/schedule-entries?{month}&limit=1000{cursor}"),
+                    &format!("/v1/schedule-entries?{month}&limit=200{cursor}"),
                     &env.a.key,
                     &json!(null),
                 )
