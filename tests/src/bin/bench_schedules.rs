@@ -157,7 +157,7 @@ async fn range_query(technicians: usize, series: usize) -> anyhow::Result<()> {
     }
     whole.sort_by(f64::total_cmp);
     println!(
-        "one month for all {technicians} technicians ({count} occurrences, pages of 1,000): median {:.1} ms, best {:.1} ms",
+        "one month for all {technicians} technicians ({count} occurrences, pages of 200): median {:.1} ms, best {:.1} ms",
         percentile(&whole, 50.0),
         whole[0]
     );
