@@ -72,7 +72,7 @@ pub fn check_duration(errors: &mut ValidationErrors, field: &str, minutes: i64) 
     }
 }
 
-/// Reads the exceptions, naming each bad one by its index.
+/// Reads the exceptions; a bad one is a fault of `field`, its message says which.
 pub fn parse_exdates(
     errors: &mut ValidationErrors,
     field: &str,
@@ -88,7 +88,7 @@ pub fn parse_exdates(
             Ok(local) => {
                 out.insert(local);
             }
-            Err(message) => errors.push(&format!("{field}[{i}]"), message),
+            Err(message) => errors.push(field, format!("entry {i} {message}")),
         }
     }
     out

@@ -10,6 +10,23 @@ use axum::extract::State;
 use psa_domain::recurrence::preview::{PreviewRequest, PreviewResponse};
 use psa_store::scheduling::preview as svc;
 
+/// The contract names the request's field at fault (`exdates`), not a path inside it
+/// (`exdates[2]`): the path stays in the message.
+fn top_level(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Malformed(mut v) => {
+            for f in &mut v.0 {
+                if let Some(end) = f.field.find(['[', '.']) {
+                    f.message = format!("{}: {}", f.field, f.message);
+                    f.field.truncate(end);
+                }
+            }
+            ApiError::Malformed(v)
+        }
+        other => other,
+    }
+}
+
 /// The occurrences of a series (start, zone, duration, optional RRULE and exceptions) whose
 /// start lies in `[from, to)`, ascending, at most `limit`. Nothing is stored.
 #[utoipa::path(post, path = "/v1/schedules/preview", operation_id = "previewSchedule", tag = "scheduling",
@@ -21,7 +38,7 @@ pub async fn preview(
     Caller(p): Caller,
     body: Result<ApiJson<serde_json::Value>, ApiError>,
 ) -> Result<Json<PreviewResponse>, ApiError> {
-    let ApiJson(body) = body.map_err(ApiError::malformed)?;
-    let request: PreviewRequest = typed(body)?;
+    let ApiJson(body) = body.map_err(|e| top_level(e.malformed()))?;
+    let request: PreviewRequest = typed(body).map_err(top_level)?;
     Ok(Json(svc::preview(&p, request).await?))
 }

@@ -94,7 +94,7 @@ async fn the_example_and_every_refusal_the_contract_lists() {
         (with(json!({"start": "2026-03-02 09:00:00"})), "start"),
         (
             with(json!({"exdates": ["2026-03-04T09:00:00+01:00"]})),
-            "exdates[0]",
+            "exdates",
         ),
         (with(json!({"from": "2026-03-01"})), "from"),
         (with(json!({"to": "tomorrow"})), "to"),
@@ -133,6 +133,10 @@ async fn the_example_and_every_refusal_the_contract_lists() {
         (with(json!({"to": "2036-03-09T00:00:00Z"})), "to"),
         (with(json!({"limit": 0})), "limit"),
         (with(json!({"limit": 1_001})), "limit"),
+        (
+            with(json!({"exdates": ["2026-03-04T09:00:00", 5]})),
+            "exdates",
+        ),
         (with(json!({"rrule": "FREQ=WEEKLY;BYDAY=MO\u{0}"})), "rrule"),
         (
             with(json!({"timezone": "America/New_York\u{0}"})),
