@@ -21,6 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc};
 use psa_domain::auth::Permission;
 use psa_domain::ids::new_id;
+use psa_domain::recurrence::Series;
 use psa_domain::recurrence::split::cut;
 use psa_domain::recurrence::zone::{self, format_local};
 use serde::{Deserialize, Serialize};
@@ -210,6 +211,15 @@ fn fields_of(cur: &Stored) -> Fields {
     EntryPatch::default().apply(cur)
 }
 
+/// The stored entry's fields with the rule and exceptions of `part`, the earlier part of a
+/// cut of its series: what stays of the master.
+fn fields_before_cut(cur: &Stored, part: &Series) -> Fields {
+    let mut fields = fields_of(cur);
+    fields.rrule = part.rule.as_ref().map(ToString::to_string);
+    fields.exdates = super::draft::format_exdates(&part.exdates);
+    fields
+}
+
 /// Edits one occurrence, or it and the following ones, or the whole series; answers the entry
 /// that holds the edited occurrence afterwards.
 pub async fn edit(
@@ -272,9 +282,7 @@ pub async fn edit(
                 // Cut at the first occurrence: that is the whole series.
                 None => edit_all(&mut tx, p, &cur, &patch).await?,
                 Some(before) => {
-                    let mut earlier = fields_of(&cur);
-                    earlier.rrule = before.rule.as_ref().map(ToString::to_string);
-                    earlier.exdates = super::draft::format_exdates(&before.exdates);
+                    let earlier = fields_before_cut(&cur, &before);
                     // Every earlier occurrence was taken out already: nothing stays behind.
                     let earlier = match Draft::check(&earlier) {
                         Ok(earlier) => Some(earlier),
@@ -350,12 +358,9 @@ pub async fn delete(
             rest.exdates.push(format_local(local));
             Some(rest)
         }
-        Scope::Following => cut(&cur.series, local).before.map(|before| {
-            let mut earlier = fields_of(&cur);
-            earlier.rrule = before.rule.as_ref().map(ToString::to_string);
-            earlier.exdates = super::draft::format_exdates(&before.exdates);
-            earlier
-        }),
+        Scope::Following => cut(&cur.series, local)
+            .before
+            .map(|before| fields_before_cut(&cur, &before)),
     };
     // Taking occurrences away cannot make a new overlap, so the ones already accepted are kept
     // rather than refused again.
