@@ -32,6 +32,12 @@ pub fn billing_upkeep_schedule_id(tenant_id: Uuid) -> String {
     format!("billing-upkeep:{tenant_id}")
 }
 
+/// Workflow ID of a schedule entry's reminder run: `schedule:{tenant}:{series}`, the series
+/// being the stored entry (the master of its occurrences).
+pub fn schedule_workflow_id(tenant_id: Uuid, entry_id: Uuid) -> String {
+    format!("schedule:{tenant_id}:{entry_id}")
+}
+
 /// The task queue for workflows and most activities unless `TEMPORAL_TASK_QUEUE` says otherwise
 /// (DESIGN.md §4).
 pub const DEFAULT_TASK_QUEUE: &str = "psa";
@@ -55,6 +61,17 @@ pub mod invoice_run {
     pub const WORKFLOW_TYPE: &str = "invoice_run";
     /// Query answering [`crate::billing::run::RunProgress`].
     pub const PROGRESS_QUERY: &str = "progress";
+}
+
+/// The type, signal and query names of a schedule entry's reminder run, for callers that reach
+/// it without the workflow's code (the edge's relay). Checked against the workflow by a test.
+pub mod schedule_run {
+    /// Workflow type.
+    pub const WORKFLOW_TYPE: &str = "schedule_reminders";
+    /// Signal saying the entry changed ([`crate::scheduling::reminders::EntryChanged`]).
+    pub const CHANGED_SIGNAL: &str = "entry_changed";
+    /// Query answering [`crate::scheduling::reminders::ReminderStatus`].
+    pub const STATUS_QUERY: &str = "status";
 }
 
 /// A new time-ordered identifier for rows and events (UUIDv7), so primary keys and cursors

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod money;
 pub mod notifications;
 pub mod recurrence;
+pub mod scheduling;
 pub mod search_attributes;
 pub mod settings;
 pub mod sla;

@@ -46,10 +46,14 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::TimeEntrySubmitted(_) => "time_entry.submitted",
         Event::TimeEntryApproved(_) => "time_entry.approved",
         Event::TimeEntryRejected(_) => "time_entry.rejected",
+        // An entry cut from a series (a moved occurrence, the later part of a split) is the
+        // same appointment at its new time, for the people in it.
+        Event::ScheduleEntryCreated(s) if s.series_id.is_some() => "appointment.updated",
+        Event::ScheduleEntryCreated(_) => "appointment.created",
+        Event::ScheduleEntryUpdated(_) => "appointment.updated",
+        Event::ScheduleEntryCancelled(_) => "appointment.cancelled",
+        Event::ScheduleReminder(_) => "appointment.reminder",
         Event::TicketStatusChanged { .. }
-        | Event::ScheduleEntryCreated(_)
-        | Event::ScheduleEntryUpdated(_)
-        | Event::ScheduleEntryCancelled(_)
         | Event::AutomationPublished(_)
         | Event::AutomationRunCompleted(_)
         | Event::AutomationRunFailed(_) => return None,
@@ -74,6 +78,10 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
             // A submitted timesheet goes to its approver; the decision goes back to its worker.
             Event::TimeEntrySubmitted(t) => vec![t.reviewer_id],
             Event::TimeEntryApproved(t) | Event::TimeEntryRejected(t) => vec![t.user_id],
+            Event::ScheduleEntryCreated(s)
+            | Event::ScheduleEntryUpdated(s)
+            | Event::ScheduleEntryCancelled(s) => s.assignee_ids.clone(),
+            Event::ScheduleReminder(r) => r.assignee_ids.clone(),
             _ => Vec::new(),
         }
     };
@@ -127,6 +135,14 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
         minutes: 2250,
         reviewer_id: id,
         reason: Some("Missing notes".into()),
+    };
+    let appointment = ScheduleEntryChanged {
+        entry_id: id,
+        title: "On-site visit: firewall upgrade".into(),
+        series_id: None,
+        starts_at: at + chrono::TimeDelta::hours(5),
+        ends_at: at + chrono::TimeDelta::hours(6),
+        assignee_ids: vec![id],
     };
     let event = match subtype {
         "ticket.created" => Event::TicketCreated { ticket },
@@ -226,6 +242,19 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             ..entry
         }),
         "time_entry.rejected" => Event::TimeEntryRejected(entry),
+        "appointment.created" => Event::ScheduleEntryCreated(appointment),
+        "appointment.updated" => Event::ScheduleEntryUpdated(appointment),
+        "appointment.cancelled" => Event::ScheduleEntryCancelled(appointment),
+        "appointment.reminder" => Event::ScheduleReminder(ScheduleReminder {
+            entry_id: id,
+            title: appointment.title,
+            starts_at: appointment.starts_at,
+            ends_at: appointment.ends_at,
+            local_start: "2026-01-15T09:30:00".into(),
+            timezone: "America/New_York".into(),
+            minutes_before: 15,
+            assignee_ids: vec![id],
+        }),
         _ => return None,
     };
     Some(Envelope {
@@ -238,7 +267,7 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
 }
 
 /// Every subtype code, as the catalogue migration ships them.
-pub const SUBTYPES: [&str; 19] = [
+pub const SUBTYPES: [&str; 23] = [
     "ticket.created",
     "ticket.assigned",
     "ticket.updated",
@@ -258,6 +287,10 @@ pub const SUBTYPES: [&str; 19] = [
     "time_entry.rejected",
     "invoice.finalized",
     "credit.issued",
+    "appointment.created",
+    "appointment.updated",
+    "appointment.cancelled",
+    "appointment.reminder",
 ];
 
 /// The context a template of `subtype` is checked and previewed with: its sample event and,

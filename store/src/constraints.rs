@@ -190,6 +190,8 @@ pub const FIELDS: &[(&str, Option<&str>)] = &[
         "schedule_entry_assignees_tenant_id_user_id_fkey",
         Some("assignees"),
     ),
+    ("schedule_reminders_tenant_id_entry_id_fkey", None),
+    ("schedule_reminders_tenant_id_fkey", None),
     ("services_name", Some("name")),
     ("services_rates_check", Some("rates")),
     ("services_tenant_id_fkey", None),

@@ -9,6 +9,7 @@ pub mod client;
 pub mod invoice_run;
 pub mod notify_email;
 pub mod register;
+pub mod schedule_reminders;
 pub mod search_attributes;
 mod store_calls;
 pub mod ticket_sla;

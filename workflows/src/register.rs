@@ -3,6 +3,7 @@
 
 use crate::invoice_run::{BillingUpkeepWorkflow, InvoiceRunWorkflow, ScheduledInvoiceRunWorkflow};
 use crate::notify_email::EmailNotificationWorkflow;
+use crate::schedule_reminders::ScheduleReminderWorkflow;
 use crate::ticket_sla::SlaTicketWorkflow;
 use temporalio_sdk::WorkerOptions;
 use temporalio_sdk::workflow_replayer::WorkflowReplayerOptions;
@@ -26,6 +27,7 @@ macro_rules! register_all {
         $options.register_workflow::<InvoiceRunWorkflow>()?;
         $options.register_workflow::<ScheduledInvoiceRunWorkflow>()?;
         $options.register_workflow::<BillingUpkeepWorkflow>()?;
+        $options.register_workflow::<ScheduleReminderWorkflow>()?;
         Ok(())
     }};
 }

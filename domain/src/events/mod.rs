@@ -139,6 +139,9 @@ pub enum Event {
     /// The entry was deleted: none of its occurrences take place any more.
     #[serde(rename = "schedule.entry_cancelled")]
     ScheduleEntryCancelled(ScheduleEntryChanged),
+    /// An occurrence is about to begin (raised by the entry's reminder workflow).
+    #[serde(rename = "schedule.reminder")]
+    ScheduleReminder(ScheduleReminder),
     #[serde(rename = "automation.published")]
     AutomationPublished(AutomationPublished),
     #[serde(rename = "automation.run_completed")]
@@ -148,7 +151,7 @@ pub enum Event {
 }
 
 /// Every event type's wire name, for documentation and subscriber configuration.
-pub const EVENT_TYPES: [&str; 26] = [
+pub const EVENT_TYPES: [&str; 27] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -172,6 +175,7 @@ pub const EVENT_TYPES: [&str; 26] = [
     "schedule.entry_created",
     "schedule.entry_updated",
     "schedule.entry_cancelled",
+    "schedule.reminder",
     "automation.published",
     "automation.run_completed",
     "automation.run_failed",
@@ -284,6 +288,17 @@ impl Envelope {
                     e.push("payload.ends_at", "must be after starts_at");
                 }
             }
+            Event::ScheduleReminder(r) => {
+                if r.ends_at <= r.starts_at {
+                    e.push("payload.ends_at", "must be after starts_at");
+                }
+                if r.title.trim().is_empty() {
+                    e.push("payload.title", "must not be empty");
+                }
+                if r.assignee_ids.is_empty() {
+                    e.push("payload.assignee_ids", "must not be empty");
+                }
+            }
             Event::AutomationPublished(a) => {
                 if a.version == 0 {
                     e.push("payload.version", "must be positive");
@@ -331,6 +346,7 @@ impl Event {
             Event::ScheduleEntryCreated(_) => "schedule.entry_created",
             Event::ScheduleEntryUpdated(_) => "schedule.entry_updated",
             Event::ScheduleEntryCancelled(_) => "schedule.entry_cancelled",
+            Event::ScheduleReminder(_) => "schedule.reminder",
             Event::AutomationPublished(_) => "automation.published",
             Event::AutomationRunCompleted(_) => "automation.run_completed",
             Event::AutomationRunFailed(_) => "automation.run_failed",
@@ -463,6 +479,7 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let schedule = ScheduleEntryChanged {
             entry_id: Uuid::nil(),
+            title: "Quarterly maintenance".into(),
             series_id: None,
             starts_at: at("2026-01-01T09:00:00Z"),
             ends_at: at("2026-01-01T10:00:00Z"),
@@ -573,6 +590,16 @@ mod tests {
             Event::ScheduleEntryCreated(schedule.clone()),
             Event::ScheduleEntryUpdated(schedule.clone()),
             Event::ScheduleEntryCancelled(schedule),
+            Event::ScheduleReminder(ScheduleReminder {
+                entry_id: Uuid::nil(),
+                title: "Quarterly maintenance".into(),
+                starts_at: at("2026-01-01T09:00:00Z"),
+                ends_at: at("2026-01-01T10:00:00Z"),
+                local_start: "2026-01-01T10:00:00".into(),
+                timezone: "Europe/Berlin".into(),
+                minutes_before: 15,
+                assignee_ids: vec![Uuid::nil()],
+            }),
             Event::AutomationPublished(AutomationPublished {
                 automation_id: Uuid::nil(),
                 version: 1,

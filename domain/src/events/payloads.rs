@@ -162,11 +162,32 @@ pub struct ProjectMilestoneReached {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleEntryChanged {
     pub entry_id: Uuid,
+    /// What the appointment is, for the people told of it. Absent from events raised before
+    /// it was carried.
+    #[serde(default)]
+    pub title: String,
     /// The series the entry was cut from (a moved occurrence, or the later part of a split).
     pub series_id: Option<Uuid>,
     /// The entry's first occurrence (a series' later ones follow from its rule).
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    pub assignee_ids: Vec<Uuid>,
+}
+
+/// One occurrence of a schedule entry is about to begin: its assignees are reminded, once
+/// per occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleReminder {
+    pub entry_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The occurrence's start as a wall-clock time in `timezone`, `YYYY-MM-DDTHH:MM:SS`.
+    pub local_start: String,
+    pub timezone: String,
+    /// How long before the start the reminder is due.
+    pub minutes_before: u32,
     pub assignee_ids: Vec<Uuid>,
 }
 

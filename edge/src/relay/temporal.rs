@@ -1,11 +1,13 @@
 //! The relay's side of a [`WorkflowCommand`]: carrying it out against the Temporal service.
 //!
 //! The edge reaches the SLA run through the names in [`psa_domain::ids::sla_run`] and the
-//! message types in [`psa_domain::sla::run`], with marker types of its own: it needs the
-//! Temporal client, never the workflow's code or the worker SDK.
+//! message types in [`psa_domain::sla::run`] (a schedule entry's reminder run likewise, through
+//! [`psa_domain::ids::schedule_run`]), with marker types of its own: it needs the Temporal
+//! client, never the workflow's code or the worker SDK.
 
 use psa_domain::commands::WorkflowCommand;
-use psa_domain::ids::sla_run;
+use psa_domain::ids::{schedule_run, sla_run};
+use psa_domain::scheduling::reminders::{EntryChanged, ReminderInput, ReminderStatus};
 use psa_domain::search_attributes as names;
 use psa_domain::sla::run::{TicketSignal, TicketWorkflowInput, TicketWorkflowStatus};
 use std::time::Duration;
@@ -57,6 +59,34 @@ impl QueryDefinition for StatusQuery {
     type Output = TicketWorkflowStatus;
     fn name(&self) -> &str {
         sla_run::STATUS_QUERY
+    }
+}
+
+/// A schedule entry's reminder run, as the client sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleRun;
+
+impl WorkflowDefinition for ScheduleRun {
+    type Input = ReminderInput;
+    type Output = ReminderStatus;
+    fn name(&self) -> &str {
+        schedule_run::WORKFLOW_TYPE
+    }
+}
+
+impl HasWorkflowDefinition for ScheduleRun {
+    type Run = Self;
+}
+
+/// The signal telling a reminder run that its entry changed.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryChangedSignal;
+
+impl SignalDefinition for EntryChangedSignal {
+    type Workflow = ScheduleRun;
+    type Input = EntryChanged;
+    fn name(&self) -> &str {
+        schedule_run::CHANGED_SIGNAL
     }
 }
 
@@ -125,15 +155,55 @@ pub enum CommandError {
 /// A ticket has one clock: a run that finished (closed ticket, reopen window over) is never
 /// started again by a late event. A run that ended without finishing (failed, terminated)
 /// is re-created by the next event instead of silencing the ticket's clock for good.
+///
+/// An entry's reminder run is started again by any later change once it has ended (its series
+/// was over, or reminders were off): the change may have given it occurrences to remind of.
 pub async fn execute(
     command: &WorkflowCommand,
     client: &Client,
     task_queue: &str,
 ) -> Result<Delivered, CommandError> {
     match command {
-        WorkflowCommand::TicketSignalWithStart { workflow_id, .. } => {
+        WorkflowCommand::ScheduleSignalWithStart {
+            workflow_id,
+            input,
+            signal,
+            summary,
+        } => {
+            let search =
+                SearchAttributes::new([SearchAttributeKey::<String>::keyword(names::TENANT_ID)
+                    .value_set(input.tenant_id.to_string())]);
+            let options = WorkflowStartOptions::new(task_queue, workflow_id.as_str())
+                .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+                .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+                .search_attributes(search)
+                .static_summary(summary.clone())
+                .build();
+            client
+                .signal_with_start_workflow(
+                    ScheduleRun,
+                    input.clone(),
+                    EntryChangedSignal,
+                    signal.clone(),
+                    options,
+                )
+                .await?;
+            Ok(Delivered::Signalled)
+        }
+        WorkflowCommand::TicketSignalWithStart {
+            workflow_id,
+            input,
+            signal,
+            summary,
+        } => {
+            let command = TicketCommand {
+                workflow_id,
+                input,
+                signal,
+                summary,
+            };
             if signal_with_start(
-                command,
+                &command,
                 client,
                 task_queue,
                 WorkflowIdReusePolicy::RejectDuplicate,
@@ -155,7 +225,7 @@ pub async fn execute(
                 | WorkflowExecutionStatus::TimedOut
                 | WorkflowExecutionStatus::Canceled => {
                     let started = signal_with_start(
-                        command,
+                        &command,
                         client,
                         task_queue,
                         WorkflowIdReusePolicy::AllowDuplicateFailedOnly,
@@ -175,21 +245,29 @@ pub async fn execute(
     }
 }
 
+/// The parts of a [`WorkflowCommand::TicketSignalWithStart`].
+struct TicketCommand<'a> {
+    workflow_id: &'a String,
+    input: &'a TicketWorkflowInput,
+    signal: &'a TicketSignal,
+    summary: &'a String,
+}
+
 /// Signal-with-start under `reuse`; `false` when the server refused because the workflow ID
 /// is taken by a closed run the policy does not allow replacing (a running one would have
 /// been signalled).
 async fn signal_with_start(
-    command: &WorkflowCommand,
+    command: &TicketCommand<'_>,
     client: &Client,
     task_queue: &str,
     reuse: WorkflowIdReusePolicy,
 ) -> Result<bool, WorkflowStartError> {
-    let WorkflowCommand::TicketSignalWithStart {
+    let TicketCommand {
         workflow_id,
         input,
         signal,
         summary,
-    } = command;
+    } = *command;
     let search = SearchAttributes::new([
         SearchAttributeKey::<String>::keyword(names::TENANT_ID)
             .value_set(input.tenant_id.to_string()),
@@ -206,7 +284,13 @@ async fn signal_with_start(
         .static_summary(summary.clone())
         .build();
     let result = client
-        .signal_with_start_workflow(SlaRun, input.clone(), TicketEvent, signal.clone(), options)
+        .signal_with_start_workflow(
+            SlaRun,
+            (*input).clone(),
+            TicketEvent,
+            (*signal).clone(),
+            options,
+        )
         .await;
     match result {
         Ok(_) => Ok(true),

@@ -144,6 +144,7 @@ pub(crate) fn check_own(p: &Principal, assignees: &[Uuid]) -> Result<(), StoreEr
 pub(crate) fn changed(id: Uuid, draft: &Draft, series_id: Option<Uuid>) -> ScheduleEntryChanged {
     ScheduleEntryChanged {
         entry_id: id,
+        title: draft.title.clone(),
         series_id,
         starts_at: draft.first_start,
         ends_at: draft.first_start + draft.duration,
@@ -348,6 +349,7 @@ pub(crate) async fn cancel(
         p,
         Event::ScheduleEntryCancelled(ScheduleEntryChanged {
             entry_id: cur.id,
+            title: cur.title.clone(),
             series_id: None,
             starts_at: first,
             ends_at: first + cur.duration,

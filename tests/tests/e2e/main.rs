@@ -25,6 +25,7 @@ mod relay_batches;
 mod roles;
 mod schedule_entries;
 mod schedule_preview;
+mod schedule_reminders;
 mod scheduling_grpc;
 mod sla_config;
 mod sla_grpc;
