@@ -298,3 +298,68 @@ async fn each_occurrence_is_reminded_once_across_a_restart_an_edit_and_a_deletio
     assert_eq!(reminded(&env, quiet).await, [quiet_at]);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_series_without_end_continues_as_new_and_keeps_its_history_short() {
+    let mut env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    // Nobody needs two hundred messages to see the run go on.
+    sqlx::query(
+        "INSERT INTO tenant_notification_categories (tenant_id, category, enabled) VALUES ($1, 'appointments', false)",
+    )
+    .bind(s.tenant_id)
+    .execute(&env.owner)
+    .await
+    .unwrap();
+    let clock = env.clock();
+    let temporal = env.temporal().await.unwrap();
+    let first = clock
+        .now()
+        .await
+        .unwrap()
+        .duration_trunc(TimeDelta::hours(1))
+        .unwrap()
+        + TimeDelta::hours(2);
+    let entry = create(
+        &env,
+        json!({
+            "title": "Daily stand-up", "assignees": [s.technician_user_id],
+            "start": local(first), "timezone": "UTC", "duration_minutes": 15,
+            "rrule": "FREQ=DAILY", "reminder_minutes": 15,
+        }),
+    )
+    .await;
+    let id = schedule_workflow_id(s.tenant_id, entry);
+    waits_for(&temporal, &id, first, "after the creation").await;
+
+    // 205 days' reminders, a few weeks per skip (each skip must end within its real-time
+    // limit); the run continues as new after its 200th.
+    let last = first + TimeDelta::days(204);
+    let mut at = first;
+    while at < last {
+        at = (at + TimeDelta::days(25)).min(last);
+        clock.skip_to(at - TimeDelta::minutes(10)).await.unwrap();
+    }
+    waits_for(&temporal, &id, last + TimeDelta::days(1), "after 205 days").await;
+    let st = status(&temporal, &id).await.unwrap();
+    assert_eq!(st.reminders_sent, 205);
+    let days = reminded(&env, entry).await;
+    assert_eq!(days.len(), 205);
+    assert!(
+        days.iter()
+            .zip(0..)
+            .all(|(d, k)| *d == first + TimeDelta::days(k)),
+        "one reminder per day, in order"
+    );
+    let kinds = history(&temporal, &id).await;
+    assert!(
+        kinds.len() < 100,
+        "the current run's history is short: {} events",
+        kinds.len()
+    );
+    assert_eq!(count_of(&temporal, &id, EventType::ActivityTaskCompleted).await, 6);
+    wf::check_replay(&temporal, &id, "schedule_reminders_continued_as_new")
+        .await
+        .unwrap();
+    env.shutdown().await;
+}
