@@ -149,6 +149,7 @@ mod tests {
             entry_id: entry,
             title: "Patch night\nand more".into(),
             series_id: None,
+            split_off: None,
             starts_at: Utc::now(),
             ends_at: Utc::now() + chrono::TimeDelta::hours(1),
             assignee_ids: vec![Uuid::now_v7()],

@@ -50,7 +50,10 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         // same appointment at its new time, for the people in it.
         Event::ScheduleEntryCreated(s) if s.series_id.is_some() => "appointment.updated",
         Event::ScheduleEntryCreated(_) => "appointment.created",
+        // What stays of a series an occurrence was cut from: the cut entry's event tells.
+        Event::ScheduleEntryUpdated(s) if s.split_off.is_some() => return None,
         Event::ScheduleEntryUpdated(_) => "appointment.updated",
+        Event::ScheduleEntryCancelled(s) if s.split_off.is_some() => return None,
         Event::ScheduleEntryCancelled(_) => "appointment.cancelled",
         Event::ScheduleReminder(_) => "appointment.reminder",
         Event::TicketStatusChanged { .. }
@@ -140,6 +143,7 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
         entry_id: id,
         title: "On-site visit: firewall upgrade".into(),
         series_id: None,
+        split_off: None,
         starts_at: at + chrono::TimeDelta::hours(5),
         ends_at: at + chrono::TimeDelta::hours(6),
         assignee_ids: vec![id],
@@ -437,6 +441,57 @@ mod tests {
                 }
             ))
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_occurrence_cut_from_a_series_is_told_once_as_a_change() {
+        use crate::events::ScheduleEntryChanged;
+        let (tech, admin, series, cut) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let entry = |id, series_id, split_off| ScheduleEntryChanged {
+            entry_id: id,
+            title: "Site visit".into(),
+            series_id,
+            split_off,
+            starts_at: Utc::now(),
+            ends_at: Utc::now() + chrono::TimeDelta::hours(1),
+            assignee_ids: vec![tech, admin],
+        };
+        let plain = entry(series, None, None);
+        let rest = entry(series, None, Some(cut));
+        let moved = entry(cut, Some(series), None);
+        let cases = [
+            (
+                Event::ScheduleEntryCreated(plain.clone()),
+                Some("appointment.created"),
+            ),
+            (
+                Event::ScheduleEntryUpdated(plain.clone()),
+                Some("appointment.updated"),
+            ),
+            (
+                Event::ScheduleEntryCancelled(plain),
+                Some("appointment.cancelled"),
+            ),
+            (Event::ScheduleEntryUpdated(rest.clone()), None),
+            (Event::ScheduleEntryCancelled(rest), None),
+            (
+                Event::ScheduleEntryCreated(moved.clone()),
+                Some("appointment.updated"),
+            ),
+        ];
+        for (event, want) in cases {
+            assert_eq!(subtype_for(&event), want, "{event:?}");
+        }
+        assert_eq!(
+            direct_recipients(&env(Some(admin), Event::ScheduleEntryCreated(moved))),
+            vec![tech],
+            "every assignee but whoever made the change"
         );
     }
 

@@ -481,6 +481,7 @@ mod tests {
             entry_id: Uuid::nil(),
             title: "Quarterly maintenance".into(),
             series_id: None,
+            split_off: None,
             starts_at: at("2026-01-01T09:00:00Z"),
             ends_at: at("2026-01-01T10:00:00Z"),
             assignee_ids: vec![Uuid::nil()],

@@ -168,6 +168,10 @@ pub struct ScheduleEntryChanged {
     pub title: String,
     /// The series the entry was cut from (a moved occurrence, or the later part of a split).
     pub series_id: Option<Uuid>,
+    /// The entry this change cut from this one's series (an edit of one occurrence, or of it
+    /// and the following ones): that entry's `schedule.entry_created` tells of the change.
+    #[serde(default)]
+    pub split_off: Option<Uuid>,
     /// The entry's first occurrence (a series' later ones follow from its rule).
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,

@@ -141,11 +141,17 @@ pub(crate) fn check_own(p: &Principal, assignees: &[Uuid]) -> Result<(), StoreEr
 }
 
 /// The event payload of an entry as written.
-pub(crate) fn changed(id: Uuid, draft: &Draft, series_id: Option<Uuid>) -> ScheduleEntryChanged {
+pub(crate) fn changed(
+    id: Uuid,
+    draft: &Draft,
+    series_id: Option<Uuid>,
+    split_off: Option<Uuid>,
+) -> ScheduleEntryChanged {
     ScheduleEntryChanged {
         entry_id: id,
         title: draft.title.clone(),
         series_id,
+        split_off,
         starts_at: draft.first_start,
         ends_at: draft.first_start + draft.duration,
         assignee_ids: draft.assignees.clone(),
@@ -232,7 +238,11 @@ pub(crate) async fn write(
     for part in parts {
         let (id, draft, split) = (&part.id, part.draft, &part.split);
         rows::save(conn, p.tenant_id, *id, draft, *split, &recorded).await?;
-        let payload = changed(*id, draft, split.map(|s| s.0));
+        let split_off = parts
+            .iter()
+            .find(|other| other.split.is_some_and(|(series, _)| series == *id))
+            .map(|other| other.id);
+        let payload = changed(*id, draft, split.map(|s| s.0), split_off);
         let event = if part.is_new {
             Event::ScheduleEntryCreated(payload)
         } else {
@@ -327,16 +337,18 @@ pub async fn delete(pool: &PgPool, p: &Principal, id: Uuid) -> Result<(), StoreE
     let mut tx = tenant::begin(pool, p).await?;
     let cur = rows::lock_stored(&mut tx, id).await?;
     check_own(p, &cur.assignees)?;
-    cancel(&mut tx, p, &cur).await?;
+    cancel(&mut tx, p, &cur, None).await?;
     outbox::commit(tx, pool).await?;
     Ok(())
 }
 
-/// Removes a stored entry and raises `schedule.entry_cancelled`.
+/// Removes a stored entry and raises `schedule.entry_cancelled`; `split_off`: the entry that
+/// took over its last occurrences in the same change.
 pub(crate) async fn cancel(
     conn: &mut PgConnection,
     p: &Principal,
     cur: &Stored,
+    split_off: Option<Uuid>,
 ) -> Result<(), StoreError> {
     let first = super::draft::bounds(&cur.series, cur.duration)
         .map(|(first, _)| first)
@@ -351,6 +363,7 @@ pub(crate) async fn cancel(
             entry_id: cur.id,
             title: cur.title.clone(),
             series_id: None,
+            split_off,
             starts_at: first,
             ends_at: first + cur.duration,
             assignee_ids: cur.assignees.clone(),

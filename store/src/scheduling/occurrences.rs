@@ -270,7 +270,7 @@ pub async fn edit(
                 Err(e) if is_empty_series(&e) => {
                     let part = Part::cut_from(new, &moved, cur.id, local);
                     entries::write(&mut tx, p, &[part], &[cur.id], patch.on_conflict).await?;
-                    entries::cancel(&mut tx, p, &cur).await?;
+                    entries::cancel(&mut tx, p, &cur, Some(new)).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -307,7 +307,7 @@ pub async fn edit(
                     parts.push(Part::cut_from(new, &later, cur.id, local));
                     entries::write(&mut tx, p, &parts, &[cur.id], patch.on_conflict).await?;
                     if earlier.is_none() {
-                        entries::cancel(&mut tx, p, &cur).await?;
+                        entries::cancel(&mut tx, p, &cur, Some(new)).await?;
                     }
                     new
                 }
@@ -370,8 +370,8 @@ pub async fn delete(
             entries::write(&mut tx, p, &[part], &[cur.id], OnConflict::Allow).await?;
         }
         // Nothing would be left (or it was a single appointment): the entry goes.
-        None | Some(Ok(_)) => entries::cancel(&mut tx, p, &cur).await?,
-        Some(Err(e)) if is_empty_series(&e) => entries::cancel(&mut tx, p, &cur).await?,
+        None | Some(Ok(_)) => entries::cancel(&mut tx, p, &cur, None).await?,
+        Some(Err(e)) if is_empty_series(&e) => entries::cancel(&mut tx, p, &cur, None).await?,
         Some(Err(e)) => return Err(e),
     }
     outbox::commit(tx, pool).await?;

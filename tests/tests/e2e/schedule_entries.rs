@@ -204,6 +204,22 @@ async fn series_expand_on_demand_and_every_edit_scope_keeps_the_calendar_right()
     )
     .await;
     assert_eq!(master["exdates"], json!(["2027-03-03T09:00:00"]));
+    // The master's event names the entry cut from it, which alone tells people of the move.
+    let (rest, cut): (Value, Value) = sqlx::query_as(
+        "SELECT (SELECT envelope->'payload' FROM outbox WHERE event_type = 'schedule.entry_updated'
+                   AND envelope->'payload'->>'entry_id' = $1 ORDER BY id DESC LIMIT 1),
+                (SELECT envelope->'payload' FROM outbox WHERE event_type = 'schedule.entry_created'
+                   AND envelope->'payload'->>'entry_id' = $2)",
+    )
+    .bind(id.as_str())
+    .bind(moved["id"].as_str().unwrap())
+    .fetch_one(&env.owner)
+    .await
+    .unwrap();
+    assert_eq!(rest["split_off"], moved["id"]);
+    assert_eq!(cut["series_id"], id.as_str());
+    assert_eq!(cut["title"], "Site visit");
+    assert_eq!(cut["starts_at"], "2027-03-03T16:00:00Z");
     let now = calendar(&env, &tech, Some(&s.technician_user_id.to_string())).await;
     let mine: Vec<_> = now.iter().filter(|o| o.1 == "Site visit").collect();
     assert_eq!(mine.len(), 8, "still eight: {now:?}");

@@ -301,7 +301,7 @@ async fn each_occurrence_is_reminded_once_across_a_restart_an_edit_and_a_deletio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_series_without_end_continues_as_new_and_keeps_its_history_short() {
-    let mut env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
+    let env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
     let s = env.a.seeded.clone();
     // Nobody needs two hundred messages to see the run go on.
     sqlx::query(
@@ -357,7 +357,10 @@ async fn a_series_without_end_continues_as_new_and_keeps_its_history_short() {
         "the current run's history is short: {} events",
         kinds.len()
     );
-    assert_eq!(count_of(&temporal, &id, EventType::ActivityTaskCompleted).await, 6);
+    assert_eq!(
+        count_of(&temporal, &id, EventType::ActivityTaskCompleted).await,
+        6
+    );
     wf::check_replay(&temporal, &id, "schedule_reminders_continued_as_new")
         .await
         .unwrap();

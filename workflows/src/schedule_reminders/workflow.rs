@@ -7,7 +7,7 @@
 use super::activities::{LoadReminderPlan, SendReminder};
 use crate::search_attributes as sa;
 use crate::store_calls::store;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use psa_domain::scheduling::reminders::{
     self, EntryChanged, Next, PlanRequest, ReminderCarry, ReminderInput, ReminderPlan,
     ReminderStatus, SendOutcome, SendRequest,
@@ -23,6 +23,9 @@ use temporalio_sdk::{
 const REMINDERS_PER_RUN: u32 = 200;
 /// Continue as new well before the server's history limits, whatever the count says.
 const MAX_HISTORY_EVENTS: u32 = 4_000;
+/// The longest timer: an entry booked for a distant year is looked at again now and then
+/// rather than trusted to one timer of centuries.
+const MAX_SLEEP: TimeDelta = TimeDelta::days(30);
 
 #[workflow]
 #[derive(Default)]
@@ -80,7 +83,10 @@ impl ScheduleReminderWorkflow {
             ctx.set_current_details(format!(
                 "Next occurrence {starts_at}, reminder due {remind_at}"
             ));
-            if remind_at > now && sleep_until(ctx, remind_at, starts_at).await {
+            if remind_at > now {
+                // Then decide again: the entry changed, or the reminder is due now (unless the
+                // occurrence has begun meanwhile, say while no worker ran).
+                sleep_until(ctx, remind_at.min(now + MAX_SLEEP), starts_at).await;
                 continue;
             }
             let request = SendRequest {
@@ -149,13 +155,13 @@ async fn load(
     store(ctx, false, LoadReminderPlan, request).await
 }
 
-/// Sleeps on a durable timer until `at`, or until the entry changes; `true` when a change
-/// woke it (the timer is then cancelled, so the history shows why the run woke).
+/// Sleeps on a durable timer until `at`, or until the entry changes (the timer is then
+/// cancelled, so the history shows why the run woke).
 async fn sleep_until(
     ctx: &mut WorkflowContext<ScheduleReminderWorkflow>,
     at: DateTime<Utc>,
     occurrence: DateTime<Utc>,
-) -> bool {
+) {
     // In whole milliseconds rounded up, at least 1: waking a hair early would find the
     // reminder not yet due.
     let wait = (at - workflow_now(ctx)).num_milliseconds().max(0) + 1;
@@ -170,7 +176,6 @@ async fn sleep_until(
     if woke {
         timer.cancel();
     }
-    woke || ctx.state(|s| s.changed)
 }
 
 /// Records that no reminder is pending (the run ends, or waits for the entry to change) and
