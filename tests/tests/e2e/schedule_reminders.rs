@@ -9,6 +9,7 @@ use crate::mail;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use psa_domain::ids::{notify_workflow_id, schedule_workflow_id};
 use psa_domain::scheduling::reminders::ReminderStatus;
+use psa_tests::time_skipping::ServerClock;
 use psa_tests::{Parts, TestEnv, eventually, wf};
 use psa_workflows::schedule_reminders::ScheduleReminderWorkflow;
 use reqwest::Method;
@@ -20,18 +21,15 @@ use temporalio_client::{
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use uuid::Uuid;
 
-/// A second internal user of tenant A, to be an assignee beside the technician.
-async fn user(env: &TestEnv, name: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, kind) VALUES ($1, $2, $3, $4, 'internal')")
-        .bind(env.a.seeded.tenant_id)
-        .bind(id)
-        .bind(format!("{name}@alpha.example"))
-        .bind(name)
-        .execute(&env.owner)
+/// The first whole hour at least `hours` hours after the server's now.
+async fn hours_ahead(clock: &ServerClock, hours: i64) -> DateTime<Utc> {
+    clock
+        .now()
         .await
-        .unwrap();
-    id
+        .unwrap()
+        .duration_trunc(TimeDelta::hours(1))
+        .unwrap()
+        + TimeDelta::hours(hours)
 }
 
 /// `at` as the wall-clock form entries take, in UTC.
@@ -116,20 +114,14 @@ async fn create(env: &TestEnv, body: serde_json::Value) -> Uuid {
 async fn each_occurrence_is_reminded_once_across_a_restart_an_edit_and_a_deletion() {
     let mut env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
     let s = env.a.seeded.clone();
-    let dispatcher = user(&env, "dispatch").await;
+    let dispatcher = crate::sla_workflow::user(&env, "dispatch").await;
     let clock = env.clock();
     let temporal = env.temporal().await.unwrap();
     let people = [s.technician_user_id, dispatcher];
 
     // Daily at a whole hour, three times, the first a few hours ahead; reminded 15 minutes
     // before each.
-    let first = clock
-        .now()
-        .await
-        .unwrap()
-        .duration_trunc(TimeDelta::hours(1))
-        .unwrap()
-        + TimeDelta::hours(3);
+    let first = hours_ahead(&clock, 3).await;
     let entry = create(
         &env,
         json!({
@@ -241,8 +233,7 @@ async fn each_occurrence_is_reminded_once_across_a_restart_an_edit_and_a_deletio
         .unwrap();
 
     // A deleted entry's run ends without reminding anyone.
-    let now = clock.now().await.unwrap();
-    let later = now.duration_trunc(TimeDelta::hours(1)).unwrap() + TimeDelta::hours(5);
+    let later = hours_ahead(&clock, 5).await;
     let gone = create(
         &env,
         json!({
@@ -313,13 +304,7 @@ async fn a_series_without_end_continues_as_new_and_keeps_its_history_short() {
     .unwrap();
     let clock = env.clock();
     let temporal = env.temporal().await.unwrap();
-    let first = clock
-        .now()
-        .await
-        .unwrap()
-        .duration_trunc(TimeDelta::hours(1))
-        .unwrap()
-        + TimeDelta::hours(2);
+    let first = hours_ahead(&clock, 2).await;
     let entry = create(
         &env,
         json!({

@@ -41,8 +41,8 @@ pub(crate) async fn policy(env: &TestEnv, response: i32, resolution: i32) -> Uui
     id
 }
 
-/// A user of tenant A, for manager roles.
-async fn user(env: &TestEnv, name: &str) -> Uuid {
+/// A user of tenant A, for manager roles (and other tests' second people).
+pub(crate) async fn user(env: &TestEnv, name: &str) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, kind) VALUES ($1, $2, $3, $4, 'internal')")
         .bind(env.a.seeded.tenant_id)
