@@ -23,14 +23,13 @@ pub struct ReminderInput {
     pub carry: Option<ReminderCarry>,
 }
 
-/// What a run hands to the one it continues as.
+/// What a run hands to the one it continues as (which reads the entry afresh, so a change
+/// signalled meanwhile is not lost).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderCarry {
     /// The start of the last occurrence reminded or passed over: only later ones are next.
     pub reminded_through: Option<DateTime<Utc>>,
     pub reminders_sent: u32,
-    /// Changes signalled and not yet read when the run continued.
-    pub changed: bool,
 }
 
 /// "The entry changed" (created, updated or cancelled), from the outbox.

@@ -121,7 +121,6 @@ impl ScheduleReminderWorkflow {
                     carry: Some(ReminderCarry {
                         reminded_through: through,
                         reminders_sent: ctx.state(|s| s.status.reminders_sent),
-                        changed: ctx.state(|s| s.changed),
                     }),
                     ..input.clone()
                 };
