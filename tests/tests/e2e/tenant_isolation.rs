@@ -199,6 +199,16 @@ async fn insert_worker_rows(env: &TestEnv, tenant: &psa_tests::Tenant) {
     .execute(&env.owner)
     .await
     .unwrap();
+    // A reminder of one of the entries the API calls booked.
+    sqlx::query(
+        "INSERT INTO schedule_reminders (tenant_id, entry_id, occurrence_start, event_id)
+         SELECT tenant_id, id, first_start, $2 FROM schedule_entries WHERE tenant_id = $1 LIMIT 1",
+    )
+    .bind(s.tenant_id)
+    .bind(Uuid::now_v7())
+    .execute(&env.owner)
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
