@@ -51,6 +51,7 @@ impl Role {
                     | ReadTime
                     | ReadSchedule
                     | WriteSchedule
+                    | ReadAutomations
             ),
             Role::Billing => matches!(
                 permission,
@@ -121,6 +122,10 @@ pub enum Permission {
     /// Create, change and delete schedule entries. A technician may touch only entries they
     /// are assigned to (checked by the store, on top of this).
     WriteSchedule,
+    /// Read automations, their versions and the action catalogue; dry-run a definition.
+    ReadAutomations,
+    /// Create automations, edit drafts, publish, enable, disable and roll back.
+    PublishAutomations,
 }
 
 #[cfg(test)]
@@ -151,6 +156,11 @@ mod tests {
             (Role::Billing, ReadSchedule, true),
             (Role::Billing, WriteSchedule, false),
             (Role::Client, ReadSchedule, false),
+            (Role::Admin, PublishAutomations, true),
+            (Role::Technician, ReadAutomations, true),
+            (Role::Technician, PublishAutomations, false),
+            (Role::Billing, ReadAutomations, false),
+            (Role::Client, ReadAutomations, false),
             (Role::Admin, ManageSla, true),
             (Role::Technician, WriteTickets, true),
             (Role::Technician, ManageTickets, true),

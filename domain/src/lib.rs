@@ -5,6 +5,7 @@
 //! can be tested exhaustively without any running service.
 
 pub mod auth;
+pub mod automations;
 pub mod billing;
 pub mod calendar;
 pub mod commands;
