@@ -10,6 +10,7 @@
 //! (authentication, the one error mapping, extractors, limits, the router and the OpenAPI
 //! document); `relay/` delivers the outbox to Redis and Temporal.
 
+pub mod automations;
 pub mod billing;
 pub mod clients;
 pub mod config;

@@ -9,6 +9,7 @@
 //! Features have the same names here as in `domain/` and `edge/`: `tickets`, `reference`,
 //! `clients`, `notifications`, `sla`.
 
+pub mod automations;
 pub mod billing;
 pub mod clients;
 pub mod compute;

@@ -68,9 +68,9 @@ impl Expr {
         // The parser is third-party code fed user input: a panic in it is a refusal, never a
         // crash of whoever validates.
         match catch_unwind(AssertUnwindSafe(|| Program::compile(source))) {
-            Ok(Ok(program)) if depth(program.expression()) > MAX_DEPTH => Err(format!(
-                "nests deeper than {MAX_DEPTH} levels"
-            )),
+            Ok(Ok(program)) if depth(program.expression()) > MAX_DEPTH => {
+                Err(format!("nests deeper than {MAX_DEPTH} levels"))
+            }
             Ok(Ok(program)) => Ok(Expr { program }),
             Ok(Err(e)) => Err(format!("is not valid CEL: {}", one_line(&e.to_string()))),
             Err(_) => Err("is not valid CEL".into()),
@@ -165,10 +165,24 @@ fn children(e: &IdedExpr) -> Vec<&IdedExpr> {
             .into_iter()
             .chain(call.args.iter())
             .collect(),
-        Ast::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Ast::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
         Ast::List(list) => list.elements.iter().collect(),
-        Ast::Map(map) => map.entries.iter().flat_map(|en| entry_children(&en.expr)).collect(),
-        Ast::Struct(s) => s.entries.iter().flat_map(|en| entry_children(&en.expr)).collect(),
+        Ast::Map(map) => map
+            .entries
+            .iter()
+            .flat_map(|en| entry_children(&en.expr))
+            .collect(),
+        Ast::Struct(s) => s
+            .entries
+            .iter()
+            .flat_map(|en| entry_children(&en.expr))
+            .collect(),
         Ast::Select(select) => vec![&select.operand],
         Ast::Ident(_) | Ast::Literal(_) | Ast::Unspecified => Vec::new(),
     }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use psa_domain::automations::Issue;
 use psa_domain::validation::{FieldError, ValidationErrors};
 use psa_store::StoreError;
 use serde::Serialize;
@@ -33,6 +34,13 @@ pub enum ApiError {
     Conflict {
         detail: String,
         field: Option<String>,
+    },
+    /// An automation definition (or the rest of a dry run's request) that does not validate:
+    /// 422 with every error at once, each a JSON pointer and a reason.
+    #[error("{detail}")]
+    Pointed {
+        detail: &'static str,
+        issues: Vec<Issue>,
     },
     /// A schedule write would double-book an assignee: 409 listing the overlaps in
     /// `conflicts` (gRPC FAILED_PRECONDITION with the list as the message's detail).
@@ -83,7 +91,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest { .. } | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
-            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::Pointed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } | ApiError::InUse(_) | ApiError::Overlaps(_) => {
                 StatusCode::CONFLICT
             }
@@ -162,9 +170,10 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// The fields at fault, when the request's content was wrong.
+    /// What was wrong with the request's content: the fields at fault, or for an automation
+    /// definition a JSON pointer and a reason per error.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<ProblemField>,
+    pub errors: Vec<ProblemError>,
     /// For a schedule write refused for double-booking: the overlapping occurrences.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
@@ -175,6 +184,21 @@ pub struct Problem {
 pub struct ProblemField {
     pub field: String,
     pub message: String,
+}
+
+/// An error inside an automation definition (or a dry run's request).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemPointer {
+    /// RFC 6901 JSON pointer to the offending place.
+    pub pointer: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ProblemError {
+    Field(ProblemField),
+    Pointer(ProblemPointer),
 }
 
 impl IntoResponse for ApiError {
@@ -193,14 +217,27 @@ impl IntoResponse for ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
-            errors: self
-                .fields()
-                .into_iter()
-                .map(|f| ProblemField {
-                    field: f.field,
-                    message: f.message,
-                })
-                .collect(),
+            errors: match &self {
+                ApiError::Pointed { issues, .. } => issues
+                    .iter()
+                    .map(|i| {
+                        ProblemError::Pointer(ProblemPointer {
+                            pointer: i.pointer.clone(),
+                            reason: i.reason.clone(),
+                        })
+                    })
+                    .collect(),
+                _ => self
+                    .fields()
+                    .into_iter()
+                    .map(|f| {
+                        ProblemError::Field(ProblemField {
+                            field: f.field,
+                            message: f.message,
+                        })
+                    })
+                    .collect(),
+            },
             conflicts: match &self {
                 ApiError::Overlaps(list) => Some(list.clone()),
                 _ => None,
@@ -240,6 +277,7 @@ impl From<ApiError> for tonic::Status {
             ApiError::BadRequest { .. }
             | ApiError::Invalid(_)
             | ApiError::Malformed(_)
+            | ApiError::Pointed { .. }
             | ApiError::PayloadTooLarge { .. } => Code::InvalidArgument,
             ApiError::UnsupportedMediaType => Code::InvalidArgument,
             ApiError::Conflict { .. } => Code::AlreadyExists,
@@ -254,6 +292,10 @@ impl From<ApiError> for tonic::Status {
         let message = match &e {
             // The overlaps travel in the message, as JSON after the sentence.
             ApiError::Overlaps(list) => format!("{e}: {list}"),
+            // Every error, as JSON after the sentence.
+            ApiError::Pointed { issues, .. } => {
+                format!("{e}: {}", serde_json::to_string(issues).unwrap_or_default())
+            }
             _ => e.to_string(),
         };
         tonic::Status::new(code, message)

@@ -11,6 +11,7 @@ pub mod billing_schemas;
 pub mod scheduling_schemas;
 pub mod schemas;
 
+use crate::automations::http as automations;
 use crate::billing::http as billing;
 use crate::billing::{contracts, credits, invoices, payments, runs, services, tax, time, usage};
 use crate::clients::http as clients;
@@ -21,7 +22,7 @@ use crate::reference::http as reference;
 use crate::scheduling::{entries as schedule_entries, http as scheduling};
 use crate::sla::{config_http as sla_config, http as sla};
 use crate::tickets::http as tickets;
-use crate::web::error::{Problem, ProblemField};
+use crate::web::error::{Problem, ProblemError, ProblemField, ProblemPointer};
 use crate::web::health;
 use axum::Json;
 use utoipa::OpenApi;
@@ -66,6 +67,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         payments::create, payments::list, payments::get, payments::refund, payments::refund_credit,
         payments::adjust, payments::balance, payments::list_ledger, payments::reconciliation,
         runs::start, runs::list, runs::get,
+        automations::create, automations::list, automations::get, automations::update,
+        automations::enable, automations::disable, automations::publish,
+        automations::list_versions, automations::get_version, automations::rollback,
+        automations::diff, automations::actions, automations::dry_run,
         scheduling::preview, schedule_entries::create, schedule_entries::list,
         schedule_entries::get, schedule_entries::update, schedule_entries::delete,
         schedule_entries::update_occurrence, schedule_entries::delete_occurrence,
@@ -92,7 +97,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         health::healthz, health::readyz, health::metrics, document,
     ),
     components(schemas(
-        Problem, ProblemField, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest,
+        Problem, ProblemField, ProblemPointer, ProblemError, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest,
         schemas::SlaPreviewRequest, schemas::SlaPreviewResponse, schemas::TicketSla,
         scheduling_schemas::SchedulePreviewRequest, scheduling_schemas::SchedulePreviewResponse,
         billing_schemas::InvoicePreviewRequest, billing_schemas::InvoicePreview,

@@ -1,6 +1,7 @@
 //! The HTTP+JSON API's routes, with the layers every `/v1` request passes (limits, timeout,
 //! load shedding) and the probes beside them.
 
+use crate::automations::http as automations;
 use crate::billing;
 use crate::clients::http as clients;
 use crate::metrics;
@@ -108,6 +109,31 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sla/preview", post(sla::preview))
         .route("/schedules/preview", post(scheduling::preview))
+        .route("/automation-actions", get(automations::actions))
+        .route(
+            "/automations/dry-run",
+            post(automations::dry_run).layer(DefaultBodyLimit::max(LARGE_BODY_LIMIT)),
+        )
+        .route(
+            "/automations",
+            get(automations::list).post(automations::create),
+        )
+        .route(
+            "/automations/{id}",
+            get(automations::get).patch(automations::update),
+        )
+        .route("/automations/{id}/enable", post(automations::enable))
+        .route("/automations/{id}/disable", post(automations::disable))
+        .route("/automations/{id}/diff", get(automations::diff))
+        .route(
+            "/automations/{id}/versions",
+            get(automations::list_versions).post(automations::publish),
+        )
+        .route("/automation-versions/{id}", get(automations::get_version))
+        .route(
+            "/automation-versions/{id}/rollback",
+            post(automations::rollback),
+        )
         .route(
             "/schedule-entries",
             get(schedule_entries::list).post(schedule_entries::create),

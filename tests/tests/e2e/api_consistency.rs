@@ -201,9 +201,14 @@ async fn limit_zero_is_refused_like_limit_500_on_every_list() {
             continue;
         }
         lists += 1;
-        // The one list under a record that is not a ticket: the seeded contract's lines.
+        // The lists under a record that is not a ticket: the seeded contract's lines, and an
+        // automation's versions.
         let owner = if path.starts_with("/v1/contracts/") {
             env.a.seeded.contract_id.to_string()
+        } else if path.starts_with("/v1/automations/") {
+            let body = json!({ "name": "Paged" });
+            let a = env.ok(Method::POST, "/v1/automations", &env.a.key, &body).await;
+            a["id"].as_str().unwrap().to_owned()
         } else {
             ticket.clone()
         };
@@ -232,7 +237,8 @@ async fn limit_zero_is_refused_like_limit_500_on_every_list() {
 }
 
 /// The lists that answer every entry at once; the README names the same ones.
-const WHOLE_LISTS: [&str; 3] = [
+const WHOLE_LISTS: [&str; 4] = [
+    "/v1/automation-actions",
     "/v1/notification-templates",
     "/v1/me/notification-preferences",
     "/v1/tickets/{id}/sla/audit",

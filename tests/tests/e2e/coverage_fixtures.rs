@@ -127,11 +127,22 @@ pub async fn operations(env: &TestEnv) -> Vec<Operation> {
     out
 }
 
+/// A valid automation definition named `name`.
+fn automation(name: &str) -> Value {
+    json!({
+        "name": name,
+        "trigger": { "event": "ticket.created" },
+        "steps": [{ "id": "note", "type": "action", "action": "tickets.add_comment",
+                    "input": { "ticket_id": "event.payload.ticket.ticket_id", "body": "'Seen'" } }],
+    })
+}
+
 /// The query string an operation needs (its required parameters), empty for most.
 fn query(op: &Operation) -> &'static str {
     let q = match (op.method.as_str(), op.template.as_str()) {
         ("GET", "/v1/sla/compliance") => "?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
         ("GET", "/v1/schedule-entries") => "?from=2030-01-01T00:00:00Z&to=2031-01-01T00:00:00Z",
+        ("GET", "/v1/automations/{id}/diff") => "?from=1&to=1",
         ("POST", "/v1/clients/{id}/invoice-preview") => "?period_start=2026-01-01",
         _ => "",
     };
@@ -328,6 +339,14 @@ impl<'e> Api<'e> {
                 "duration_minutes": 60,
             }),
             ("PATCH", "/v1/schedule-entries/{id}") => json!({ "title": tag }),
+            ("POST", "/v1/automations") => json!({ "name": tag, "draft": automation(&tag) }),
+            ("PATCH", "/v1/automations/{id}") => json!({ "name": tag }),
+            ("POST", "/v1/automations/{id}/versions") => json!({ "definition": automation(&tag) }),
+            ("POST", "/v1/automations/dry-run") => json!({
+                "definition": automation(&tag),
+                "event": { "type": "ticket.created", "occurred_at": "2026-01-05T09:00:00Z",
+                           "payload": { "ticket": { "ticket_id": "t-1" } } },
+            }),
             ("PATCH", "/v1/schedule-occurrences/{id}") => json!({ "scope": "all", "title": tag }),
             ("POST", "/v1/sla/preview") => json!({
                 "schedule": {
@@ -521,6 +540,21 @@ impl<'e> Api<'e> {
                     .replace(['-', ':'], "");
                 format!("{}_{start}", a.body["id"].as_str().expect("an entry id"))
             }
+            // A version is an automation's, published.
+            "/v1/automation-versions" => {
+                let automation = Box::pin(self.create(tenant, "/v1/automations", user)).await;
+                let op = self.op(Method::POST, "/v1/automations/{id}/versions");
+                let a = self
+                    .send(
+                        &admin,
+                        Method::POST,
+                        &op.path(&automation),
+                        Some(&json!({})),
+                    )
+                    .await;
+                assert!(a.status.is_success(), "{op}: {a}");
+                a.body["id"].as_str().expect("a version id").to_owned()
+            }
             // A line is made on a new contract.
             "/v1/contract-lines" => {
                 let contract = Box::pin(self.create(tenant, "/v1/contracts", user)).await;
@@ -606,6 +640,10 @@ impl<'e> Api<'e> {
                 let body = json!({ "region_id": region.body["id"] });
                 let a = self.send(&admin, Method::PUT, &path, Some(&body)).await;
                 assert!(a.status.is_success(), "preparing {op}: PUT {path}: {a}");
+            }
+            // Only a published automation can be enabled or compared.
+            "/v1/automations/{id}/enable" | "/v1/automations/{id}/diff" => {
+                post(format!("/v1/automations/{key}/versions"), json!({})).await;
             }
             // A client-portal key reads only finalized invoices.
             "/v1/invoices/{id}" if op.method == Method::GET => {

@@ -4,6 +4,7 @@
 
 mod activity_store;
 mod api_consistency;
+mod automations;
 mod bad_input;
 mod billing_data;
 mod billing_email;
