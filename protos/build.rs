@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/psa/v1/billing.proto",
         "proto/psa/v1/invoicing.proto",
         "proto/psa/v1/scheduling.proto",
+        "proto/psa/v1/automations.proto",
     ];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");

@@ -1,5 +1,7 @@
-//! Automations over HTTP: drafts, published versions, the switch, the action catalogue and
+//! Automations over HTTP and gRPC: drafts, published versions, the switch, the action catalogue and
 //! the dry run. The operations are `psa_store::automations`; the rules
 //! `psa_domain::automations`.
 
+mod definition_pb;
+pub mod grpc;
 pub mod http;

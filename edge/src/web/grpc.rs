@@ -6,19 +6,22 @@ use crate::state::AppState;
 use crate::web::auth::{self, Principal};
 use crate::web::error::ApiError;
 use crate::web::extract::LARGE_BODY_LIMIT;
+use psa_protos::v1::automation_service_server::AutomationServiceServer;
 use psa_protos::v1::billing_service_server::BillingServiceServer;
 use psa_protos::v1::invoicing_service_server::InvoicingServiceServer;
 use psa_protos::v1::scheduling_service_server::SchedulingServiceServer;
 use psa_protos::v1::sla_service_server::SlaServiceServer;
 use psa_protos::v1::ticket_service_server::TicketServiceServer;
 
+use crate::automations::grpc::AutomationApi;
 use crate::billing::grpc::BillingApi;
 use crate::billing::invoicing_grpc::InvoicingApi;
 use crate::scheduling::grpc::SchedulingApi;
 use crate::sla::grpc::SlaApi;
 use crate::tickets::grpc::TicketApi;
 
-/// The gRPC router: ticket, SLA, billing, invoicing and scheduling services plus reflection, both
+/// The gRPC router: ticket, SLA, billing, invoicing, scheduling and automation services plus
+/// reflection, both
 /// `grpc.reflection.v1` and the `v1alpha` that many tools (grpcurl before 1.9, Postman, older
 /// grpc_cli) still ask for.
 pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
@@ -36,6 +39,8 @@ pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflectio
         .max_decoding_message_size(limit);
     let scheduling = SchedulingServiceServer::new(SchedulingApi::new(state.clone()))
         .max_decoding_message_size(limit);
+    let automations = AutomationServiceServer::new(AutomationApi::new(state.clone()))
+        .max_decoding_message_size(limit);
     // Invoice previews carry thousands of time entries, as over HTTP (`LARGE_BODY_LIMIT`).
     let billing = BillingServiceServer::new(BillingApi::new(state))
         .max_decoding_message_size(LARGE_BODY_LIMIT.max(limit));
@@ -44,6 +49,7 @@ pub fn routes(state: AppState) -> Result<tonic::service::Routes, tonic_reflectio
         .add_service(billing)
         .add_service(invoicing)
         .add_service(scheduling)
+        .add_service(automations)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha))
 }

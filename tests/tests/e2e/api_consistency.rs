@@ -207,7 +207,9 @@ async fn limit_zero_is_refused_like_limit_500_on_every_list() {
             env.a.seeded.contract_id.to_string()
         } else if path.starts_with("/v1/automations/") {
             let body = json!({ "name": "Paged" });
-            let a = env.ok(Method::POST, "/v1/automations", &env.a.key, &body).await;
+            let a = env
+                .ok(Method::POST, "/v1/automations", &env.a.key, &body)
+                .await;
             a["id"].as_str().unwrap().to_owned()
         } else {
             ticket.clone()

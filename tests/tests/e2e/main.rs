@@ -5,6 +5,7 @@
 mod activity_store;
 mod api_consistency;
 mod automations;
+mod automations_grpc;
 mod bad_input;
 mod billing_data;
 mod billing_email;
