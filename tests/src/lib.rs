@@ -539,6 +539,17 @@ pub mod wf {
         Ok(())
     }
 
+    /// The types of the current run's history events of `workflow_id`, in order.
+    pub async fn history(client: &Client, workflow_id: &str) -> Vec<i32> {
+        client
+            .get_workflow_handle::<SlaTicketWorkflow>(workflow_id)
+            .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+            .into_events()
+            .await
+            .map(|events| events.iter().map(|e| e.event_type).collect())
+            .unwrap_or_default()
+    }
+
     /// How many runs (open or closed) carry `workflow_id`.
     pub async fn run_count(client: &Client, workflow_id: &str) -> anyhow::Result<usize> {
         Ok(client

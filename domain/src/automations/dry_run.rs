@@ -1,6 +1,6 @@
 //! The dry run (`POST /v1/automations/dry-run`): the interpreter on a definition, a trigger
-//! event and simulated results, with nothing real touched. Its rules are a contract stated in
-//! full by the issue that asked for it; each is named where it is kept.
+//! event and simulated results, with nothing real touched. Its rules are an exact contract
+//! with the editor (README, "Automations"); callers compare traces to the letter.
 //!
 //! The clock starts at `at` and moves only by retries' intervals and waits; the run's variables
 //! are JSON, so an instant stored in them reads back as an RFC 3339 string.

@@ -560,3 +560,151 @@ fn the_escalation_example_escalates_only_an_unanswered_ticket() {
     );
     assert_eq!(answered.result, Some(json!("answered in time")));
 }
+
+/// One case per kind of error: a definition with that fault alone, and the one pointer it
+/// is reported at.
+#[test]
+fn each_kind_of_error_alone_is_reported_at_its_pointer() {
+    let with =
+        |steps: Value| json!({"name": "n", "trigger": {"event": "ticket.created"}, "steps": steps});
+    let comment = |input: Value| {
+        with(
+            json!([{"id": "c", "type": "action", "action": "tickets.add_comment", "input": input}]),
+        )
+    };
+    let ok_input = json!({"ticket_id": "'t'", "body": "'b'"});
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "unknown step type",
+            with(json!([{"id": "a", "type": "teleport"}])),
+            "/steps/0/type",
+        ),
+        (
+            "unknown action",
+            with(json!([{"id": "a", "type": "action", "action": "tickets.explode"}])),
+            "/steps/0/action",
+        ),
+        (
+            "duplicate id",
+            with(json!([{"id": "a", "type": "return"}, {"id": "a", "type": "return"}])),
+            "/steps/1/id",
+        ),
+        (
+            "missing field",
+            with(json!([{"id": "a", "type": "set", "name": "x"}])),
+            "/steps/0/value",
+        ),
+        (
+            "extra field",
+            with(json!([{"id": "a", "type": "return", "colour": "red"}])),
+            "/steps/0/colour",
+        ),
+        (
+            "CEL that does not compile",
+            with(json!([{"id": "a", "type": "return", "value": "1 +"}])),
+            "/steps/0/value",
+        ),
+        (
+            "unknown variable",
+            with(json!([{"id": "a", "type": "return", "value": "secrets.key"}])),
+            "/steps/0/value",
+        ),
+        (
+            "incoming outside a where",
+            with(json!([{"id": "a", "type": "return", "value": "incoming.type"}])),
+            "/steps/0/value",
+        ),
+        (
+            "condition not boolean",
+            with(json!([{"id": "a", "type": "if", "condition": "'yes'", "then": []}])),
+            "/steps/0/condition",
+        ),
+        (
+            "where not boolean",
+            with(
+                json!([{"id": "a", "type": "wait_for_event", "event": "comment.added", "where": "1", "timeout": "PT1H"}]),
+            ),
+            "/steps/0/where",
+        ),
+        (
+            "retry out of range",
+            with(
+                json!([{"id": "a", "type": "action", "action": "tickets.add_comment", "input": ok_input.clone(), "retry": {"max_attempts": 0}}]),
+            ),
+            "/steps/0/retry/max_attempts",
+        ),
+        (
+            "backoff below 1",
+            with(
+                json!([{"id": "a", "type": "action", "action": "tickets.add_comment", "input": ok_input, "retry": {"max_attempts": 2, "backoff": 0.5}}]),
+            ),
+            "/steps/0/retry/backoff",
+        ),
+        (
+            "max_items out of range",
+            with(
+                json!([{"id": "a", "type": "for_each", "items": "[]", "as": "x", "steps": [], "max_items": 1001}]),
+            ),
+            "/steps/0/max_items",
+        ),
+        (
+            "malformed duration",
+            with(json!([{"id": "a", "type": "wait", "duration": "4 hours"}])),
+            "/steps/0/duration",
+        ),
+        (
+            "malformed timeout",
+            with(
+                json!([{"id": "a", "type": "wait_for_event", "event": "comment.added", "where": "true", "timeout": "soon"}]),
+            ),
+            "/steps/0/timeout",
+        ),
+        (
+            "malformed cron",
+            json!({"name": "n", "trigger": {"schedule": {"cron": "0 25 * * *", "timezone": "UTC"}}, "steps": []}),
+            "/trigger/schedule/cron",
+        ),
+        (
+            "unknown zone",
+            json!({"name": "n", "trigger": {"schedule": {"cron": "0 8 * * *", "timezone": "Moon/Base"}}, "steps": []}),
+            "/trigger/schedule/timezone",
+        ),
+        (
+            "unknown trigger event",
+            json!({"name": "n", "trigger": {"event": "ticket.exploded"}, "steps": []}),
+            "/trigger/event",
+        ),
+        (
+            "unknown wait event",
+            with(
+                json!([{"id": "a", "type": "wait_for_event", "event": "ticket.exploded", "where": "true", "timeout": "PT1H"}]),
+            ),
+            "/steps/0/event",
+        ),
+        (
+            "call of an unpublished automation",
+            with(
+                json!([{"id": "a", "type": "call", "automation": "00000000-0000-0000-0000-000000000009"}]),
+            ),
+            "/steps/0/automation",
+        ),
+        (
+            "missing required input",
+            comment(json!({"ticket_id": "'t'"})),
+            "/steps/0/input/body",
+        ),
+        (
+            "input the action lacks",
+            comment(json!({"ticket_id": "'t'", "body": "'b'", "colour": "'red'"})),
+            "/steps/0/input/colour",
+        ),
+        (
+            "CEL in an input",
+            comment(json!({"ticket_id": "event.", "body": "'b'"})),
+            "/steps/0/input/ticket_id",
+        ),
+    ];
+    for (kind, def, pointer) in cases {
+        assert_eq!(pointers(def), [pointer], "{kind}");
+    }
+}

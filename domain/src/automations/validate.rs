@@ -186,6 +186,20 @@ impl Walker {
         }
     }
 
+    /// The `event` field: one of the event types.
+    fn event_type(&mut self, o: &Map<String, Json>, ptr: &str) -> Option<String> {
+        let e = self.string(o, "event", ptr)?;
+        if EVENT_TYPES.contains(&e.as_str()) {
+            Some(e)
+        } else {
+            self.issue(
+                &format!("{ptr}/event"),
+                format!("`{e}` is not an event type"),
+            );
+            None
+        }
+    }
+
     fn uuid(&mut self, o: &Map<String, Json>, key: &str, ptr: &str) -> Option<Uuid> {
         let s = self.string(o, key, ptr)?;
         match Uuid::parse_str(&s) {
@@ -317,24 +331,15 @@ impl Walker {
         match kinds.as_slice() {
             ["event"] => {
                 self.fields(o, ptr, "an event trigger", &["event"], &["condition"]);
-                let event = self.string(o, "event", ptr);
-                if let Some(e) = &event
-                    && !EVENT_TYPES.contains(&e.as_str())
-                {
-                    self.issue(
-                        &format!("{ptr}/event"),
-                        format!("`{e}` is not an event type"),
-                    );
-                }
+                let event = self.event_type(o, ptr);
                 let condition = match o.get("condition") {
                     None => Some(None),
                     Some(_) => self
                         .expr(o, "condition", ptr, Vars::Trigger, true)
                         .map(Some),
                 };
-                let event = event.filter(|e| EVENT_TYPES.contains(&e.as_str()))?;
                 Some(Trigger::Event {
-                    event,
+                    event: event?,
                     condition: condition?,
                 })
             }
@@ -730,17 +735,7 @@ impl Walker {
             &["event", "where", "timeout"],
             &["save_as"],
         );
-        let event = self.string(o, "event", ptr).and_then(|e| {
-            if EVENT_TYPES.contains(&e.as_str()) {
-                Some(e)
-            } else {
-                self.issue(
-                    &format!("{ptr}/event"),
-                    format!("`{e}` is not an event type"),
-                );
-                None
-            }
-        });
+        let event = self.event_type(o, ptr);
         let filter = self.expr(o, "where", ptr, Vars::Where, true);
         let timeout = self.duration(o, "timeout", ptr);
         let save_as = self.save_as(o, ptr);

@@ -3,7 +3,7 @@
 use crate::reference::http::ListQuery;
 use crate::state::AppState;
 use crate::web::auth::Caller;
-use crate::web::error::{ApiError, Problem};
+use crate::web::error::{ApiError, DefinitionProblem, Problem};
 use crate::web::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey, LargeJson};
 use crate::web::json::Json;
 use axum::extract::State;
@@ -125,7 +125,7 @@ pub async fn disable(
 /// immutable version. A definition that does not validate is refused with 422 and `errors`
 /// listing every fault as `{pointer, reason}`.
 #[utoipa::path(post, path = "/v1/automations/{id}/versions", operation_id = "publishAutomation", tag = "automations", request_body = PublishInput,
-    responses((status = 201, body = Version), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Version), (status = 404, body = Problem), (status = 422, body = DefinitionProblem)))]
 pub async fn publish(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -213,7 +213,7 @@ pub async fn actions(Caller(p): Caller) -> Result<Json<Vec<serde_json::Value>>, 
 /// and answers what the run would do: status, result or error, variables, end and trace.
 #[utoipa::path(post, path = "/v1/automations/dry-run", operation_id = "dryRunAutomation", tag = "automations",
     request_body = serde_json::Value,
-    responses((status = 200, body = serde_json::Value), (status = 422, description = "The definition (or the request) is not valid; `errors` lists every fault as `{pointer, reason}`.", body = Problem)))]
+    responses((status = 200, body = serde_json::Value), (status = 422, description = "The definition (or the request) is not valid; `errors` lists every fault as `{pointer, reason}`.", body = DefinitionProblem)))]
 pub async fn dry_run(
     State(s): State<AppState>,
     Caller(p): Caller,

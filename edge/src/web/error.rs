@@ -170,9 +170,10 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// What was wrong with the request's content: the fields at fault, or for an automation
-    /// definition a JSON pointer and a reason per error.
+    /// The fields at fault, when the request's content was wrong. (An automation
+    /// definition's faults are JSON pointers instead: see [`DefinitionProblem`].)
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<ProblemField>)]
     pub errors: Vec<ProblemError>,
     /// For a schedule write refused for double-booking: the overlapping occurrences.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,6 +193,20 @@ pub struct ProblemPointer {
     /// RFC 6901 JSON pointer to the offending place.
     pub pointer: String,
     pub reason: String,
+}
+
+/// The problem of an operation that validates an automation definition: a [`Problem`] whose
+/// `errors` are `{pointer, reason}` for the definition's faults (or `{field, message}` for a
+/// body that cannot be read at all). Documentation only: the body is a `Problem`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DefinitionProblem {
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    errors: Vec<ProblemError>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -22,7 +22,7 @@ use crate::reference::http as reference;
 use crate::scheduling::{entries as schedule_entries, http as scheduling};
 use crate::sla::{config_http as sla_config, http as sla};
 use crate::tickets::http as tickets;
-use crate::web::error::{Problem, ProblemError, ProblemField, ProblemPointer};
+use crate::web::error::{DefinitionProblem, Problem, ProblemError, ProblemField, ProblemPointer};
 use crate::web::health;
 use axum::Json;
 use utoipa::OpenApi;
@@ -97,7 +97,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         health::healthz, health::readyz, health::metrics, document,
     ),
     components(schemas(
-        Problem, ProblemField, ProblemPointer, ProblemError, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest,
+        Problem, ProblemField, ProblemPointer, ProblemError, DefinitionProblem, tickets::StatusChange, tickets::Assignment, tickets::CloseRequest,
         schemas::SlaPreviewRequest, schemas::SlaPreviewResponse, schemas::TicketSla,
         scheduling_schemas::SchedulePreviewRequest, scheduling_schemas::SchedulePreviewResponse,
         billing_schemas::InvoicePreviewRequest, billing_schemas::InvoicePreview,
@@ -348,7 +348,7 @@ fn add_common_responses(path: &str, op: &mut Operation, keyed: bool) {
 }
 
 /// Every answer has a description, and every error is `application/problem+json`: an
-/// annotation's `body = Problem` comes out
+/// annotation's `body = Problem` (or `DefinitionProblem`) comes out
 /// as `application/json`, so it is moved (another media type, such as the readiness report, is
 /// left beside it).
 fn problem_bodies(op: &mut Operation) {
@@ -367,7 +367,7 @@ fn problem_bodies(op: &mut Operation) {
             .content
             .get("application/json")
             .and_then(|c| c.schema.as_ref())
-            .is_some_and(|s| matches!(s, RefOr::Ref(r) if r.ref_location.ends_with("/Problem")));
+            .is_some_and(|s| matches!(s, RefOr::Ref(r) if r.ref_location.ends_with("Problem")));
         if json_is_problem {
             response.content.shift_remove("application/json");
         }

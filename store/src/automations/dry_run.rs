@@ -51,9 +51,15 @@ pub async fn dry_run(
     }
     tx.commit().await.map_err(StoreError::from)?;
     compute::bounded("the dry run", move || {
-        let checked = validate(&definition, |id| known.contains(&id));
         let request = Request::parse(&body);
-        let definition = checked.map_err(DryRunError::Definition)?;
+        // Without a definition there is nothing to validate: say that first.
+        if let Err(issues) = &request
+            && issues.iter().any(|i| i.pointer == "/definition")
+        {
+            return Err(DryRunError::Request(issues.clone()));
+        }
+        let definition =
+            validate(&definition, |id| known.contains(&id)).map_err(DryRunError::Definition)?;
         let request = request.map_err(DryRunError::Request)?;
         let calendars: HashMap<Uuid, Result<Calendar, String>> = schedules
             .into_iter()

@@ -349,6 +349,19 @@ async fn the_dry_run_counts_business_time_on_a_stored_schedule_and_calls_publish
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["pointer"], "/event/occurred_at");
+    let (status, problem) = send(
+        &env,
+        &tech,
+        Method::POST,
+        "/v1/automations/dry-run",
+        json!({"event": {"type": "ticket.created", "occurred_at": "2026-01-05T09:00:00Z"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        problem["errors"],
+        json!([{"pointer": "/definition", "reason": "is required"}])
+    );
     let billing = env.a.key_with_role(&env.owner, "billing").await.unwrap();
     let (status, _) = send(
         &env,

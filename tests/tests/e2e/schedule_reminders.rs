@@ -15,9 +15,7 @@ use psa_workflows::schedule_reminders::ScheduleReminderWorkflow;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
-use temporalio_client::{
-    Client, WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowQueryOptions,
-};
+use temporalio_client::{Client, WorkflowExecutionStatus, WorkflowQueryOptions};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use uuid::Uuid;
 
@@ -58,22 +56,9 @@ async fn waits_for(temporal: &Client, id: &str, start: DateTime<Utc>, what: &str
     .unwrap_or_else(|_| panic!("{what}: the run never waited for the occurrence at {start}"));
 }
 
-/// The current run's history events of `id`, by type.
-async fn history(temporal: &Client, id: &str) -> Vec<i32> {
-    temporal
-        .get_workflow_handle::<ScheduleReminderWorkflow>(id)
-        .fetch_history(WorkflowFetchHistoryOptions::default())
-        .into_events()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type)
-        .collect()
-}
-
 async fn count_of(temporal: &Client, id: &str, kind: EventType) -> usize {
     let kind = kind as i32;
-    history(temporal, id)
+    wf::history(temporal, id)
         .await
         .into_iter()
         .filter(|t| *t == kind)
@@ -149,7 +134,7 @@ async fn each_occurrence_is_reminded_once_across_a_restart_an_edit_and_a_deletio
         assert!(m.contains("Appointment booked: Backup check"), "{m}");
     }
     eventually(Duration::from_secs(30), || async {
-        let kinds = history(&temporal, &id).await;
+        let kinds = wf::history(&temporal, &id).await;
         Ok((kinds.last() == Some(&(EventType::TimerStarted as i32))).then_some(()))
     })
     .await
@@ -336,7 +321,7 @@ async fn a_series_without_end_continues_as_new_and_keeps_its_history_short() {
             .all(|(d, k)| *d == first + TimeDelta::days(k)),
         "one reminder per day, in order"
     );
-    let kinds = history(&temporal, &id).await;
+    let kinds = wf::history(&temporal, &id).await;
     assert!(
         kinds.len() < 100,
         "the current run's history is short: {} events",

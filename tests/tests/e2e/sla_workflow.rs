@@ -8,11 +8,10 @@
 use psa_domain::ids::{notify_workflow_id, sla_workflow_id};
 use psa_tests::{Parts, TestEnv, eventually, wf};
 use psa_workflows::search_attributes as sa;
-use psa_workflows::ticket_sla::SlaTicketWorkflow;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
-use temporalio_client::{Client, WorkflowExecutionStatus, WorkflowFetchHistoryOptions};
+use temporalio_client::{Client, WorkflowExecutionStatus};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use uuid::Uuid;
 
@@ -65,23 +64,10 @@ async fn steps(env: &TestEnv, ticket: Uuid) -> Vec<String> {
     .unwrap()
 }
 
-/// The current run's history events of `id`, by type.
-async fn history(temporal: &Client, id: &str) -> Vec<i32> {
-    temporal
-        .get_workflow_handle::<SlaTicketWorkflow>(id)
-        .fetch_history(WorkflowFetchHistoryOptions::default())
-        .into_events()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type)
-        .collect()
-}
-
 /// Timers that fired in the current run of `id`.
 async fn timers_fired(temporal: &Client, id: &str) -> usize {
     let fired = EventType::TimerFired as i32;
-    history(temporal, id)
+    wf::history(temporal, id)
         .await
         .into_iter()
         .filter(|t| *t == fired)
@@ -90,7 +76,7 @@ async fn timers_fired(temporal: &Client, id: &str) -> usize {
 
 /// The type of the latest event in the current run of `id`.
 async fn last_event(temporal: &Client, id: &str) -> i32 {
-    history(temporal, id)
+    wf::history(temporal, id)
         .await
         .last()
         .copied()
