@@ -368,8 +368,9 @@ fn problem_bodies(op: &mut Operation) {
             .get("application/json")
             .and_then(|c| c.schema.as_ref())
             .is_some_and(|s| matches!(s, RefOr::Ref(r) if r.ref_location.ends_with("Problem")));
-        if json_is_problem {
-            response.content.shift_remove("application/json");
+        if json_is_problem && let Some(content) = response.content.shift_remove("application/json")
+        {
+            response.content.insert(PROBLEM_JSON.to_owned(), content);
         }
         response
             .content
