@@ -392,6 +392,27 @@ fn triggers_schedules_and_calls_are_checked() {
 }
 
 #[test]
+fn references_are_read_from_nested_steps_without_validating() {
+    let refs = validate::references(&json!({"steps": [
+        {"type": "call", "automation": "00000000-0000-0000-0000-000000000001"},
+        {"type": "try", "steps": [{"type": "if", "then": [
+            {"type": "wait", "duration": "bad", "business_schedule_id": "00000000-0000-0000-0000-000000000002"},
+            {"type": "call", "automation": "not an id"}
+        ]}], "catch": [{"type": "call", "automation": "00000000-0000-0000-0000-000000000003"}]}
+    ]}));
+    let mut calls: Vec<u128> = refs.calls.iter().map(|u| u.as_u128()).collect();
+    calls.sort_unstable();
+    assert_eq!(calls, [1, 3]);
+    assert_eq!(
+        refs.schedules
+            .iter()
+            .map(|u| u.as_u128())
+            .collect::<Vec<_>>(),
+        [2]
+    );
+}
+
+#[test]
 fn dry_run_requests_are_checked_with_pointers() {
     let issues = |body: Value| -> Vec<String> {
         Request::parse(&body)

@@ -56,13 +56,31 @@ pub struct References {
     pub schedules: Vec<Uuid>,
 }
 
+/// Read from the JSON as it stands, without checking or compiling anything (validation,
+/// which does, comes after the lookup): only well-formed IDs of steps of the right type.
 pub fn references(json: &Json) -> References {
-    let mut w = Walker::default();
-    let _ = w.definition(json);
-    References {
-        calls: w.calls.into_iter().map(|(_, id)| id).collect(),
-        schedules: w.schedules,
+    let mut out = References::default();
+    let mut pending: Vec<&Json> = json.get("steps").into_iter().collect();
+    while let Some(list) = pending.pop() {
+        for step in list.as_array().into_iter().flatten() {
+            let id = |key: &str| {
+                step.get(key)
+                    .and_then(Json::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
+            };
+            match step.get("type").and_then(Json::as_str) {
+                Some("call") => out.calls.extend(id("automation")),
+                Some("wait") => out.schedules.extend(id("business_schedule_id")),
+                _ => {}
+            }
+            pending.extend(
+                ["then", "else", "steps", "catch"]
+                    .iter()
+                    .filter_map(|k| step.get(*k)),
+            );
+        }
     }
+    out
 }
 
 /// `key` as a JSON pointer token.
@@ -76,7 +94,6 @@ struct Walker {
     /// Step IDs seen, with where.
     ids: HashMap<String, String>,
     calls: Vec<(String, Uuid)>,
-    schedules: Vec<Uuid>,
     steps: usize,
 }
 
@@ -718,9 +735,6 @@ impl Walker {
             None => Some(None),
             Some(_) => self.uuid(o, "business_schedule_id", ptr).map(Some),
         };
-        if let Some(Some(id)) = business_schedule_id {
-            self.schedules.push(id);
-        }
         Some(Body::Wait {
             wait: wait?,
             business_schedule_id: business_schedule_id?,
