@@ -56,6 +56,24 @@ async fn waits_for(temporal: &Client, id: &str, start: DateTime<Utc>, what: &str
     .unwrap_or_else(|_| panic!("{what}: the run never waited for the occurrence at {start}"));
 }
 
+/// Whether a run with this history sleeps on a timer with nothing else in flight: a timer
+/// pending, no activity pending, and the last workflow task completed.
+fn asleep(kinds: &[i32]) -> bool {
+    let n = |kind: EventType| kinds.iter().filter(|k| **k == kind as i32).count();
+    let timer_pending =
+        n(EventType::TimerStarted) > n(EventType::TimerFired) + n(EventType::TimerCanceled);
+    let activities_done = n(EventType::ActivityTaskScheduled)
+        == n(EventType::ActivityTaskCompleted)
+            + n(EventType::ActivityTaskFailed)
+            + n(EventType::ActivityTaskTimedOut)
+            + n(EventType::ActivityTaskCanceled);
+    let settled = matches!(
+        kinds.last().and_then(|k| EventType::try_from(*k).ok()),
+        Some(EventType::TimerStarted | EventType::WorkflowTaskCompleted)
+    );
+    timer_pending && activities_done && settled
+}
+
 async fn count_of(temporal: &Client, id: &str, kind: EventType) -> usize {
     let kind = kind as i32;
     wf::history(temporal, id)
@@ -133,12 +151,18 @@ async fn each_occurrence_is_reminded_once_across_a_restart_an_edit_and_a_deletio
         let m = mail::mail_for(&env, created, u, "booking").await;
         assert!(m.contains("Appointment booked: Backup check"), "{m}");
     }
-    eventually(Duration::from_secs(30), || async {
-        let kinds = wf::history(&temporal, &id).await;
-        Ok((kinds.last() == Some(&(EventType::TimerStarted as i32))).then_some(()))
+    let sleeping = eventually(Duration::from_secs(60), || async {
+        Ok(asleep(&wf::history(&temporal, &id).await).then_some(()))
     })
-    .await
-    .expect("the run sleeps on its timer");
+    .await;
+    if sleeping.is_err() {
+        let kinds: Vec<String> = wf::history(&temporal, &id)
+            .await
+            .into_iter()
+            .map(|k| format!("{:?}", EventType::try_from(k)))
+            .collect();
+        panic!("the run does not sleep on its timer; its history: {kinds:?}");
+    }
 
     // The worker dies before the first reminder is due, and the clock passes it meanwhile:
     // the timer fires, the wake waits for a worker.
