@@ -472,9 +472,7 @@ impl Run<'_> {
                     Wait::For(d) => match business_schedule_id {
                         Some(schedule) => (self.business)(*schedule, self.clock, *d)
                             .map_err(|reason| raise(step, reason))?,
-                        None => self.clock.checked_add_signed(*d).ok_or_else(|| {
-                            raise(step, "the wait ends past the year 9999".into())
-                        })?,
+                        None => later(self.clock, *d).ok_or_else(|| past_end(step, "wait"))?,
                     },
                     Wait::Until(e) => {
                         let scope = self.scope(None);
@@ -485,6 +483,9 @@ impl Run<'_> {
                             .ok_or_else(|| raise(step, "until did not yield an instant".into()))?
                     }
                 };
+                if to > last_instant() {
+                    return Err(past_end(step, "wait"));
+                }
                 self.clock = self.clock.max(to);
                 Ok(Flow::Next)
             }
@@ -513,12 +514,11 @@ impl Run<'_> {
                         break;
                     }
                 }
-                let deadline = start
-                    .checked_add_signed(*timeout)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                // `None`: the timeout ends past the last instant an answer can write.
+                let deadline = later(start, *timeout);
                 let taken = found.and_then(|i| {
                     let at = occurred_at(&events[i])?;
-                    (at <= deadline).then_some((i, at))
+                    deadline.is_none_or(|d| at <= d).then_some((i, at))
                 });
                 match taken {
                     Some((i, at)) => {
@@ -529,7 +529,7 @@ impl Run<'_> {
                         }
                     }
                     None => {
-                        self.clock = deadline;
+                        self.clock = deadline.ok_or_else(|| past_end(step, "wait"))?;
                         self.trace[entry].outcome = "timeout";
                     }
                 }
@@ -585,10 +585,8 @@ impl Run<'_> {
                 }
                 Simulated::Error(message) => {
                     if attempt < retry.max_attempts {
-                        self.clock = self
-                            .clock
-                            .checked_add_signed(retry.wait_after(attempt))
-                            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                        self.clock = later(self.clock, retry.wait_after(attempt))
+                            .ok_or_else(|| past_end(step, "retries"))?;
                         continue;
                     }
                     self.trace[entry].attempts = Some(attempt);
@@ -601,6 +599,23 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The last instant an answer can write in RFC 3339 (four-digit years).
+fn last_instant() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
+/// `at + d`, unless that lies past [`last_instant`].
+fn later(at: DateTime<Utc>, d: TimeDelta) -> Option<DateTime<Utc>> {
+    at.checked_add_signed(d).filter(|t| *t <= last_instant())
+}
+
+/// A step whose `what` would move the clock past the year 9999.
+fn past_end(step: &Step, what: &str) -> Raised {
+    raise(step, format!("the {what} would end after the year 9999"))
 }
 
 fn raise(step: &Step, message: String) -> Raised {

@@ -729,3 +729,37 @@ fn each_kind_of_error_alone_is_reported_at_its_pointer() {
         assert_eq!(pointers(def), [pointer], "{kind}");
     }
 }
+
+#[test]
+fn far_dates_and_huge_numbers_raise_or_clamp_never_panic() {
+    // A wait past the year 9999 fails its step.
+    let far = run(
+        json!([{"id": "w", "type": "wait", "duration": "P3000D"}]),
+        json!({"at": "9999-06-01T00:00:00Z"}),
+    );
+    assert_eq!(far["status"], "failed");
+    assert_eq!(far["error"]["step"], "w");
+    // Retries backed off past the year 9999 fail the step; on_error does not hide it.
+    let retries = run(
+        json!([{"id": "a", "type": "action", "action": "tickets.close", "input": {"ticket_id": "'t'"},
+                "retry": {"max_attempts": 10, "initial_interval": "P3000D", "backoff": 100}, "on_error": "continue"}]),
+        json!({"at": "2026-01-05T09:00:00Z", "actions": {"a": [{"error": "x"}, {"error": "x"}, {"error": "x"},
+            {"error": "x"}, {"error": "x"}, {"error": "x"}, {"error": "x"}, {"error": "x"}, {"error": "x"}, {"error": "x"}]}}),
+    );
+    assert_eq!(retries["status"], "failed");
+    assert_eq!(retries["error"]["step"], "a");
+    // An event wait whose timeout ends past it fails only when it would time out there.
+    let wait = run(
+        json!([{"id": "e", "type": "wait_for_event", "event": "comment.added", "where": "true", "timeout": "P3000D"}]),
+        json!({"at": "9999-06-01T00:00:00Z", "events": [{"type": "comment.added", "occurred_at": "9999-07-01T00:00:00Z"}]}),
+    );
+    assert_eq!(wait["status"], "completed");
+    assert_eq!(wait["ended_at"], "9999-07-01T00:00:00Z");
+    // Arithmetic that overflows is a failed step, not a crash.
+    let overflow = run(
+        json!([{"id": "o", "type": "set", "name": "x", "value": "9223372036854775807 + 1"}]),
+        json!({}),
+    );
+    assert_eq!(overflow["status"], "failed");
+    assert_eq!(overflow["error"]["step"], "o");
+}
