@@ -1,5 +1,6 @@
 //! User-designed automations: the definition format (canonical JSON), its validation, the CEL
-//! expressions it carries, the action catalogue, and the interpreter the dry run runs.
+//! expressions it carries, the action catalogue, and the interpreter (`machine`) that both the
+//! dry run and the durable runs drive.
 //!
 //! Pure: the store looks up what validation needs (published automations to `call`), the
 //! edge serves the endpoints, and the durable runs use this same interpreter's rules.
@@ -9,6 +10,7 @@ pub mod definition;
 pub mod dry_run;
 pub mod durations;
 pub mod expr;
+pub mod machine;
 pub mod validate;
 
 pub use definition::Definition;
