@@ -280,7 +280,7 @@ fn wait_for_event(
     let start = m.clock;
     let mut found = None;
     for (i, candidate) in events.iter().enumerate() {
-        if taken[i] || !occurred_at(candidate).is_some_and(|t| t >= start) {
+        if taken[i] || occurred_at(candidate).is_none_or(|t| t < start) {
             continue;
         }
         match m.matches(definition, candidate) {
