@@ -74,6 +74,39 @@ pub mod schedule_run {
     pub const STATUS_QUERY: &str = "status";
 }
 
+/// Names and keys of automation runs, for the event subscriber that starts and signals them,
+/// the edge that reads them, and the workflow itself (checked against these by a test).
+pub mod automation_run {
+    use uuid::Uuid;
+
+    /// Workflow type.
+    pub const WORKFLOW_TYPE: &str = "automation_run";
+    /// Signal carrying an event to a run waiting for one (the event's envelope as JSON).
+    pub const EVENT_SIGNAL: &str = "event";
+    /// Query answering the run's position ([`crate::automations::run::RunView`]).
+    pub const STATUS_QUERY: &str = "status";
+
+    /// `automation:{tenant}:{automation}:{trigger event}`: one run per triggering event,
+    /// whichever subscriber or retry starts it.
+    pub fn workflow_id(tenant_id: Uuid, automation_id: Uuid, event_id: Uuid) -> String {
+        format!("automation:{tenant_id}:{automation_id}:{event_id}")
+    }
+
+    /// The run's ID in the API: a function of its workflow ID, so every writer of the run's
+    /// row agrees on it without asking.
+    pub fn run_id(workflow_id: &str) -> Uuid {
+        Uuid::new_v5(&NAMESPACE, workflow_id.as_bytes())
+    }
+
+    /// The trigger event of a manual run asked for with an idempotency key: the same key
+    /// asks for the same run.
+    pub fn manual_event_id(automation_id: Uuid, key: &str) -> Uuid {
+        Uuid::new_v5(&automation_id, key.as_bytes())
+    }
+
+    const NAMESPACE: Uuid = Uuid::from_u128(0x0193_c1d0_a070_7a11_8000_00a0_70ae_0001);
+}
+
 /// A new time-ordered identifier for rows and events (UUIDv7), so primary keys and cursors
 /// sort by creation time.
 pub fn new_id() -> Uuid {

@@ -58,6 +58,7 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::ScheduleReminder(_) => "appointment.reminder",
         Event::TicketStatusChanged { .. }
         | Event::AutomationPublished(_)
+        | Event::AutomationRunRequested(_)
         | Event::AutomationRunCompleted(_)
         | Event::AutomationRunFailed(_) => return None,
     })

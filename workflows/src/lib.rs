@@ -5,6 +5,7 @@
 //! The activity *interfaces* live here (with `#[activity_definitions]`) so that the
 //! `activities` crate implements them and workflows call them without depending on it.
 
+pub mod automation_run;
 pub mod client;
 pub mod invoice_run;
 pub mod notify_email;

@@ -1,6 +1,7 @@
 //! The one list of workflows this system runs, registered wherever workflow code runs: the
 //! worker, the replay test and the test harness's replays. A new workflow is added here once.
 
+use crate::automation_run::AutomationRunWorkflow;
 use crate::invoice_run::{BillingUpkeepWorkflow, InvoiceRunWorkflow, ScheduledInvoiceRunWorkflow};
 use crate::notify_email::EmailNotificationWorkflow;
 use crate::schedule_reminders::ScheduleReminderWorkflow;
@@ -28,6 +29,7 @@ macro_rules! register_all {
         $options.register_workflow::<ScheduledInvoiceRunWorkflow>()?;
         $options.register_workflow::<BillingUpkeepWorkflow>()?;
         $options.register_workflow::<ScheduleReminderWorkflow>()?;
+        $options.register_workflow::<AutomationRunWorkflow>()?;
         Ok(())
     }};
 }

@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod durations;
 pub mod expr;
 pub mod machine;
+pub mod run;
 pub mod validate;
 
 pub use definition::Definition;

@@ -144,6 +144,9 @@ pub enum Event {
     ScheduleReminder(ScheduleReminder),
     #[serde(rename = "automation.published")]
     AutomationPublished(AutomationPublished),
+    /// Someone started an automation by hand (`POST /v1/automations/{id}/runs`).
+    #[serde(rename = "automation.run_requested")]
+    AutomationRunRequested(AutomationRunRequested),
     #[serde(rename = "automation.run_completed")]
     AutomationRunCompleted(AutomationRunFinished),
     #[serde(rename = "automation.run_failed")]
@@ -151,7 +154,7 @@ pub enum Event {
 }
 
 /// Every event type's wire name, for documentation and subscriber configuration.
-pub const EVENT_TYPES: [&str; 27] = [
+pub const EVENT_TYPES: [&str; 28] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -177,6 +180,7 @@ pub const EVENT_TYPES: [&str; 27] = [
     "schedule.entry_cancelled",
     "schedule.reminder",
     "automation.published",
+    "automation.run_requested",
     "automation.run_completed",
     "automation.run_failed",
 ];
@@ -304,6 +308,11 @@ impl Envelope {
                     e.push("payload.version", "must be positive");
                 }
             }
+            Event::AutomationRunRequested(a) => {
+                if a.version == 0 {
+                    e.push("payload.version", "must be positive");
+                }
+            }
             Event::AutomationRunCompleted(a) | Event::AutomationRunFailed(a) => {
                 if a.version == 0 {
                     e.push("payload.version", "must be positive");
@@ -348,6 +357,7 @@ impl Event {
             Event::ScheduleEntryCancelled(_) => "schedule.entry_cancelled",
             Event::ScheduleReminder(_) => "schedule.reminder",
             Event::AutomationPublished(_) => "automation.published",
+            Event::AutomationRunRequested(_) => "automation.run_requested",
             Event::AutomationRunCompleted(_) => "automation.run_completed",
             Event::AutomationRunFailed(_) => "automation.run_failed",
         }
@@ -600,6 +610,12 @@ mod tests {
                 timezone: "Europe/Berlin".into(),
                 minutes_before: 15,
                 assignee_ids: vec![Uuid::nil()],
+            }),
+            Event::AutomationRunRequested(AutomationRunRequested {
+                automation_id: Uuid::nil(),
+                version: 1,
+                run_id: "automation:x".into(),
+                input: serde_json::json!({"ticket_id": "t"}),
             }),
             Event::AutomationPublished(AutomationPublished {
                 automation_id: Uuid::nil(),

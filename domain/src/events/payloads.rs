@@ -204,6 +204,18 @@ pub struct AutomationPublished {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AutomationRunRequested {
+    pub automation_id: Uuid,
+    /// The version the run is pinned to: the newest when it was asked for.
+    pub version: u32,
+    /// The Temporal workflow ID the run will have.
+    pub run_id: String,
+    /// What the caller gave: the run's trigger event carries it as its payload.
+    pub input: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AutomationRunFinished {
     pub automation_id: Uuid,
     pub version: u32,

@@ -12,6 +12,7 @@ pub mod scheduling_schemas;
 pub mod schemas;
 
 use crate::automations::http as automations;
+use crate::automations::runs_http as automation_runs;
 use crate::billing::http as billing;
 use crate::billing::{contracts, credits, invoices, payments, runs, services, tax, time, usage};
 use crate::clients::http as clients;
@@ -71,6 +72,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         automations::enable, automations::disable, automations::publish,
         automations::list_versions, automations::get_version, automations::rollback,
         automations::diff, automations::actions, automations::dry_run,
+        automation_runs::start, automation_runs::list, automation_runs::get,
         scheduling::preview, schedule_entries::create, schedule_entries::list,
         schedule_entries::get, schedule_entries::update, schedule_entries::delete,
         schedule_entries::update_occurrence, schedule_entries::delete_occurrence,

@@ -2,6 +2,7 @@
 //! load shedding) and the probes beside them.
 
 use crate::automations::http as automations;
+use crate::automations::runs_http as automation_runs;
 use crate::billing;
 use crate::clients::http as clients;
 use crate::metrics;
@@ -122,6 +123,11 @@ pub fn router(state: AppState) -> Router {
             "/automations/{id}",
             get(automations::get).patch(automations::update),
         )
+        .route(
+            "/automations/{id}/runs",
+            get(automation_runs::list).post(automation_runs::start),
+        )
+        .route("/automation-runs/{id}", get(automation_runs::get))
         .route("/automations/{id}/enable", post(automations::enable))
         .route("/automations/{id}/disable", post(automations::disable))
         .route("/automations/{id}/diff", get(automations::diff))

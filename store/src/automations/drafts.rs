@@ -108,18 +108,21 @@ pub async fn create(
     p.require(Permission::PublishAutomations)?;
     check(Some(&input.name), input.draft.as_ref())?;
     let tenant = p.tenant_id;
+    // The key that makes an automation is the one its runs act as.
+    let owner = p.key_id;
     let request = serde_json::json!({ "table": "automations", "input": input });
     create_once(pool, p, key, &request, move |conn| {
         Box::pin(async move {
             let row = sqlx::query_as!(
                 Row,
-                "INSERT INTO automations (tenant_id, id, name, draft)
-                 VALUES ($1, $2, $3, $4)
+                "INSERT INTO automations (tenant_id, id, name, draft, owner_key_id)
+                 VALUES ($1, $2, $3, $4, $5)
                  RETURNING id, name, draft, latest_version, enabled, created_at, updated_at",
                 tenant,
                 new_id(),
                 input.name.trim(),
                 input.draft.unwrap_or_else(|| serde_json::json!({})),
+                owner,
             )
             .fetch_one(conn)
             .await?;

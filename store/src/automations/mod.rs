@@ -1,7 +1,9 @@
 //! Automations: drafts, immutable numbered versions (publish, roll back, compare), the switch
-//! that lets new runs start, and the dry run. The definition's rules live in
+//! that lets new runs start, the dry run, and the runs' read model. The definition's rules live in
 //! `psa_domain::automations`; this module stores what they accept.
 
+pub mod action_reads;
 pub mod drafts;
 pub mod dry_run;
+pub mod runs;
 pub mod versions;

@@ -1,7 +1,9 @@
 //! The event subscribers this worker runs, one consumer group each.
 
+mod automations;
 mod notifications;
 
+pub use automations::AutomationHandler;
 pub use notifications::NotificationHandler;
 
 use crate::bus::Handler;
@@ -9,9 +11,14 @@ use psa_store::PgPool;
 use std::sync::Arc;
 use temporalio_client::Client;
 
-/// Every production subscriber. Automation triggers register here when they land.
+/// Every production subscriber.
 pub fn all(pool: PgPool, temporal: Client, task_queue: String) -> Vec<Arc<dyn Handler>> {
-    vec![Arc::new(NotificationHandler::new(
-        pool, temporal, task_queue,
-    ))]
+    vec![
+        Arc::new(NotificationHandler::new(
+            pool.clone(),
+            temporal.clone(),
+            task_queue.clone(),
+        )),
+        Arc::new(AutomationHandler::new(pool, temporal, task_queue)),
+    ]
 }
