@@ -4,6 +4,7 @@
 
 mod activity_store;
 mod api_consistency;
+mod automation_runs;
 mod automations;
 mod automations_grpc;
 mod bad_input;

@@ -3,7 +3,8 @@
 //! dry run (`psa_domain::automations::machine`), answering each effect durably: an action is
 //! an activity with the step's retry policy, a wait a timer, a wait for an event a
 //! registration in Postgres plus the signals the event subscriber sends, a call a child run.
-//! It continues as new with the interpreter's state before its history grows large, and
+//! It continues as new with the interpreter's state every 100 effects (or sooner when the
+//! server suggests it), so its history stays small however long it runs, and
 //! writes its read model (status, current step, trace) at each stop.
 //!
 //! Bad data never fails the workflow: a definition that no longer reads, an expression that

@@ -23,8 +23,9 @@ use temporalio_sdk::{
     SyncWorkflowContext, TimerOptions, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
-/// Steps one run executes before it continues as new (with every effect a few events).
-const STEPS_PER_RUN: usize = 250;
+/// Effects one run answers before it continues as new: each adds a handful of events to the
+/// history (steps between effects add none), so a few hundred events per run.
+const EFFECTS_PER_RUN: usize = 100;
 /// Continue as new well before the server's history limits, whatever the count says.
 const MAX_HISTORY_EVENTS: u32 = 4_000;
 /// How long one attempt of an action may take.
@@ -116,9 +117,9 @@ impl AutomationRunWorkflow {
             workflow_id,
             definition,
         };
-        let started_at = machine.executed();
+        let mut effects = 0_usize;
         loop {
-            if machine.executed() >= started_at + STEPS_PER_RUN
+            if effects >= EFFECTS_PER_RUN
                 || ctx.continue_as_new_suggested()
                 || ctx.history_length() > MAX_HISTORY_EVENTS
             {
@@ -134,6 +135,7 @@ impl AutomationRunWorkflow {
             }
             machine.clock = workflow_now(ctx);
             let effect = machine.advance(&run.definition, resume.take());
+            effects += 1;
             resume = Some(match effect {
                 Effect::Done(end) => {
                     return finish(ctx, &run.input, &run.workflow_id, machine, end).await;

@@ -1,0 +1,553 @@
+//! Automation runs end to end against the real services: a published automation triggered by
+//! a real API call runs as `automation:{tenant}:{automation}:{event}` on the worker, acting
+//! through the real store as its owner; its trace in the read model equals the dry run's for
+//! the same event; a wait for an event is fed by a real ticket update and times out without
+//! one; a run waiting while version 2 is published finishes on version 1; a worker killed
+//! mid-run loses and repeats no action; a run's saved history replays; another tenant's events
+//! trigger nothing and its keys read nothing.
+
+use psa_domain::events::Envelope;
+use psa_domain::ids::automation_run;
+use psa_tests::{Parts, TestEnv, eventually, wf};
+use psa_workflows::search_attributes as sa;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+use temporalio_client::WorkflowExecutionStatus;
+use uuid::Uuid;
+
+const EXAMPLE_ACKNOWLEDGE: &str =
+    include_str!("../../../domain/src/automations/examples/acknowledge_p1.json");
+
+async fn send(
+    env: &TestEnv,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let r = env.req(method, path, key).json(&body).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Creates, publishes and enables an automation of tenant A; its ID.
+async fn publish(env: &TestEnv, definition: &Value) -> Uuid {
+    let key = &env.a.key;
+    let name = definition["name"].as_str().unwrap_or("Automation");
+    let a = env
+        .ok(
+            Method::POST,
+            "/v1/automations",
+            key,
+            &json!({"name": name, "draft": definition}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let (status, body) = send(
+        env,
+        key,
+        Method::POST,
+        &format!("/v1/automations/{id}/versions"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    env.ok(
+        Method::POST,
+        &format!("/v1/automations/{id}/enable"),
+        key,
+        &json!({}),
+    )
+    .await;
+    id.parse().unwrap()
+}
+
+/// Publishes `definition` as the automation's next version.
+async fn publish_again(env: &TestEnv, id: Uuid, definition: &Value) {
+    let (status, body) = send(
+        env,
+        &env.a.key,
+        Method::POST,
+        &format!("/v1/automations/{id}/versions"),
+        json!({"definition": definition}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn ticket(env: &TestEnv, key: &str, title: &str, priority: Uuid) -> Uuid {
+    let t = env
+        .ok(
+            Method::POST,
+            "/v1/tickets",
+            key,
+            &json!({"title": title, "priority_id": priority}),
+        )
+        .await;
+    t["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// The automation's runs, as the API lists them.
+async fn runs(env: &TestEnv, key: &str, automation: Uuid) -> Vec<Value> {
+    let page = env
+        .ok(
+            Method::GET,
+            &format!("/v1/automations/{automation}/runs"),
+            key,
+            &Value::Null,
+        )
+        .await;
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the automation has `n` runs and all have ended; their details, oldest first.
+async fn ended_runs(env: &TestEnv, automation: Uuid, n: usize) -> Vec<Value> {
+    let key = env.a.key.clone();
+    let list = eventually(Duration::from_secs(60), || async {
+        let list = runs(env, &key, automation).await;
+        let ended = list
+            .iter()
+            .all(|r| ["completed", "failed"].contains(&r["status"].as_str().unwrap_or("")));
+        Ok((list.len() == n && ended).then_some(list))
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{automation} never had {n} ended runs"));
+    let mut out = Vec::new();
+    for r in list.iter().rev() {
+        let id = r["id"].as_str().unwrap();
+        out.push(
+            env.ok(
+                Method::GET,
+                &format!("/v1/automation-runs/{id}"),
+                &key,
+                &Value::Null,
+            )
+            .await,
+        );
+    }
+    out
+}
+
+async fn comments(env: &TestEnv, ticket: Uuid) -> Vec<(String, bool)> {
+    sqlx::query_as(
+        "SELECT body, is_internal FROM ticket_comments WHERE ticket_id = $1 ORDER BY created_at",
+    )
+    .bind(ticket)
+    .fetch_all(&env.owner)
+    .await
+    .unwrap()
+}
+
+/// A trace without its instants: what a dry run and a live run must agree on.
+fn timeless(trace: &Value) -> Vec<Value> {
+    trace
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.as_object_mut().unwrap().remove("at");
+            e
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_runs_on_a_real_ticket_as_the_dry_run_said_once_per_event() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let temporal = env.temporal().await.unwrap();
+    let definition: Value = serde_json::from_str(EXAMPLE_ACKNOWLEDGE).unwrap();
+    let automation = publish(&env, &definition).await;
+
+    // A P1 ticket triggers it; a P2 ticket does not (the condition); another tenant's P1 ticket
+    // does not either.
+    let p1 = ticket(&env, &env.a.key, "Server down", s.priority_ids[0]).await;
+    let p2 = ticket(&env, &env.a.key, "Mouse squeaks", s.priority_ids[1]).await;
+    let other = ticket(&env, &env.b.key, "Elsewhere", env.b.seeded.priority_ids[0]).await;
+    let done = ended_runs(&env, automation, 1).await;
+    let run = &done[0];
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["version"], 1);
+    let number = env.ticket_column(p1, "number").await.unwrap();
+    assert_eq!(
+        comments(&env, p1).await,
+        [(
+            format!("We received ticket #{number} and are on it."),
+            false
+        )]
+    );
+    assert_eq!(
+        env.ticket_column(p1, "status_id").await.unwrap(),
+        s.status_in_progress.to_string()
+    );
+    assert!(comments(&env, p2).await.is_empty());
+    assert!(comments(&env, other).await.is_empty());
+
+    // The run is the trigger event's business key, with its search attributes.
+    let event_id: Uuid = run["trigger_event"]["event_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let workflow_id = automation_run::workflow_id(s.tenant_id, automation, event_id);
+    assert_eq!(run["workflow_id"], workflow_id.as_str());
+    let desc = wf::describe(&temporal, &workflow_id).await.unwrap();
+    let attrs = desc.search_attributes();
+    assert_eq!(attrs.get(&sa::AUTOMATION_ID), Some(automation.to_string()));
+    assert_eq!(attrs.get(&sa::AUTOMATION_VERSION), Some(1));
+
+    // The dry run of the same event shows the same trace.
+    let (status, dry) = send(
+        &env,
+        &env.a.key,
+        Method::POST,
+        "/v1/automations/dry-run",
+        json!({"definition": definition, "event": run["trigger_event"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(timeless(&dry["trace"]), timeless(&run["trace"]));
+    assert_eq!(dry["status"], run["status"]);
+
+    // The event handled again (a redelivery after a crash) starts nothing new.
+    let handler = psa_worker::subscribers::AutomationHandler::new(
+        PgPoolOptions::new()
+            .connect(&env.app_database_url)
+            .await
+            .unwrap(),
+        temporal.clone(),
+        env.task_queue.clone(),
+    );
+    let envelope: Envelope = serde_json::from_value(run["trigger_event"].clone()).unwrap();
+    psa_worker::bus::Handler::handle(&handler, &envelope)
+        .await
+        .unwrap();
+    assert_eq!(wf::run_count(&temporal, &workflow_id).await.unwrap(), 1);
+    assert_eq!(runs(&env, &env.a.key, automation).await.len(), 1);
+    assert_eq!(
+        comments(&env, p1).await.len(),
+        1,
+        "the comment is added once"
+    );
+
+    // Tenant B can neither list nor read A's runs.
+    let run_id = run["id"].as_str().unwrap();
+    let (status, _) = send(
+        &env,
+        &env.b.key,
+        Method::GET,
+        &format!("/v1/automation-runs/{run_id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = send(
+        &env,
+        &env.b.key,
+        Method::GET,
+        &format!("/v1/automations/{automation}/runs"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    env.shutdown().await;
+}
+
+/// Waits for the ticket's update; comments with the version's tag.
+fn follow_up(tag: &str, timeout: &str) -> Value {
+    json!({
+        "name": "Follow up",
+        "trigger": {"event": "ticket.created"},
+        "steps": [
+            {"id": "hold", "type": "wait_for_event", "event": "ticket.updated",
+             "where": "incoming.payload.ticket.ticket_id == event.payload.ticket.ticket_id",
+             "timeout": timeout, "save_as": "change"},
+            {"id": "note", "type": "action", "action": "tickets.add_comment",
+             "input": {"ticket_id": "event.payload.ticket.ticket_id",
+                       "body": format!("'{tag}: ' + (has(vars.change) ? vars.change.payload.ticket.title : 'no change')")}}
+        ]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_run_takes_a_real_update_on_its_own_version_and_another_times_out() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let temporal = env.temporal().await.unwrap();
+    let automation = publish(&env, &follow_up("v1", "PT5M")).await;
+    let watched = ticket(&env, &env.a.key, "Printer", s.priority_ids[2]).await;
+
+    // The run waits for the update, registered in the index.
+    let key = env.a.key.clone();
+    let waiting = eventually(Duration::from_secs(60), || async {
+        let list = runs(&env, &key, automation).await;
+        Ok(list
+            .first()
+            .filter(|r| r["status"] == "running" && r["current_step"] == "hold")
+            .cloned())
+    })
+    .await
+    .expect("the run waits in its wait_for_event step");
+    let workflow_id = waiting["workflow_id"].as_str().unwrap().to_owned();
+    let registered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM automation_waits WHERE workflow_id = $1 AND event_type = 'ticket.updated'",
+    )
+    .bind(&workflow_id)
+    .fetch_one(&env.owner)
+    .await
+    .unwrap();
+    assert_eq!(registered, 1);
+
+    // Version 2 is published meanwhile; another ticket's update is not the one it waits for.
+    publish_again(&env, automation, &follow_up("v2", "PT5M")).await;
+    let unrelated = ticket(&env, &env.a.key, "Unrelated", s.priority_ids[2]).await;
+    env.ok(
+        Method::PATCH,
+        &format!("/v1/tickets/{unrelated}"),
+        &key,
+        &json!({"title": "Still unrelated"}),
+    )
+    .await;
+    env.ok(
+        Method::PATCH,
+        &format!("/v1/tickets/{watched}"),
+        &key,
+        &json!({"title": "Printer on fire"}),
+    )
+    .await;
+    wf::wait_status(&temporal, &workflow_id, WorkflowExecutionStatus::Completed).await;
+    let run = env
+        .ok(
+            Method::GET,
+            &format!("/v1/automation-runs/{}", waiting["id"].as_str().unwrap()),
+            &key,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(
+        run["version"], 1,
+        "a run stays on the version it started with"
+    );
+    assert_eq!(run["trace"][0]["outcome"], "ok", "{run}");
+    assert_eq!(
+        comments(&env, watched).await,
+        [("v1: Printer on fire".to_owned(), true)]
+    );
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM automation_waits WHERE workflow_id = $1")
+            .bind(&workflow_id)
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "an ended wait leaves the index");
+    wf::check_replay(&temporal, &workflow_id, "automation_run_wait_for_event")
+        .await
+        .unwrap();
+
+    // The unrelated ticket's run (version 2, started by its creation) times out.
+    publish_again(&env, automation, &follow_up("v3", "PT2S")).await;
+    let quiet = ticket(&env, &env.a.key, "Quiet", s.priority_ids[2]).await;
+    eventually(Duration::from_secs(60), || async {
+        Ok((comments(&env, quiet).await == [("v3: no change".to_owned(), true)]).then_some(()))
+    })
+    .await
+    .expect("the quiet ticket's run times out and goes on");
+    let all = runs(&env, &key, automation).await;
+    let quiet_run = all
+        .iter()
+        .find(|r| r["version"] == 3)
+        .expect("a version 3 run");
+    let quiet_run = env
+        .ok(
+            Method::GET,
+            &format!("/v1/automation-runs/{}", quiet_run["id"].as_str().unwrap()),
+            &key,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(quiet_run["trace"][0]["outcome"], "timeout", "{quiet_run}");
+    env.shutdown().await;
+}
+
+/// Every step kind in one definition, for the replay test and the kill test.
+fn every_step(callee: Uuid) -> Value {
+    json!({
+        "name": "Every step",
+        "trigger": {"manual": {}},
+        "steps": [
+            {"id": "start", "type": "set", "name": "ticket", "value": "event.payload.ticket_id"},
+            {"id": "first", "type": "action", "action": "tickets.add_comment",
+             "input": {"ticket_id": "vars.ticket", "body": "'first'"}},
+            {"id": "pause", "type": "wait", "duration": "PT3S"},
+            {"id": "each", "type": "for_each", "items": "[1, 2]", "as": "n", "steps": [
+                {"id": "guard", "type": "try", "steps": [
+                    {"id": "numbered", "type": "action", "action": "tickets.add_comment",
+                     "input": {"ticket_id": "vars.ticket", "body": "'item ' + string(vars.n)"}}
+                ], "catch": [{"id": "noted", "type": "set", "name": "failed", "value": "true"}]}
+            ]},
+            {"id": "check", "type": "if", "condition": "has(vars.failed)",
+             "then": [{"id": "bad", "type": "return", "value": "'failed'"}]},
+            {"id": "hold", "type": "wait_for_event", "event": "ticket.closed",
+             "where": "incoming.payload.ticket.ticket_id == vars.ticket", "timeout": "PT1S"},
+            {"id": "delegate", "type": "call", "automation": callee.to_string(),
+             "input": {"ticket_id": "vars.ticket"}, "save_as": "called"},
+            {"id": "done", "type": "return", "value": "vars.called"}
+        ]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_run_repeats_and_loses_no_action_and_the_history_replays() {
+    let mut env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let temporal = env.temporal().await.unwrap();
+    let callee = publish(
+        &env,
+        &json!({
+            "name": "Callee", "trigger": {"manual": {}},
+            "steps": [
+                {"id": "last", "type": "action", "action": "tickets.add_comment",
+                 "input": {"ticket_id": "event.payload.ticket_id", "body": "'called'"}},
+                {"id": "answer", "type": "return", "value": "{'ok': true}"}
+            ]
+        }),
+    )
+    .await;
+    let automation = publish(&env, &every_step(callee)).await;
+    let target = ticket(&env, &env.a.key, "Many steps", s.priority_ids[3]).await;
+
+    // A manual run, asked for twice with one key: one run.
+    let path = format!("/v1/automations/{automation}/runs");
+    let start = |env: &TestEnv| {
+        env.req(Method::POST, &path, &env.a.key)
+            .header("Idempotency-Key", "once")
+            .json(&json!({"input": {"ticket_id": target}}))
+            .send()
+    };
+    let first = start(&env).await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.unwrap();
+    let again: Value = start(&env).await.unwrap().json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    let workflow_id = first["workflow_id"].as_str().unwrap().to_owned();
+
+    // The worker dies while the run sleeps in `pause`, after its first action.
+    let key = env.a.key.clone();
+    eventually(Duration::from_secs(60), || async {
+        let run = env
+            .ok(
+                Method::GET,
+                &format!("/v1/automation-runs/{}", first["id"].as_str().unwrap()),
+                &key,
+                &Value::Null,
+            )
+            .await;
+        Ok((run["current_step"] == "pause").then_some(()))
+    })
+    .await
+    .expect("the run sleeps in its wait step");
+    env.kill_worker().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    env.start_worker().await.unwrap();
+
+    wf::wait_status(&temporal, &workflow_id, WorkflowExecutionStatus::Completed).await;
+    let run = env
+        .ok(
+            Method::GET,
+            &format!("/v1/automation-runs/{}", first["id"].as_str().unwrap()),
+            &key,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["result"], json!({"ok": true}));
+    let bodies: Vec<String> = comments(&env, target)
+        .await
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert_eq!(
+        bodies,
+        ["first", "item 1", "item 2", "called"],
+        "each action once, in order"
+    );
+    let kinds: Vec<&str> = run["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "set",
+        "action",
+        "wait",
+        "for_each",
+        "try",
+        "if",
+        "wait_for_event",
+        "call",
+        "return",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    wf::check_replay(&temporal, &workflow_id, "automation_run_every_step")
+        .await
+        .unwrap();
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_continues_as_new_with_its_state_and_keeps_its_whole_trace() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let temporal = env.temporal().await.unwrap();
+    let items: Vec<u32> = (0..110).collect();
+    let automation = publish(
+        &env,
+        &json!({
+            "name": "Long", "trigger": {"manual": {}},
+            "steps": [
+                {"id": "zero", "type": "set", "name": "total", "value": "0"},
+                {"id": "each", "type": "for_each", "items": serde_json::to_string(&items).unwrap(),
+                 "as": "n", "max_items": 200, "steps": [
+                    {"id": "add", "type": "set", "name": "total", "value": "vars.total + vars.n"},
+                    {"id": "last", "type": "set", "name": "last", "value": "vars.n"},
+                    {"id": "tick", "type": "wait", "duration": "PT0.01S"}
+                ]},
+                {"id": "sum", "type": "return", "value": "vars.total"}
+            ]
+        }),
+    )
+    .await;
+    let started = env
+        .ok(
+            Method::POST,
+            &format!("/v1/automations/{automation}/runs"),
+            &env.a.key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(started["status"], "pending");
+    let workflow_id = started["workflow_id"].as_str().unwrap().to_owned();
+    let run = &ended_runs(&env, automation, 1).await[0];
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["result"], json!(items.iter().sum::<u32>()));
+    assert_eq!(run["vars"]["last"], 109);
+    assert_eq!(run["steps_executed"], 333);
+    let trace = run["trace"].as_array().unwrap();
+    assert_eq!(trace.len(), 333, "the whole trace, across runs");
+    assert_eq!(trace[331]["step"], "tick");
+    assert_eq!(trace[331]["iterations"], json!([109]));
+    assert!(
+        wf::run_count(&temporal, &workflow_id).await.unwrap() >= 2,
+        "the run continued as new past 100 effects"
+    );
+    wf::check_replay(&temporal, &workflow_id, "automation_run_continued_as_new")
+        .await
+        .unwrap();
+    env.shutdown().await;
+}
