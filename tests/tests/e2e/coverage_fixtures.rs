@@ -342,6 +342,7 @@ impl<'e> Api<'e> {
             ("POST", "/v1/automations") => json!({ "name": tag, "draft": automation(&tag) }),
             ("PATCH", "/v1/automations/{id}") => json!({ "name": tag }),
             ("POST", "/v1/automations/{id}/versions") => json!({ "definition": automation(&tag) }),
+            ("POST", "/v1/automations/{id}/runs") => json!({ "input": { "tag": tag } }),
             ("POST", "/v1/automations/dry-run") => json!({
                 "definition": automation(&tag),
                 "event": { "type": "ticket.created", "occurred_at": "2026-01-05T09:00:00Z",
@@ -555,6 +556,19 @@ impl<'e> Api<'e> {
                 assert!(a.status.is_success(), "{op}: {a}");
                 a.body["id"].as_str().expect("a version id").to_owned()
             }
+            // A run is a published automation's, asked for by hand.
+            "/v1/automation-runs" => {
+                let version = Box::pin(self.create(tenant, "/v1/automation-versions", user)).await;
+                let path = format!("/v1/automation-versions/{version}");
+                let v = self.send(&admin, Method::GET, &path, None).await;
+                let automation = v.body["automation_id"].as_str().expect("an automation id");
+                let path = format!("/v1/automations/{automation}/runs");
+                let a = self
+                    .send(&admin, Method::POST, &path, Some(&json!({})))
+                    .await;
+                assert!(a.status.is_success(), "POST {path}: {a}");
+                a.body["id"].as_str().expect("a run id").to_owned()
+            }
             // A line is made on a new contract.
             "/v1/contract-lines" => {
                 let contract = Box::pin(self.create(tenant, "/v1/contracts", user)).await;
@@ -642,7 +656,9 @@ impl<'e> Api<'e> {
                 assert!(a.status.is_success(), "preparing {op}: PUT {path}: {a}");
             }
             // Only a published automation can be enabled or compared.
-            "/v1/automations/{id}/enable" | "/v1/automations/{id}/diff" => {
+            "/v1/automations/{id}/enable"
+            | "/v1/automations/{id}/diff"
+            | "/v1/automations/{id}/runs" => {
                 post(format!("/v1/automations/{key}/versions"), json!({})).await;
             }
             // A client-portal key reads only finalized invoices.

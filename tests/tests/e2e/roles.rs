@@ -128,6 +128,9 @@ const NEEDS: &[(&str, &str, Needs)] = {
             p(PublishAutomations),
         ),
         ("GET", "/v1/automation-versions/{id}", p(ReadAutomations)),
+        ("GET", "/v1/automations/{id}/runs", p(ReadAutomations)),
+        ("POST", "/v1/automations/{id}/runs", p(PublishAutomations)),
+        ("GET", "/v1/automation-runs/{id}", p(ReadAutomations)),
         (
             "POST",
             "/v1/automation-versions/{id}/rollback",

@@ -209,6 +209,24 @@ async fn insert_worker_rows(env: &TestEnv, tenant: &psa_tests::Tenant) {
     .execute(&env.owner)
     .await
     .unwrap();
+    // A run's trace entry and its wait for an event, as its activities write them.
+    sqlx::query(
+        "INSERT INTO automation_run_steps (tenant_id, run_id, seq, entry)
+         SELECT tenant_id, id, 0, '{}'::jsonb FROM automation_runs WHERE tenant_id = $1 LIMIT 1",
+    )
+    .bind(s.tenant_id)
+    .execute(&env.owner)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO automation_waits (tenant_id, workflow_id, event_type, step, since)
+         SELECT tenant_id, workflow_id, 'ticket.updated', 'hold', now()
+           FROM automation_runs WHERE tenant_id = $1 LIMIT 1",
+    )
+    .bind(s.tenant_id)
+    .execute(&env.owner)
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
