@@ -74,3 +74,24 @@ BEGIN
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO psa_app', t);
     END LOOP;
 END $$;
+
+-- What the worker keeps in Temporal as Schedules: every automation one of whose versions has a
+-- schedule trigger, with its newest version's trigger, across tenants by design (like
+-- `billing_schedule_zones`): a schedule whose automation no longer has one is deleted.
+CREATE FUNCTION automation_schedule_triggers()
+    RETURNS TABLE (tenant_id uuid, automation_id uuid, name text, enabled boolean,
+                   version integer, trigger jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+    AS $$
+        SELECT a.tenant_id, a.id, a.name, a.enabled, v.version, v.definition -> 'trigger'
+          FROM automations a
+          JOIN automation_versions v
+            ON v.tenant_id = a.tenant_id AND v.automation_id = a.id
+           AND v.version = a.latest_version
+         WHERE EXISTS (SELECT 1 FROM automation_versions o
+                        WHERE o.tenant_id = a.tenant_id AND o.automation_id = a.id
+                          AND o.definition -> 'trigger' ? 'schedule')
+         ORDER BY a.tenant_id, a.id
+    $$;
+REVOKE ALL ON FUNCTION automation_schedule_triggers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION automation_schedule_triggers() TO psa_app;

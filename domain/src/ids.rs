@@ -92,6 +92,18 @@ pub mod automation_run {
         format!("automation:{tenant_id}:{automation_id}:{event_id}")
     }
 
+    /// The Temporal Schedule of an automation with a schedule trigger:
+    /// `automation-schedule:{tenant}:{automation}`.
+    pub fn schedule_id(tenant_id: Uuid, automation_id: Uuid) -> String {
+        format!("automation-schedule:{tenant_id}:{automation_id}")
+    }
+
+    /// The workflow ID its Schedule starts runs under (the server appends the scheduled
+    /// time): `automation:{tenant}:{automation}:scheduled`.
+    pub fn scheduled_workflow_id(tenant_id: Uuid, automation_id: Uuid) -> String {
+        format!("automation:{tenant_id}:{automation_id}:scheduled")
+    }
+
     /// The run's ID in the API: a function of its workflow ID, so every writer of the run's
     /// row agrees on it without asking.
     pub fn run_id(workflow_id: &str) -> Uuid {

@@ -2,6 +2,7 @@
 //!
 //! Exposed as a library so the end-to-end tests run the very same worker in-process.
 
+pub mod automation_schedules;
 pub mod billing_schedules;
 pub mod bus;
 pub mod config;

@@ -116,6 +116,12 @@ pub async fn run_worker_with(
         let stop = http_stop_rx.clone();
         consumers.push(tokio::spawn(async move { consumer.run(stop).await }));
     }
+    let automation_schedules = tokio::spawn(crate::automation_schedules::keep(
+        pool.clone(),
+        client.clone(),
+        config.task_queue.clone(),
+        http_stop_rx.clone(),
+    ));
     let schedules = config.billing_schedules.then(|| {
         tokio::spawn(crate::billing_schedules::keep(
             pool.clone(),
@@ -158,5 +164,6 @@ pub async fn run_worker_with(
     if let Some(s) = schedules {
         let _ = s.await;
     }
+    let _ = automation_schedules.await;
     result.map_err(|e| WorkerError::Worker(e.to_string()))
 }

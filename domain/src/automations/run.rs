@@ -187,6 +187,27 @@ pub fn triggered_by(definition: &Definition, event: &Json) -> Result<bool, Strin
     }
 }
 
+/// The trigger event a Schedule starts runs with: the same for every run, so it carries no
+/// instant or ID; the run fills them in ([`scheduled_event_at`]).
+pub fn scheduled_event(tenant_id: Uuid, automation_id: Uuid) -> Json {
+    serde_json::json!({
+        "tenant_id": tenant_id,
+        "type": "automation.scheduled",
+        "payload": {"automation_id": automation_id},
+    })
+}
+
+/// A scheduled run's trigger event made whole: its ID and the instant the run began.
+pub fn scheduled_event_at(mut event: Json, event_id: Uuid, at: DateTime<Utc>) -> Json {
+    if let Some(o) = event.as_object_mut()
+        && !o.contains_key("occurred_at")
+    {
+        o.insert("event_id".into(), Json::String(event_id.to_string()));
+        o.insert("occurred_at".into(), Json::String(expr::rfc3339(at)));
+    }
+    event
+}
+
 /// A manual run's trigger event: type `automation.manual`, the caller's input as payload.
 pub fn manual_event(tenant_id: Uuid, event_id: Uuid, at: DateTime<Utc>, input: Json) -> Json {
     serde_json::json!({

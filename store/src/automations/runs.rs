@@ -585,3 +585,38 @@ pub async fn pending_event(
     tx.commit().await?;
     Ok(event)
 }
+
+/// An automation that has, or had, a schedule trigger, as its newest version stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledAutomation {
+    pub tenant_id: Uuid,
+    pub automation_id: Uuid,
+    pub name: String,
+    pub enabled: bool,
+    pub version: u32,
+    /// The newest version's trigger (JSON form): a schedule, or no longer one.
+    pub trigger: serde_json::Value,
+}
+
+/// Every tenant's automations with a schedule trigger in some version, for the worker that
+/// keeps their Temporal Schedules.
+pub async fn scheduled(pool: &PgPool) -> Result<Vec<ScheduledAutomation>, StoreError> {
+    let rows = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id!", automation_id AS "automation_id!", name AS "name!",
+                  enabled AS "enabled!", version AS "version!", trigger AS "trigger!"
+             FROM automation_schedule_triggers()"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ScheduledAutomation {
+            tenant_id: r.tenant_id,
+            automation_id: r.automation_id,
+            name: r.name,
+            enabled: r.enabled,
+            version: u32::try_from(r.version).unwrap_or_default(),
+            trigger: r.trigger,
+        })
+        .collect())
+}

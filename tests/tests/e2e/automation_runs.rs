@@ -551,3 +551,84 @@ async fn a_long_run_continues_as_new_with_its_state_and_keeps_its_whole_trace() 
         .unwrap();
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_trigger_is_a_temporal_schedule_kept_with_the_automation() {
+    use temporalio_client::schedules::{ScheduleError, ScheduleOverlapPolicy};
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let temporal = env.temporal().await.unwrap();
+    let scheduled = json!({
+        "name": "New year", "trigger": {"schedule": {"cron": "0 3 1 1 *", "timezone": "Europe/London"}},
+        "steps": [
+            {"id": "when", "type": "set", "name": "at", "value": "event.occurred_at"},
+            {"id": "what", "type": "return", "value": "event.type"}
+        ]
+    });
+    let automation = publish(&env, &scheduled).await;
+    let handle = temporal.get_schedule_handle(automation_run::schedule_id(s.tenant_id, automation));
+
+    // The worker writes the Schedule: running, on its own calendar.
+    let described = eventually(Duration::from_secs(30), || async {
+        Ok(handle.describe(Default::default()).await.ok())
+    })
+    .await
+    .expect("the automation's Schedule exists");
+    assert!(!described.paused());
+    let temporalio_client::schedules::ScheduleDescriptionAction::StartWorkflow(action) =
+        described.action()
+    else {
+        panic!("the Schedule starts a workflow");
+    };
+    assert_eq!(
+        action.workflow_id(),
+        automation_run::scheduled_workflow_id(s.tenant_id, automation)
+    );
+    assert_eq!(action.workflow_type(), automation_run::WORKFLOW_TYPE);
+
+    // Triggered now, it starts a run that takes its own instant.
+    handle
+        .trigger(ScheduleOverlapPolicy::AllowAll, Default::default())
+        .await
+        .unwrap();
+    let run = &ended_runs(&env, automation, 1).await[0];
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["result"], "automation.scheduled");
+    assert!(run["workflow_id"].as_str().unwrap().starts_with(
+        &automation_run::scheduled_workflow_id(s.tenant_id, automation)
+    ));
+    assert_eq!(
+        run["vars"]["at"], run["trigger_event"]["occurred_at"],
+        "{run}"
+    );
+
+    // Disabled: paused. A version triggered otherwise: deleted.
+    env.ok(
+        Method::POST,
+        &format!("/v1/automations/{automation}/disable"),
+        &env.a.key,
+        &json!({}),
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Ok(handle
+            .describe(Default::default())
+            .await
+            .ok()
+            .filter(|d| d.paused()))
+    })
+    .await
+    .expect("the Schedule pauses with the automation");
+    let mut manual = scheduled.clone();
+    manual["trigger"] = json!({"manual": {}});
+    publish_again(&env, automation, &manual).await;
+    eventually(Duration::from_secs(30), || async {
+        Ok(match handle.describe(Default::default()).await {
+            Err(ScheduleError::Rpc(s)) if s.code() == tonic::Code::NotFound => Some(()),
+            _ => None,
+        })
+    })
+    .await
+    .expect("the Schedule goes with the schedule trigger");
+    env.shutdown().await;
+}

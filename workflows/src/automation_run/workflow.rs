@@ -9,7 +9,7 @@ use psa_domain::automations::definition::{Definition, Retry};
 use psa_domain::automations::machine::{Effect, End, Machine, Resume, RunError};
 use psa_domain::automations::run::{
     ActionRequest, ActionResult, BusinessRequest, Carry, RunInput, RunOutcome, RunRecord, RunView,
-    VersionRequest, WaitRequest, idempotency_key,
+    VersionRequest, WaitRequest, idempotency_key, scheduled_event_at,
 };
 use psa_domain::automations::validate;
 use psa_domain::ids::automation_run;
@@ -71,6 +71,12 @@ impl AutomationRunWorkflow {
         };
         let stored = store(ctx, false, LoadVersion, request).await?;
         let now = workflow_now(ctx);
+        // A Schedule's runs share one input: each takes its own ID and instant here.
+        let event = scheduled_event_at(
+            input.event.clone(),
+            automation_run::run_id(&workflow_id),
+            now,
+        );
         let (mut machine, mut resume) = match &input.carry {
             Some(carry) => match carry.machine() {
                 Ok(m) => (
@@ -81,12 +87,12 @@ impl AutomationRunWorkflow {
                         .and_then(|r| serde_json::from_value(r).ok()),
                 ),
                 Err(e) => {
-                    let m = Machine::new(input.event.clone(), now, false);
+                    let m = Machine::new(event, now, false);
                     let end = End::Failed(problem(format!("the run's state cannot be read: {e}")));
                     return finish(ctx, &input, &workflow_id, m, end).await;
                 }
             },
-            None => (Machine::new(input.event.clone(), now, false), None),
+            None => (Machine::new(event, now, false), None),
         };
         // Published versions were valid when published; one that no longer reads (the
         // catalogue lost an action, say) fails the run, never the workflow.
