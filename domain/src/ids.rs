@@ -83,6 +83,8 @@ pub mod automation_run {
     pub const WORKFLOW_TYPE: &str = "automation_run";
     /// Signal carrying an event to a run waiting for one (the event's envelope as JSON).
     pub const EVENT_SIGNAL: &str = "event";
+    /// Signal ending the run before its next step (its input: who or why, in words).
+    pub const CANCEL_SIGNAL: &str = "cancel";
     /// Query answering the run's position ([`crate::automations::run::RunView`]).
     pub const STATUS_QUERY: &str = "status";
 

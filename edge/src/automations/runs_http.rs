@@ -1,5 +1,5 @@
 //! `/v1/automations/{id}/runs` and `/v1/automation-runs/{id}`: start a run by hand, list an
-//! automation's runs, read one run with its trace.
+//! automation's runs, read one run with its trace, cancel one.
 
 use crate::reference::http::ListQuery;
 use crate::state::AppState;
@@ -9,8 +9,12 @@ use crate::web::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use crate::web::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use psa_domain::ids::automation_run;
 use psa_store::automations::runs::{self, RunDetail, RunRequest, RunSummary};
 use psa_store::pagination::{Page, PageRequest};
+use temporalio_client::WorkflowSignalOptions;
+use temporalio_client::errors::WorkflowInteractionError;
+use temporalio_common::{HasWorkflowDefinition, SignalDefinition, WorkflowDefinition};
 use uuid::Uuid;
 
 const IDEMPOTENCY: &str = "Makes the start safe to retry: a request with a key already used answers with the run the first started (422 when the key was used for a different request).";
@@ -58,4 +62,59 @@ pub async fn get(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RunDetail>, ApiError> {
     Ok(Json(runs::get(&s.pool, &p, id).await?))
+}
+
+/// An automation run as the edge reaches it, without the worker's code.
+#[derive(Debug, Clone, Copy)]
+struct AutomationRun;
+
+impl WorkflowDefinition for AutomationRun {
+    type Input = serde_json::Value;
+    type Output = serde_json::Value;
+    fn name(&self) -> &str {
+        automation_run::WORKFLOW_TYPE
+    }
+}
+
+impl HasWorkflowDefinition for AutomationRun {
+    type Run = Self;
+}
+
+/// The signal that ends a run before its next step.
+#[derive(Debug, Clone, Copy)]
+struct CancelRun;
+
+impl SignalDefinition for CancelRun {
+    type Workflow = AutomationRun;
+    type Input = String;
+    fn name(&self) -> &str {
+        automation_run::CANCEL_SIGNAL
+    }
+}
+
+/// Ends a run before its next step: an action under way finishes, a wait ends at once. The
+/// run's status becomes `cancelled` when it has stopped; its owner is not told (as for a
+/// failure) since someone chose it.
+#[utoipa::path(post, path = "/v1/automation-runs/{id}/cancel", operation_id = "cancelAutomationRun", tag = "automations",
+    responses((status = 202, body = RunSummary), (status = 404, body = Problem),
+        (status = 409, description = "The run has ended.", body = Problem)))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<RunSummary>), ApiError> {
+    let run = runs::cancellable(&s.pool, &p, id).await?;
+    let client = s.temporal().await?;
+    let reason = format!("cancelled through the API by key {}", p.key_id);
+    let signalled = client
+        .get_workflow_handle::<AutomationRun>(run.workflow_id.as_str())
+        .signal(CancelRun, reason, WorkflowSignalOptions::default())
+        .await;
+    let run = match signalled {
+        Ok(()) => run,
+        // Not begun yet: it never will.
+        Err(WorkflowInteractionError::NotFound(_)) => runs::cancel_pending(&s.pool, &p, id).await?,
+        Err(e) => return Err(ApiError::Unavailable(e.to_string())),
+    };
+    Ok((StatusCode::ACCEPTED, Json(run)))
 }

@@ -128,6 +128,10 @@ pub fn router(state: AppState) -> Router {
             get(automation_runs::list).post(automation_runs::start),
         )
         .route("/automation-runs/{id}", get(automation_runs::get))
+        .route(
+            "/automation-runs/{id}/cancel",
+            post(automation_runs::cancel),
+        )
         .route("/automations/{id}/enable", post(automations::enable))
         .route("/automations/{id}/disable", post(automations::disable))
         .route("/automations/{id}/diff", get(automations::diff))

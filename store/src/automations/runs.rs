@@ -292,7 +292,7 @@ async fn record_in(conn: &mut PgConnection, r: &RunRecord) -> Result<(), StoreEr
         .await?;
     }
     let was_ended = matches!(before.as_str(), "completed" | "failed" | "cancelled");
-    if ended && !was_ended {
+    if ended && !was_ended && r.status != "cancelled" {
         let finished = AutomationRunFinished {
             automation_id: r.automation_id,
             version: r.version,
@@ -569,7 +569,8 @@ pub async fn business_time(
         .map_err(|e| format!("business time cannot be counted on schedule {id}: {e}")))
 }
 
-/// The trigger event recorded for a run asked for by hand, while it has not begun.
+/// The trigger event recorded for a run asked for by hand, while it has not begun (none once
+/// it was cancelled).
 pub async fn pending_event(
     pool: &PgPool,
     tenant_id: Uuid,
@@ -577,7 +578,7 @@ pub async fn pending_event(
 ) -> Result<Option<serde_json::Value>, StoreError> {
     let mut tx = tenant::begin_for(pool, tenant_id).await?;
     let event = sqlx::query_scalar!(
-        "SELECT trigger_event FROM automation_runs WHERE workflow_id = $1",
+        "SELECT trigger_event FROM automation_runs WHERE workflow_id = $1 AND status = 'pending'",
         workflow_id
     )
     .fetch_optional(&mut *tx)
@@ -619,4 +620,56 @@ pub async fn scheduled(pool: &PgPool) -> Result<Vec<ScheduledAutomation>, StoreE
             trigger: r.trigger,
         })
         .collect())
+}
+
+/// A run someone may cancel: the caller may, and it has not ended.
+pub async fn cancellable(
+    pool: &PgPool,
+    p: &Principal,
+    run_id: Uuid,
+) -> Result<RunSummary, StoreError> {
+    p.require(Permission::PublishAutomations)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let run = sqlx::query_as!(
+        RunSummary,
+        "SELECT id, automation_id, version, workflow_id, status, current_step, started_at,
+                updated_at, ended_at
+           FROM automation_runs WHERE id = $1",
+        run_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    if !matches!(run.status.as_str(), "pending" | "running") {
+        return Err(StoreError::WrongState(format!(
+            "the run has ended ({})",
+            run.status
+        )));
+    }
+    Ok(run)
+}
+
+/// Marks a run that never began as cancelled, so it never will.
+pub async fn cancel_pending(
+    pool: &PgPool,
+    p: &Principal,
+    run_id: Uuid,
+) -> Result<RunSummary, StoreError> {
+    let mut tx = tenant::begin(pool, p).await?;
+    let run = sqlx::query_as!(
+        RunSummary,
+        "UPDATE automation_runs
+            SET status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
+                ended_at = CASE WHEN status = 'pending' THEN now() ELSE ended_at END,
+                updated_at = now()
+          WHERE id = $1
+         RETURNING id, automation_id, version, workflow_id, status, current_step, started_at,
+                   updated_at, ended_at",
+        run_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(run)
 }

@@ -632,3 +632,98 @@ async fn a_schedule_trigger_is_a_temporal_schedule_kept_with_the_automation() {
     .expect("the Schedule goes with the schedule trigger");
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_run_stops_before_its_next_step() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let temporal = env.temporal().await.unwrap();
+    let target = ticket(&env, &env.a.key, "Cancel me", s.priority_ids[3]).await;
+    let automation = publish(
+        &env,
+        &json!({
+            "name": "Slow", "trigger": {"manual": {}},
+            "steps": [
+                {"id": "nap", "type": "wait", "duration": "PT1H"},
+                {"id": "late", "type": "action", "action": "tickets.add_comment",
+                 "input": {"ticket_id": "event.payload.ticket_id", "body": "'too late'"}}
+            ]
+        }),
+    )
+    .await;
+    let key = env.a.key.clone();
+    let run = env
+        .ok(
+            Method::POST,
+            &format!("/v1/automations/{automation}/runs"),
+            &key,
+            &json!({"input": {"ticket_id": target}}),
+        )
+        .await;
+    let id = run["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(60), || async {
+        let r = env
+            .ok(
+                Method::GET,
+                &format!("/v1/automation-runs/{id}"),
+                &key,
+                &Value::Null,
+            )
+            .await;
+        Ok((r["current_step"] == "nap").then_some(()))
+    })
+    .await
+    .expect("the run sleeps");
+    // Another tenant cannot cancel it; its own admin can.
+    let (status, _) = send(
+        &env,
+        &env.b.key,
+        Method::POST,
+        &format!("/v1/automation-runs/{id}/cancel"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = send(
+        &env,
+        &key,
+        Method::POST,
+        &format!("/v1/automation-runs/{id}/cancel"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wf::wait_status(
+        &temporal,
+        run["workflow_id"].as_str().unwrap(),
+        WorkflowExecutionStatus::Completed,
+    )
+    .await;
+    let done = env
+        .ok(
+            Method::GET,
+            &format!("/v1/automation-runs/{id}"),
+            &key,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    assert!(
+        comments(&env, target).await.is_empty(),
+        "nothing after the cancel"
+    );
+    let (status, _) = send(
+        &env,
+        &key,
+        Method::POST,
+        &format!("/v1/automation-runs/{id}/cancel"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an ended run cannot be cancelled"
+    );
+    env.shutdown().await;
+}

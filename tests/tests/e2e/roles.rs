@@ -133,6 +133,11 @@ const NEEDS: &[(&str, &str, Needs)] = {
         ("GET", "/v1/automation-runs/{id}", p(ReadAutomations)),
         (
             "POST",
+            "/v1/automation-runs/{id}/cancel",
+            p(PublishAutomations),
+        ),
+        (
+            "POST",
             "/v1/automation-versions/{id}/rollback",
             p(PublishAutomations),
         ),

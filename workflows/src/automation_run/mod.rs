@@ -35,6 +35,10 @@ mod tests {
             automation_run::EVENT_SIGNAL
         );
         assert_eq!(
+            AutomationRunWorkflow::cancel.name(),
+            automation_run::CANCEL_SIGNAL
+        );
+        assert_eq!(
             AutomationRunWorkflow::query_status.name(),
             automation_run::STATUS_QUERY
         );

@@ -36,6 +36,8 @@ const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct AutomationRunWorkflow {
     /// Events signalled to the run, not yet looked at.
     inbox: Vec<Json>,
+    /// Someone cancelled the run: it ends before its next step.
+    cancelled: bool,
     view: RunView,
 }
 
@@ -139,6 +141,23 @@ impl AutomationRunWorkflow {
                 };
                 ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
+            if ctx.state(|s| s.cancelled) {
+                let step = machine.waiting_on().unwrap_or_default().to_owned();
+                let error = RunError {
+                    step,
+                    message: "the run was cancelled".into(),
+                };
+                return finish_as(
+                    ctx,
+                    &run.input,
+                    &run.workflow_id,
+                    machine,
+                    "cancelled",
+                    None,
+                    Some(error),
+                )
+                .await;
+            }
             machine.clock = workflow_now(ctx);
             let effect = machine.advance(&run.definition, resume.take());
             effects += 1;
@@ -225,7 +244,14 @@ impl AutomationRunWorkflow {
                             TimerOptions::builder(Duration::from_millis(wait.unsigned_abs()))
                                 .summary(format!("Step {step}: wait until {until}"))
                                 .build();
-                        ctx.timer(options).await;
+                        let mut timer = ctx.timer(options);
+                        let cancelled = temporalio_sdk::workflows::select! {
+                            _ = &mut timer => false,
+                            _ = ctx.wait_condition(|s: &AutomationRunWorkflow| s.cancelled) => true,
+                        };
+                        if cancelled {
+                            timer.cancel();
+                        }
                     }
                     Resume::Woke
                 }
@@ -243,6 +269,12 @@ impl AutomationRunWorkflow {
     #[signal(name = "event")]
     pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: Json) {
         self.inbox.push(event);
+    }
+
+    /// Ends the run before its next step (an action under way finishes first).
+    #[signal(name = "cancel")]
+    pub fn cancel(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _reason: String) {
+        self.cancelled = true;
     }
 
     /// Where the run stands.
@@ -407,15 +439,16 @@ async fn wait_for_event(
         let got = match &mut timer {
             Some(t) => temporalio_sdk::workflows::select! {
                 _ = &mut *t => false,
-                _ = ctx.wait_condition(|s: &AutomationRunWorkflow| !s.inbox.is_empty()) => true,
+                _ = ctx.wait_condition(|s: &AutomationRunWorkflow| !s.inbox.is_empty() || s.cancelled) => true,
             },
             None => {
-                ctx.wait_condition(|s: &AutomationRunWorkflow| !s.inbox.is_empty())
+                ctx.wait_condition(|s: &AutomationRunWorkflow| !s.inbox.is_empty() || s.cancelled)
                     .await?;
                 true
             }
         };
-        if !got {
+        // Cancelled: the answer is never given (the run ends before its next step).
+        if !got || ctx.state(|s| s.cancelled) {
             break Resume::Timeout;
         }
     };
@@ -476,13 +509,47 @@ async fn finish(
     ctx: &mut WorkflowContext<AutomationRunWorkflow>,
     input: &RunInput,
     workflow_id: &str,
-    mut machine: Machine,
+    machine: Machine,
     end: End,
 ) -> WorkflowResult<RunOutcome> {
-    let (status, result, error) = match end {
-        End::Completed(value) => ("completed", Some(value), None),
-        End::Failed(error) => ("failed", None, Some(error)),
-    };
+    match end {
+        End::Completed(value) => {
+            finish_as(
+                ctx,
+                input,
+                workflow_id,
+                machine,
+                "completed",
+                Some(value),
+                None,
+            )
+            .await
+        }
+        End::Failed(error) => {
+            finish_as(
+                ctx,
+                input,
+                workflow_id,
+                machine,
+                "failed",
+                None,
+                Some(error),
+            )
+            .await
+        }
+    }
+}
+
+/// Writes the run's last record with `status` (`completed`, `failed` or `cancelled`).
+async fn finish_as(
+    ctx: &mut WorkflowContext<AutomationRunWorkflow>,
+    input: &RunInput,
+    workflow_id: &str,
+    mut machine: Machine,
+    status: &str,
+    result: Option<Json>,
+    error: Option<RunError>,
+) -> WorkflowResult<RunOutcome> {
     ctx.state_mut(|s| {
         s.view.status = status.into();
         s.view.current_step = None;
