@@ -56,11 +56,11 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::ScheduleEntryCancelled(s) if s.split_off.is_some() => return None,
         Event::ScheduleEntryCancelled(_) => "appointment.cancelled",
         Event::ScheduleReminder(_) => "appointment.reminder",
+        Event::AutomationRunCompleted(_) => "automation.run_completed",
+        Event::AutomationRunFailed(_) => "automation.run_failed",
         Event::TicketStatusChanged { .. }
         | Event::AutomationPublished(_)
-        | Event::AutomationRunRequested(_)
-        | Event::AutomationRunCompleted(_)
-        | Event::AutomationRunFailed(_) => return None,
+        | Event::AutomationRunRequested(_) => return None,
     })
 }
 
@@ -86,6 +86,9 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
             | Event::ScheduleEntryUpdated(s)
             | Event::ScheduleEntryCancelled(s) => s.assignee_ids.clone(),
             Event::ScheduleReminder(r) => r.assignee_ids.clone(),
+            Event::AutomationRunCompleted(r) | Event::AutomationRunFailed(r) => {
+                r.owner_user_id.into_iter().collect()
+            }
             _ => Vec::new(),
         }
     };
@@ -260,6 +263,22 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             minutes_before: 15,
             assignee_ids: vec![id],
         }),
+        "automation.run_completed" | "automation.run_failed" => {
+            let run = AutomationRunFinished {
+                automation_id: id,
+                version: 3,
+                run_id: format!("automation:{id}:{id}:{id}"),
+                error: (subtype == "automation.run_failed")
+                    .then(|| "acknowledge: the ticket is closed".to_owned()),
+                automation_name: Some("Acknowledge P1 tickets".into()),
+                owner_user_id: Some(id),
+            };
+            if subtype == "automation.run_failed" {
+                Event::AutomationRunFailed(run)
+            } else {
+                Event::AutomationRunCompleted(run)
+            }
+        }
         _ => return None,
     };
     Some(Envelope {
@@ -272,7 +291,7 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
 }
 
 /// Every subtype code, as the catalogue migration ships them.
-pub const SUBTYPES: [&str; 23] = [
+pub const SUBTYPES: [&str; 25] = [
     "ticket.created",
     "ticket.assigned",
     "ticket.updated",
@@ -296,6 +315,8 @@ pub const SUBTYPES: [&str; 23] = [
     "appointment.updated",
     "appointment.cancelled",
     "appointment.reminder",
+    "automation.run_completed",
+    "automation.run_failed",
 ];
 
 /// The context a template of `subtype` is checked and previewed with: its sample event and,

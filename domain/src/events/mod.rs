@@ -501,6 +501,8 @@ mod tests {
             version: 1,
             run_id: "automation:x".into(),
             error: Some("boom".into()),
+            automation_name: Some("Acknowledge".into()),
+            owner_user_id: Some(Uuid::nil()),
         };
         vec![
             Event::TicketCreated { ticket: t.clone() },
@@ -741,6 +743,8 @@ mod tests {
                     version: 1,
                     run_id: "r".into(),
                     error: None,
+                    automation_name: None,
+                    owner_user_id: None,
                 }),
                 "payload.error",
             ),

@@ -223,4 +223,10 @@ pub struct AutomationRunFinished {
     pub run_id: String,
     /// Set when the run failed.
     pub error: Option<String>,
+    /// The automation's name when the run ended.
+    #[serde(default)]
+    pub automation_name: Option<String>,
+    /// The user the automation's owner key acts for: told how the run ended.
+    #[serde(default)]
+    pub owner_user_id: Option<Uuid>,
 }

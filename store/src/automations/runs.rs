@@ -293,14 +293,25 @@ async fn record_in(conn: &mut PgConnection, r: &RunRecord) -> Result<(), StoreEr
     }
     let was_ended = matches!(before.as_str(), "completed" | "failed" | "cancelled");
     if ended && !was_ended && r.status != "cancelled" {
+        let owner = sqlx::query!(
+            "SELECT a.name, k.user_id
+               FROM automations a
+               LEFT JOIN api_keys k ON k.tenant_id = a.tenant_id AND k.id = a.owner_key_id
+              WHERE a.id = $1",
+            r.automation_id
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         let finished = AutomationRunFinished {
             automation_id: r.automation_id,
             version: r.version,
             run_id: r.workflow_id.clone(),
-            error: r
-                .error
-                .as_ref()
-                .map(|e| format!("{}: {}", e.step, e.message)),
+            error: r.error.as_ref().map(|e| match e.step.as_str() {
+                "" => e.message.clone(),
+                step => format!("{step}: {}", e.message),
+            }),
+            automation_name: Some(owner.name),
+            owner_user_id: owner.user_id,
         };
         let event = if r.status == "completed" {
             Event::AutomationRunCompleted(finished)

@@ -187,6 +187,14 @@ async fn the_example_runs_on_a_real_ticket_as_the_dry_run_said_once_per_event() 
     assert!(comments(&env, p2).await.is_empty());
     assert!(comments(&env, other).await.is_empty());
 
+    // The owner (the user of the key that made the automation) hears how the run ended.
+    let finished = crate::mail::last_event(&env, "automation.run_completed").await;
+    let m = crate::mail::mail_for(&env, finished, s.admin_user_id, "the run's end").await;
+    assert!(
+        m.contains("Subject: Automation completed: Acknowledge P1 tickets"),
+        "{m}"
+    );
+
     // The run is the trigger event's business key, with its search attributes.
     let event_id: Uuid = run["trigger_event"]["event_id"]
         .as_str()
