@@ -24,6 +24,11 @@ CREATE TABLE automation_runs (
     result          jsonb,
     error           jsonb,
     steps_executed  integer NOT NULL DEFAULT 0,
+    -- A failed run: the interpreter's state a retry starts from (its failed step again).
+    retry_from      jsonb,
+    -- A retry: the run it retries, and the state it starts from.
+    retry_of        uuid,
+    carry           jsonb,
     started_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     ended_at        timestamptz,

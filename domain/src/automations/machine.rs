@@ -320,6 +320,22 @@ impl Machine {
         open
     }
 
+    /// Takes back the step waiting for an answer, so the next [`Machine::advance`] begins it
+    /// again (evaluating its input anew): how a failed run is retried from its failed step.
+    /// `false` when no step waits.
+    pub fn rewind(&mut self) -> bool {
+        let Some(pending) = self.pending.take() else {
+            return false;
+        };
+        // A step waits only right after it began: its list's cursor is just past it.
+        if let Some(Frame::Block { next, .. }) = self.frames.last_mut() {
+            *next = next.saturating_sub(1);
+        }
+        self.trace.remove(&pending.entry);
+        self.executed = pending.entry;
+        true
+    }
+
     /// Whether `candidate` is an event the waiting `wait_for_event` step takes: its type, and
     /// its `where` true. An error in `where` is the message to resume with as
     /// [`Resume::Raise`].

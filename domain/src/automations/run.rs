@@ -4,7 +4,7 @@
 
 use super::definition::{Definition, Trigger};
 use super::expr::{self, Scope};
-use super::machine::{Machine, RunError, TraceEntry};
+use super::machine::{Machine, Resume, RunError, TraceEntry};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -83,6 +83,9 @@ pub struct RunRecord {
     pub result: Option<Json>,
     pub error: Option<RunError>,
     pub event: Json,
+    /// A failed run's retry point: where a retry starts (see [`retry_point`]).
+    #[serde(default)]
+    pub retry_from: Option<Carry>,
 }
 
 /// One action of a run: done at most once per `key` however often the activity is retried.
@@ -136,6 +139,28 @@ pub struct RunView {
     pub current_step: Option<String>,
     pub waiting: Option<Json>,
     pub steps_executed: usize,
+}
+
+/// Where a retry of a failed run starts: the machine as it stood before its last advance
+/// (`before`, given `given`). When that answer was the failure of the step's own effect (an
+/// action's last attempt, a business-time count), the step is taken back so the retry does
+/// it again; otherwise the retry gives the same answer and meets the failure anew, unless
+/// what it reads has changed.
+pub fn retry_point(mut before: Machine, given: Option<Resume>) -> Carry {
+    let failed_effect = matches!(
+        given,
+        Some(Resume::Failed { .. } | Resume::Raise(_) | Resume::Instant(Err(_)))
+    );
+    let resume = if failed_effect {
+        before.rewind();
+        None
+    } else {
+        given
+    };
+    Carry {
+        machine: serde_json::to_value(&before).unwrap_or_default(),
+        resume: resume.and_then(|r| serde_json::to_value(r).ok()),
+    }
 }
 
 /// The idempotency key of one action: `{run}:{step}:{iteration}`, the iteration being the

@@ -1,5 +1,5 @@
 //! `/v1/automations/{id}/runs` and `/v1/automation-runs/{id}`: start a run by hand, list an
-//! automation's runs, read one run with its trace, cancel one.
+//! automation's runs, read one run with its trace, cancel one, retry a failed one.
 
 use crate::reference::http::ListQuery;
 use crate::state::AppState;
@@ -117,4 +117,23 @@ pub async fn cancel(
         Err(e) => return Err(ApiError::Unavailable(e.to_string())),
     };
     Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// Retries a failed run from its failed step, on the same version: a new run
+/// (`{workflow}:retry-{n}`) that keeps what the failed run's earlier steps did and does the
+/// failed step again.
+#[utoipa::path(post, path = "/v1/automation-runs/{id}/retry", operation_id = "retryAutomationRun", tag = "automations",
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = IDEMPOTENCY)),
+    responses((status = 202, body = RunSummary), (status = 404, body = Problem),
+        (status = 409, description = "The run did not fail, or cannot be retried.", body = Problem)))]
+pub async fn retry(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<RunSummary>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(runs::retry(&s.pool, &p, key.as_deref(), id).await?),
+    ))
 }

@@ -73,7 +73,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         automations::list_versions, automations::get_version, automations::rollback,
         automations::diff, automations::actions, automations::dry_run,
         automation_runs::start, automation_runs::list, automation_runs::get,
-        automation_runs::cancel,
+        automation_runs::cancel, automation_runs::retry,
         scheduling::preview, schedule_entries::create, schedule_entries::list,
         schedule_entries::get, schedule_entries::update, schedule_entries::delete,
         schedule_entries::update_occurrence, schedule_entries::delete_occurrence,

@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             "/automation-runs/{id}/cancel",
             post(automation_runs::cancel),
         )
+        .route("/automation-runs/{id}/retry", post(automation_runs::retry))
         .route("/automations/{id}/enable", post(automations::enable))
         .route("/automations/{id}/disable", post(automations::disable))
         .route("/automations/{id}/diff", get(automations::diff))

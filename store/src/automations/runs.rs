@@ -249,7 +249,8 @@ async fn record_in(conn: &mut PgConnection, r: &RunRecord) -> Result<(), StoreEr
         "UPDATE automation_runs
             SET status = $2, current_step = $3, waiting = $4, vars = $5, result = $6,
                 error = $7, steps_executed = $8, updated_at = now(),
-                ended_at = CASE WHEN $9 THEN coalesce(ended_at, now()) END
+                ended_at = CASE WHEN $9 THEN coalesce(ended_at, now()) END,
+                retry_from = $10
           WHERE id = $1",
         run_id,
         r.status,
@@ -264,6 +265,11 @@ async fn record_in(conn: &mut PgConnection, r: &RunRecord) -> Result<(), StoreEr
             .map_err(StoreError::internal)?,
         i32::try_from(r.executed).unwrap_or(i32::MAX),
         ended,
+        r.retry_from
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(StoreError::internal)?,
     )
     .execute(&mut *conn)
     .await?;
@@ -580,22 +586,23 @@ pub async fn business_time(
         .map_err(|e| format!("business time cannot be counted on schedule {id}: {e}")))
 }
 
-/// The trigger event recorded for a run asked for by hand, while it has not begun (none once
-/// it was cancelled).
-pub async fn pending_event(
+/// The trigger event, and for a retry the state it starts from, recorded for a run asked for
+/// by hand while it has not begun (none once it was cancelled).
+pub async fn pending_start(
     pool: &PgPool,
     tenant_id: Uuid,
     workflow_id: &str,
-) -> Result<Option<serde_json::Value>, StoreError> {
+) -> Result<Option<(serde_json::Value, Option<serde_json::Value>)>, StoreError> {
     let mut tx = tenant::begin_for(pool, tenant_id).await?;
-    let event = sqlx::query_scalar!(
-        "SELECT trigger_event FROM automation_runs WHERE workflow_id = $1 AND status = 'pending'",
+    let row = sqlx::query!(
+        "SELECT trigger_event, carry FROM automation_runs
+          WHERE workflow_id = $1 AND status = 'pending'",
         workflow_id
     )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(event)
+    Ok(row.map(|r| (r.trigger_event, r.carry)))
 }
 
 /// An automation that has, or had, a schedule trigger, as its newest version stands.
@@ -683,4 +690,71 @@ pub async fn cancel_pending(
     .await?;
     tx.commit().await?;
     Ok(run)
+}
+
+/// `POST /v1/automation-runs/{id}/retry`: a new run of the same version from the failed run's
+/// failed step (`{workflow}:retry-{n}`), its earlier steps' effects kept, not repeated.
+pub async fn retry(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    run_id: Uuid,
+) -> Result<RunSummary, StoreError> {
+    p.require(Permission::PublishAutomations)?;
+    let principal = p.clone();
+    let request = serde_json::json!({ "retry": run_id });
+    create_once(pool, p, key, &request, move |conn| {
+        Box::pin(async move {
+            let failed = sqlx::query!(
+                "SELECT automation_id, version, workflow_id, status, trigger_event, retry_from
+                   FROM automation_runs WHERE id = $1 FOR UPDATE",
+                run_id
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let Some(carry) = failed.retry_from.filter(|_| failed.status == "failed") else {
+                return Err(StoreError::WrongState(format!(
+                    "only a failed run can be retried (this one is {})",
+                    failed.status
+                )));
+            };
+            let n = sqlx::query_scalar!(
+                "SELECT count(*) AS \"n!\" FROM automation_runs WHERE retry_of = $1",
+                run_id
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            let workflow_id = format!("{}:retry-{}", failed.workflow_id, n + 1);
+            sqlx::query!(
+                "INSERT INTO automation_runs
+                        (tenant_id, id, automation_id, version, workflow_id, status,
+                         trigger_event, retry_of, carry)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+                principal.tenant_id,
+                automation_run::run_id(&workflow_id),
+                failed.automation_id,
+                failed.version,
+                workflow_id,
+                failed.trigger_event,
+                run_id,
+                carry,
+            )
+            .execute(&mut *conn)
+            .await?;
+            let requested = AutomationRunRequested {
+                automation_id: failed.automation_id,
+                version: u32::try_from(failed.version).unwrap_or_default(),
+                run_id: workflow_id.clone(),
+                input: failed
+                    .trigger_event
+                    .get("payload")
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null),
+            };
+            outbox::enqueue(conn, &principal, Event::AutomationRunRequested(requested)).await?;
+            summary_by_workflow(conn, &workflow_id).await
+        })
+    })
+    .await
 }

@@ -735,3 +735,105 @@ async fn a_cancelled_run_stops_before_its_next_step() {
     );
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_retried_from_its_failed_step_keeping_what_went_before() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let key = env.a.key.clone();
+    let target = ticket(&env, &key, "Escalate me", s.priority_ids[0]).await;
+    let automation = publish(
+        &env,
+        &json!({
+            "name": "Escalate", "trigger": {"manual": {}},
+            "steps": [
+                {"id": "before", "type": "action", "action": "tickets.add_comment",
+                 "input": {"ticket_id": "event.payload.ticket_id", "body": "'before'"}},
+                {"id": "escalate", "type": "action", "action": "tickets.change_status",
+                 "input": {"ticket_id": "event.payload.ticket_id", "status": "'Escalated'"}},
+                {"id": "after", "type": "action", "action": "tickets.add_comment",
+                 "input": {"ticket_id": "event.payload.ticket_id", "body": "'after'"}}
+            ]
+        }),
+    )
+    .await;
+    env.ok(
+        Method::POST,
+        &format!("/v1/automations/{automation}/runs"),
+        &key,
+        &json!({"input": {"ticket_id": target}}),
+    )
+    .await;
+    // No status is called "Escalated": the run fails at that step, as its owner is told.
+    let failed = ended_runs(&env, automation, 1).await.remove(0);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["error"]["step"], "escalate", "{failed}");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Escalated"),
+        "{failed}"
+    );
+    let told = crate::mail::last_event(&env, "automation.run_failed").await;
+    let m = crate::mail::mail_for(&env, told, s.admin_user_id, "the failure").await;
+    assert!(m.contains("Subject: Automation failed: Escalate"), "{m}");
+
+    // A completed run cannot be retried; the failed one can, once its cause is fixed.
+    let failed_id = failed["id"].as_str().unwrap();
+    env.ok(
+        Method::POST,
+        "/v1/statuses",
+        &key,
+        &json!({"name": "Escalated", "position": 9}),
+    )
+    .await;
+    let (status, retry) = send(
+        &env,
+        &key,
+        Method::POST,
+        &format!("/v1/automation-runs/{failed_id}/retry"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{retry}");
+    assert!(
+        retry["workflow_id"].as_str().unwrap().ends_with(":retry-1"),
+        "{retry}"
+    );
+    let both = ended_runs(&env, automation, 2).await;
+    let retried = both.iter().find(|r| r["id"] == retry["id"]).unwrap();
+    assert_eq!(retried["status"], "completed", "{retried}");
+    let bodies: Vec<String> = comments(&env, target)
+        .await
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert_eq!(
+        bodies,
+        ["before", "after"],
+        "the step before the failure is not done again"
+    );
+    let steps: Vec<&str> = retried["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["escalate", "after"],
+        "the retry starts at the failed step"
+    );
+    let retried_id = retried["id"].as_str().unwrap();
+    let (status, _) = send(
+        &env,
+        &key,
+        Method::POST,
+        &format!("/v1/automation-runs/{retried_id}/retry"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    env.shutdown().await;
+}

@@ -655,6 +655,20 @@ impl<'e> Api<'e> {
                 let a = self.send(&admin, Method::PUT, &path, Some(&body)).await;
                 assert!(a.status.is_success(), "preparing {op}: PUT {path}: {a}");
             }
+            // Only a failed run can be retried: this one failed at its start, as a run whose
+            // worker found its state unreadable would.
+            "/v1/automation-runs/{id}/retry" => {
+                sqlx::query(
+                    "UPDATE automation_runs
+                        SET status = 'failed', ended_at = now(),
+                            retry_from = '{\"machine\": null}'::jsonb
+                      WHERE id = $1::uuid",
+                )
+                .bind(key)
+                .execute(&self.env.owner)
+                .await
+                .expect("a failed run");
+            }
             // Only a published automation can be enabled or compared.
             "/v1/automations/{id}/enable"
             | "/v1/automations/{id}/diff"

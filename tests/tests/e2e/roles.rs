@@ -138,6 +138,11 @@ const NEEDS: &[(&str, &str, Needs)] = {
         ),
         (
             "POST",
+            "/v1/automation-runs/{id}/retry",
+            p(PublishAutomations),
+        ),
+        (
+            "POST",
             "/v1/automation-versions/{id}/rollback",
             p(PublishAutomations),
         ),

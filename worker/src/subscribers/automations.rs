@@ -3,9 +3,9 @@
 //! trigger) has its condition evaluated, and each that holds starts
 //! `automation:{tenant}:{automation}:{event}` pinned to that version; every run registered as
 //! waiting for the type (the `automation_waits` index) is signalled the event, and decides
-//! itself whether its `where` takes it. A manual run's `automation.run_requested` starts the
-//! run it names. Starting an existing workflow ID is a no-op, so an event handled twice starts
-//! nothing new.
+//! itself whether its `where` takes it. A manual run's or a retry's `automation.run_requested`
+//! starts the run it names (a retry from the state its failed run left). Starting an
+//! existing workflow ID is a no-op, so an event handled twice starts nothing new.
 
 use crate::bus::{Handler, HandlerError};
 use futures::future::BoxFuture;
@@ -123,12 +123,14 @@ impl AutomationHandler {
         let Event::AutomationRunRequested(r) = &event.event else {
             return Ok(());
         };
-        let Some(trigger) = runs::pending_event(&self.pool, event.tenant_id, workflow_id)
+        let Some((trigger, carry)) = runs::pending_start(&self.pool, event.tenant_id, workflow_id)
             .await
             .map_err(HandlerError::new)?
         else {
             return Ok(());
         };
+        // A retry's state was written by the run that failed: unreadable, it starts over.
+        let carry = carry.and_then(|c| serde_json::from_value(c).ok());
         let name = runs::version(
             &self.pool,
             &psa_domain::automations::run::VersionRequest {
@@ -145,7 +147,7 @@ impl AutomationHandler {
             automation_id: r.automation_id,
             version: r.version,
             event: trigger,
-            carry: None,
+            carry,
         };
         self.start(workflow_id, &name, input).await
     }

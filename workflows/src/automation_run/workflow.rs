@@ -9,7 +9,7 @@ use psa_domain::automations::definition::{Definition, Retry};
 use psa_domain::automations::machine::{Effect, End, Machine, Resume, RunError};
 use psa_domain::automations::run::{
     ActionRequest, ActionResult, BusinessRequest, Carry, RunInput, RunOutcome, RunRecord, RunView,
-    VersionRequest, WaitRequest, idempotency_key, scheduled_event_at,
+    VersionRequest, WaitRequest, idempotency_key, retry_point, scheduled_event_at,
 };
 use psa_domain::automations::validate;
 use psa_domain::ids::automation_run;
@@ -155,13 +155,30 @@ impl AutomationRunWorkflow {
                     "cancelled",
                     None,
                     Some(error),
+                    None,
                 )
                 .await;
             }
             machine.clock = workflow_now(ctx);
+            // Kept for a retry, should this advance fail the run.
+            let before = (machine.clone(), resume.clone());
             let effect = machine.advance(&run.definition, resume.take());
             effects += 1;
             resume = Some(match effect {
+                Effect::Done(End::Failed(error)) => {
+                    let retry = retry_point(before.0, before.1);
+                    return finish_as(
+                        ctx,
+                        &run.input,
+                        &run.workflow_id,
+                        machine,
+                        "failed",
+                        None,
+                        Some(error),
+                        Some(retry),
+                    )
+                    .await;
+                }
                 Effect::Done(end) => {
                     return finish(ctx, &run.input, &run.workflow_id, machine, end).await;
                 }
@@ -501,6 +518,7 @@ fn record(
         result: None,
         error: None,
         event: machine.event().clone(),
+        retry_from: None,
     }
 }
 
@@ -522,6 +540,7 @@ async fn finish(
                 "completed",
                 Some(value),
                 None,
+                None,
             )
             .await
         }
@@ -534,13 +553,16 @@ async fn finish(
                 "failed",
                 None,
                 Some(error),
+                None,
             )
             .await
         }
     }
 }
 
-/// Writes the run's last record with `status` (`completed`, `failed` or `cancelled`).
+/// Writes the run's last record with `status` (`completed`, `failed` or `cancelled`) and, for
+/// a failure a retry can start from, where.
+#[allow(clippy::too_many_arguments)]
 async fn finish_as(
     ctx: &mut WorkflowContext<AutomationRunWorkflow>,
     input: &RunInput,
@@ -549,6 +571,7 @@ async fn finish_as(
     status: &str,
     result: Option<Json>,
     error: Option<RunError>,
+    retry_from: Option<Carry>,
 ) -> WorkflowResult<RunOutcome> {
     ctx.state_mut(|s| {
         s.view.status = status.into();
@@ -571,6 +594,7 @@ async fn finish_as(
         result: result.clone(),
         error: error.clone(),
         event: machine.event().clone(),
+        retry_from,
     };
     store(ctx, false, RecordRun, rec).await?;
     Ok(RunOutcome {
