@@ -6,6 +6,7 @@
 mod http;
 mod records;
 mod tickets;
+mod work;
 
 pub use http::Http;
 
@@ -73,6 +74,10 @@ pub async fn run(
         "clients.update" => records::update_client(pool, p, &input).await,
         "contacts.create" => records::create_contact(pool, p, key, &input).await,
         "contacts.update" => records::update_contact(pool, p, &input).await,
+        "clients.find" => records::find_clients(pool, p, &input).await,
+        "contacts.find" => records::find_contacts(pool, p, &input).await,
+        "schedule_entries.create" => work::create_schedule_entry(pool, p, key, &input).await,
+        "time_entries.create" => work::create_time_entry(pool, p, key, &input).await,
         "http.request" => http.request(&req.key, &input).await,
         other => Err(Failure::Refused(format!(
             "the action {other} is not available on this worker"
@@ -138,6 +143,10 @@ impl<'a> Input<'a> {
 
     pub(crate) fn value(&self, name: &str) -> Option<&'a Json> {
         self.get(name)
+    }
+
+    pub(crate) fn all(&self) -> &'a Map<String, Json> {
+        self.0
     }
 }
 

@@ -1,6 +1,8 @@
-//! Client and contact actions, through the API's store functions.
+//! Client and contact actions, through the API's store functions (finds through
+//! `action_reads`).
 
 use super::{Failure, Input};
+use psa_store::automations::action_reads;
 use psa_store::clients::{self, ClientInput, ClientPatch, ContactInput, ContactPatch};
 use psa_store::{PgPool, Principal};
 use serde_json::{Value as Json, json};
@@ -65,4 +67,21 @@ pub(super) async fn update_contact(
         phone: None,
     };
     Ok(contact(clients::update_contact(pool, p, id, patch).await?))
+}
+
+pub(super) async fn find_clients(
+    pool: &PgPool,
+    p: &Principal,
+    input: &Input<'_>,
+) -> Result<Json, Failure> {
+    Ok(action_reads::find_clients(pool, p, input.string("name")?).await?)
+}
+
+pub(super) async fn find_contacts(
+    pool: &PgPool,
+    p: &Principal,
+    input: &Input<'_>,
+) -> Result<Json, Failure> {
+    let client = input.uuid("client_id")?;
+    Ok(action_reads::find_contacts(pool, p, client, input.string("email")?).await?)
 }

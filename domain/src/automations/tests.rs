@@ -2,6 +2,7 @@
 //! status, error, variables, end and trace out. And the validator, one case per kind of error.
 
 use super::dry_run::{self, Request};
+use super::machine::{Effect, End, Machine, Resume};
 use super::validate;
 use serde_json::{Value, json};
 
@@ -520,7 +521,88 @@ mod properties {
                 prop_assert!(answer.trace.len() <= dry_run::MAX_EXECUTED_STEPS);
             }
         }
+
+        /// What a durable run does: its state written out and read back at every effect (as
+        /// continue-as-new carries it), its trace taken in pieces (as its records write it).
+        /// The outcome, variables and whole trace are those of one uninterrupted machine.
+        #[test]
+        fn a_machine_carried_through_json_at_every_effect_runs_the_same(
+            steps in prop::collection::vec(step(3), 0..6), fail in any::<bool>()
+        ) {
+            let mut steps = Value::Array(steps);
+            number(&mut steps, &mut 0);
+            let Ok(d) = validate::validate(&definition(steps), |_| false) else {
+                return Ok(());
+            };
+            let at = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().to_utc();
+            let answer = |effect: &Effect| match effect {
+                Effect::Action { .. } | Effect::Call { .. } if fail => {
+                    Resume::Failed { message: "no".into(), attempts: 1 }
+                }
+                Effect::Action { .. } | Effect::Call { .. } => {
+                    Resume::Output { output: json!({"a": 1}), attempts: 1 }
+                }
+                Effect::BusinessTime { .. } => Resume::Instant(Err("none".into())),
+                Effect::WaitEvent { .. } => Resume::Timeout,
+                _ => Resume::Woke,
+            };
+            let mut whole = Machine::new(event(), at, false);
+            let mut resume = None;
+            let end_whole = loop {
+                match whole.advance(&d, resume.take()) {
+                    Effect::Done(end) => break end,
+                    effect => resume = Some(answer(&effect)),
+                }
+            };
+            let mut carried = Machine::new(event(), at, false);
+            let mut pieces = std::collections::BTreeMap::new();
+            let mut resume = None;
+            let end_carried = loop {
+                let effect = carried.advance(&d, resume.take());
+                pieces.extend(carried.take_trace());
+                let text = serde_json::to_string(&carried).unwrap();
+                carried = serde_json::from_str(&text).unwrap();
+                match effect {
+                    Effect::Done(end) => break end,
+                    effect => resume = Some(answer(&effect)),
+                }
+            };
+            prop_assert_eq!(end_whole, end_carried);
+            prop_assert_eq!(&whole.vars, &carried.vars);
+            let pieces: Vec<_> = pieces.into_values().collect();
+            prop_assert_eq!(whole.into_trace(), pieces);
+        }
     }
+}
+
+#[test]
+fn a_rewound_machine_does_its_waiting_step_again() {
+    let steps = json!([
+        {"id": "one", "type": "set", "name": "n", "value": "1"},
+        {"id": "act", "type": "action", "action": "tickets.add_comment",
+         "input": {"ticket_id": "event.payload.ticket.ticket_id", "body": "string(vars.n)"}}
+    ]);
+    let d = validate::validate(&definition(steps), |_| true).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut m = Machine::new(event(), at, false);
+    let first = m.advance(&d, None);
+    assert!(matches!(&first, Effect::Action { step, .. } if step == "act"));
+    assert_eq!(m.waiting_on(), Some("act"));
+    assert!(m.rewind());
+    assert_eq!(m.waiting_on(), None);
+    assert_eq!(m.executed(), 1, "the step's entry is taken back");
+    assert_eq!(m.advance(&d, None), first, "the same effect again");
+    let end = m.advance(
+        &d,
+        Some(Resume::Output {
+            output: json!({}),
+            attempts: 1,
+        }),
+    );
+    assert_eq!(end, Effect::Done(End::Completed(Value::Null)));
+    assert_eq!(m.into_trace().len(), 2);
 }
 
 #[test]

@@ -99,3 +99,60 @@ pub async fn status_named(pool: &PgPool, p: &Principal, name: &str) -> Result<Uu
     tx.commit().await?;
     id.ok_or_else(|| StoreError::invalid("status", format!("there is no status named {name:?}")))
 }
+
+/// Clients whose name contains `name` (any case), by name; at most [`MAX_FOUND`].
+pub async fn find_clients(
+    pool: &PgPool,
+    p: &Principal,
+    name: Option<&str>,
+) -> Result<Json, StoreError> {
+    p.require(Permission::ReadReference)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let rows = sqlx::query!(
+        r#"SELECT id, name FROM clients
+            WHERE ($1::text IS NULL OR strpos(lower(name), lower($1)) > 0)
+              AND ($2::uuid IS NULL OR id = $2)
+            ORDER BY name, id LIMIT $3"#,
+        name,
+        p.client_id,
+        MAX_FOUND,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let clients: Vec<Json> = rows
+        .into_iter()
+        .map(|r| json!({ "client_id": r.id, "name": r.name }))
+        .collect();
+    Ok(json!({ "clients": clients }))
+}
+
+/// Contacts of a client, or with an e-mail address (any case); at most [`MAX_FOUND`].
+pub async fn find_contacts(
+    pool: &PgPool,
+    p: &Principal,
+    client_id: Option<Uuid>,
+    email: Option<&str>,
+) -> Result<Json, StoreError> {
+    p.require(Permission::ReadReference)?;
+    let mut tx = tenant::begin(pool, p).await?;
+    let rows = sqlx::query!(
+        r#"SELECT id, name, email FROM contacts
+            WHERE ($1::uuid IS NULL OR client_id = $1)
+              AND ($2::text IS NULL OR lower(email) = lower($2))
+              AND ($3::uuid IS NULL OR client_id = $3)
+            ORDER BY name, id LIMIT $4"#,
+        client_id,
+        email,
+        p.client_id,
+        MAX_FOUND,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let contacts: Vec<Json> = rows
+        .into_iter()
+        .map(|r| json!({ "contact_id": r.id, "name": r.name, "email": r.email }))
+        .collect();
+    Ok(json!({ "contacts": contacts }))
+}
