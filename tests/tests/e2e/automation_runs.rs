@@ -837,3 +837,91 @@ async fn a_failed_run_is_retried_from_its_failed_step_keeping_what_went_before()
     assert_eq!(status, StatusCode::CONFLICT);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_actions_act_through_the_store_as_the_owner_and_refusals_say_why() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let key = env.a.key.clone();
+    let target = env
+        .ok(
+            Method::POST,
+            "/v1/tickets",
+            &key,
+            &json!({"title": "Billable work", "client_id": s.client_id}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    let automation = publish(
+        &env,
+        &json!({
+            "name": "Book the work", "trigger": {"manual": {}},
+            "steps": [
+                {"id": "client", "type": "action", "action": "clients.find",
+                 "input": {"name": "'acme'"}, "save_as": "clients"},
+                {"id": "people", "type": "action", "action": "contacts.find",
+                 "input": {"client_id": "vars.clients.clients[0].client_id"}, "save_as": "contacts"},
+                {"id": "time", "type": "action", "action": "time_entries.create",
+                 "input": {"user_id": "event.payload.tech", "work_date": "'2026-11-30'", "minutes": 45,
+                           "ticket_id": "event.payload.ticket_id", "service_id": "event.payload.service",
+                           "notes": "'Booked by an automation'"}, "save_as": "time"},
+                {"id": "visit", "type": "action", "action": "schedule_entries.create",
+                 "input": {"title": "'Site visit'", "assignees": "[event.payload.tech]",
+                           "start": "'2027-03-01T10:00:00'", "timezone": "'Europe/London'",
+                           "duration_minutes": 60, "ticket_id": "event.payload.ticket_id"},
+                 "save_as": "visit"},
+                {"id": "stranger", "type": "action", "action": "tickets.assign",
+                 "input": {"ticket_id": "event.payload.ticket_id", "user_id": "'0190d9a0-0000-7000-8000-000000000000'"},
+                 "on_error": "continue"},
+                {"id": "out", "type": "return",
+                 "value": "{'client': vars.clients.clients[0].name, 'contacts': size(vars.contacts.contacts)}"}
+            ]
+        }),
+    )
+    .await;
+    let input = json!({"tech": s.technician_user_id, "ticket_id": target, "service": s.service_id});
+    env.ok(
+        Method::POST,
+        &format!("/v1/automations/{automation}/runs"),
+        &key,
+        &json!({"input": input}),
+    )
+    .await;
+    let run = ended_runs(&env, automation, 1).await.remove(0);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(
+        run["result"],
+        json!({"client": "Acme Corp", "contacts": 1}),
+        "{run}"
+    );
+    let minutes: i64 =
+        sqlx::query_scalar("SELECT minutes::bigint FROM time_entries WHERE ticket_id = $1")
+            .bind(target)
+            .fetch_one(&env.owner)
+            .await
+            .unwrap();
+    assert_eq!(minutes, 45);
+    let entry: Uuid = run["vars"]["visit"]["entry_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let title: String = sqlx::query_scalar("SELECT title FROM schedule_entries WHERE id = $1")
+        .bind(entry)
+        .fetch_one(&env.owner)
+        .await
+        .unwrap();
+    assert_eq!(title, "Site visit");
+    let refused = run["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["step"] == "stranger")
+        .unwrap();
+    assert_eq!(refused["outcome"], "failed", "{refused}");
+    assert_eq!(refused["attempts"], 1, "a refusal is not retried");
+    env.shutdown().await;
+}
