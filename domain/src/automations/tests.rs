@@ -265,7 +265,8 @@ fn a_failing_expression_raises_and_ten_thousand_steps_is_the_limit() {
     );
     assert!(
         many["vars"].get("caught").is_none(),
-        "no try catches the limit"
+        "no try catches the limit: {}",
+        many["vars"]
     );
 }
 

@@ -118,17 +118,20 @@ async fn ended_runs(env: &TestEnv, automation: Uuid, n: usize) -> Vec<Value> {
     let mut out = Vec::new();
     for r in list.iter().rev() {
         let id = r["id"].as_str().unwrap();
-        out.push(
-            env.ok(
-                Method::GET,
-                &format!("/v1/automation-runs/{id}"),
-                &key,
-                &Value::Null,
-            )
-            .await,
-        );
+        out.push(detail(&env, &id).await);
     }
     out
+}
+
+/// One run with its trace, as the API answers it.
+async fn detail(env: &TestEnv, id: &str) -> Value {
+    env.ok(
+        Method::GET,
+        &format!("/v1/automation-runs/{id}"),
+        &env.a.key,
+        &Value::Null,
+    )
+    .await
 }
 
 async fn comments(env: &TestEnv, ticket: Uuid) -> Vec<(String, bool)> {
@@ -328,14 +331,7 @@ async fn a_waiting_run_takes_a_real_update_on_its_own_version_and_another_times_
     )
     .await;
     wf::wait_status(&temporal, &workflow_id, WorkflowExecutionStatus::Completed).await;
-    let run = env
-        .ok(
-            Method::GET,
-            &format!("/v1/automation-runs/{}", waiting["id"].as_str().unwrap()),
-            &key,
-            &Value::Null,
-        )
-        .await;
+    let run = detail(&env, waiting["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(
         run["version"], 1,
@@ -370,14 +366,7 @@ async fn a_waiting_run_takes_a_real_update_on_its_own_version_and_another_times_
         .iter()
         .find(|r| r["version"] == 3)
         .expect("a version 3 run");
-    let quiet_run = env
-        .ok(
-            Method::GET,
-            &format!("/v1/automation-runs/{}", quiet_run["id"].as_str().unwrap()),
-            &key,
-            &Value::Null,
-        )
-        .await;
+    let quiet_run = detail(&env, quiet_run["id"].as_str().unwrap()).await;
     assert_eq!(quiet_run["trace"][0]["outcome"], "timeout", "{quiet_run}");
     env.shutdown().await;
 }
@@ -447,14 +436,7 @@ async fn a_worker_killed_mid_run_repeats_and_loses_no_action_and_the_history_rep
     // The worker dies while the run sleeps in `pause`, after its first action.
     let key = env.a.key.clone();
     eventually(Duration::from_secs(60), || async {
-        let run = env
-            .ok(
-                Method::GET,
-                &format!("/v1/automation-runs/{}", first["id"].as_str().unwrap()),
-                &key,
-                &Value::Null,
-            )
-            .await;
+        let run = detail(&env, first["id"].as_str().unwrap()).await;
         Ok((run["current_step"] == "pause").then_some(()))
     })
     .await
@@ -464,14 +446,7 @@ async fn a_worker_killed_mid_run_repeats_and_loses_no_action_and_the_history_rep
     env.start_worker().await.unwrap();
 
     wf::wait_status(&temporal, &workflow_id, WorkflowExecutionStatus::Completed).await;
-    let run = env
-        .ok(
-            Method::GET,
-            &format!("/v1/automation-runs/{}", first["id"].as_str().unwrap()),
-            &key,
-            &Value::Null,
-        )
-        .await;
+    let run = detail(&env, first["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["result"], json!({"ok": true}));
     let bodies: Vec<String> = comments(&env, target)
@@ -670,14 +645,7 @@ async fn a_cancelled_run_stops_before_its_next_step() {
         .await;
     let id = run["id"].as_str().unwrap().to_owned();
     eventually(Duration::from_secs(60), || async {
-        let r = env
-            .ok(
-                Method::GET,
-                &format!("/v1/automation-runs/{id}"),
-                &key,
-                &Value::Null,
-            )
-            .await;
+        let r = detail(&env, &id).await;
         Ok((r["current_step"] == "nap").then_some(()))
     })
     .await
@@ -707,14 +675,7 @@ async fn a_cancelled_run_stops_before_its_next_step() {
         WorkflowExecutionStatus::Completed,
     )
     .await;
-    let done = env
-        .ok(
-            Method::GET,
-            &format!("/v1/automation-runs/{id}"),
-            &key,
-            &Value::Null,
-        )
-        .await;
+    let done = detail(&env, &id).await;
     assert_eq!(done["status"], "cancelled", "{done}");
     assert!(
         comments(&env, target).await.is_empty(),
