@@ -118,7 +118,7 @@ async fn ended_runs(env: &TestEnv, automation: Uuid, n: usize) -> Vec<Value> {
     let mut out = Vec::new();
     for r in list.iter().rev() {
         let id = r["id"].as_str().unwrap();
-        out.push(detail(&env, &id).await);
+        out.push(detail(env, id).await);
     }
     out
 }
@@ -434,7 +434,6 @@ async fn a_worker_killed_mid_run_repeats_and_loses_no_action_and_the_history_rep
     let workflow_id = first["workflow_id"].as_str().unwrap().to_owned();
 
     // The worker dies while the run sleeps in `pause`, after its first action.
-    let key = env.a.key.clone();
     eventually(Duration::from_secs(60), || async {
         let run = detail(&env, first["id"].as_str().unwrap()).await;
         Ok((run["current_step"] == "pause").then_some(()))
