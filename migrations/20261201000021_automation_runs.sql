@@ -104,7 +104,8 @@ GRANT EXECUTE ON FUNCTION automation_schedule_triggers() TO psa_app;
 -- How a run ended, told to the user its automation's owner key acts for.
 INSERT INTO notification_subtypes (code, category, name, position) VALUES
     ('automation.run_completed', 'automations', 'Automation run completed', 30),
-    ('automation.run_failed',    'automations', 'Automation run failed',    31);
+    ('automation.run_failed',    'automations', 'Automation run failed',    31),
+    ('automation.message',       'automations', 'Message from an automation', 32);
 
 INSERT INTO system_email_templates (subtype_code, subject, html, text) VALUES
     ('automation.run_completed',
@@ -114,4 +115,5 @@ INSERT INTO system_email_templates (subtype_code, subject, html, text) VALUES
     ('automation.run_failed',
      'Automation failed: {{automation_name}}',
      '<p>A run of <strong>{{automation_name}}</strong> (version {{version}}) failed: {{error}}. Run: {{run_id}}</p>',
-     'A run of {{automation_name}} (version {{version}}) failed: {{error}}. Run: {{run_id}}');
+     'A run of {{automation_name}} (version {{version}}) failed: {{error}}. Run: {{run_id}}'),
+    ('automation.message', '{{subject}}', '<p>{{body}}</p>', '{{body}}');

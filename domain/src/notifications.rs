@@ -58,6 +58,7 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::ScheduleReminder(_) => "appointment.reminder",
         Event::AutomationRunCompleted(_) => "automation.run_completed",
         Event::AutomationRunFailed(_) => "automation.run_failed",
+        Event::AutomationMessage(_) => "automation.message",
         Event::TicketStatusChanged { .. }
         | Event::AutomationPublished(_)
         | Event::AutomationRunRequested(_) => return None,
@@ -89,6 +90,8 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
             Event::AutomationRunCompleted(r) | Event::AutomationRunFailed(r) => {
                 r.owner_user_id.into_iter().collect()
             }
+            // Addressed by name: it reaches its user even when the automation acts for them.
+            Event::AutomationMessage(m) => return vec![m.user_id],
             _ => Vec::new(),
         }
     };
@@ -105,6 +108,9 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
 /// Whether `env` may be delivered on `channel`: SLA events carry the channels their policy's
 /// rule chose; every other event goes out on all of them.
 pub fn channel_allowed(env: &Envelope, channel: Channel) -> bool {
+    if let Event::AutomationMessage(m) = &env.event {
+        return m.channel == channel.as_str();
+    }
     env.event
         .sla_audience()
         .is_none_or(|a| channel.allowed_by(a.channels))
@@ -263,6 +269,13 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             minutes_before: 15,
             assignee_ids: vec![id],
         }),
+        "automation.message" => Event::AutomationMessage(AutomationMessage {
+            automation_id: id,
+            user_id: id,
+            subject: "Unanswered: #1042".into(),
+            body: "Ticket #1042 (Printer on fire) had no reply within 4 business hours.".into(),
+            channel: "email".into(),
+        }),
         "automation.run_completed" | "automation.run_failed" => {
             let run = AutomationRunFinished {
                 automation_id: id,
@@ -291,7 +304,7 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
 }
 
 /// Every subtype code, as the catalogue migration ships them.
-pub const SUBTYPES: [&str; 25] = [
+pub const SUBTYPES: [&str; 26] = [
     "ticket.created",
     "ticket.assigned",
     "ticket.updated",
@@ -317,6 +330,7 @@ pub const SUBTYPES: [&str; 25] = [
     "appointment.reminder",
     "automation.run_completed",
     "automation.run_failed",
+    "automation.message",
 ];
 
 /// The context a template of `subtype` is checked and previewed with: its sample event and,

@@ -4,6 +4,7 @@
 //! idempotency key to the store, so a retried action creates once.
 
 mod http;
+mod messages;
 mod records;
 mod tickets;
 mod work;
@@ -78,6 +79,12 @@ pub async fn run(
         "contacts.find" => records::find_contacts(pool, p, &input).await,
         "schedule_entries.create" => work::create_schedule_entry(pool, p, key, &input).await,
         "time_entries.create" => work::create_time_entry(pool, p, key, &input).await,
+        "notifications.send_email" => {
+            messages::send(pool, p, key, req.automation_id, &input, "email").await
+        }
+        "notifications.notify_in_app" => {
+            messages::send(pool, p, key, req.automation_id, &input, "in_app").await
+        }
         "http.request" => http.request(&req.key, &input).await,
         other => Err(Failure::Refused(format!(
             "the action {other} is not available on this worker"

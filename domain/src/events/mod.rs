@@ -144,6 +144,9 @@ pub enum Event {
     ScheduleReminder(ScheduleReminder),
     #[serde(rename = "automation.published")]
     AutomationPublished(AutomationPublished),
+    /// An automation's message to a user.
+    #[serde(rename = "automation.message")]
+    AutomationMessage(AutomationMessage),
     /// Someone started an automation by hand (`POST /v1/automations/{id}/runs`).
     #[serde(rename = "automation.run_requested")]
     AutomationRunRequested(AutomationRunRequested),
@@ -154,7 +157,7 @@ pub enum Event {
 }
 
 /// Every event type's wire name, for documentation and subscriber configuration.
-pub const EVENT_TYPES: [&str; 28] = [
+pub const EVENT_TYPES: [&str; 29] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -180,6 +183,7 @@ pub const EVENT_TYPES: [&str; 28] = [
     "schedule.entry_cancelled",
     "schedule.reminder",
     "automation.published",
+    "automation.message",
     "automation.run_requested",
     "automation.run_completed",
     "automation.run_failed",
@@ -308,6 +312,14 @@ impl Envelope {
                     e.push("payload.version", "must be positive");
                 }
             }
+            Event::AutomationMessage(m) => {
+                if !["email", "in_app"].contains(&m.channel.as_str()) {
+                    e.push("payload.channel", "must be email or in_app");
+                }
+                if m.subject.trim().is_empty() {
+                    e.push("payload.subject", "must not be empty");
+                }
+            }
             Event::AutomationRunRequested(a) => {
                 if a.version == 0 {
                     e.push("payload.version", "must be positive");
@@ -357,6 +369,7 @@ impl Event {
             Event::ScheduleEntryCancelled(_) => "schedule.entry_cancelled",
             Event::ScheduleReminder(_) => "schedule.reminder",
             Event::AutomationPublished(_) => "automation.published",
+            Event::AutomationMessage(_) => "automation.message",
             Event::AutomationRunRequested(_) => "automation.run_requested",
             Event::AutomationRunCompleted(_) => "automation.run_completed",
             Event::AutomationRunFailed(_) => "automation.run_failed",
@@ -612,6 +625,13 @@ mod tests {
                 timezone: "Europe/Berlin".into(),
                 minutes_before: 15,
                 assignee_ids: vec![Uuid::nil()],
+            }),
+            Event::AutomationMessage(AutomationMessage {
+                automation_id: Uuid::nil(),
+                user_id: Uuid::nil(),
+                subject: "Unanswered: #42".into(),
+                body: "Ticket #42 is yours.".into(),
+                channel: "email".into(),
             }),
             Event::AutomationRunRequested(AutomationRunRequested {
                 automation_id: Uuid::nil(),

@@ -202,6 +202,19 @@ pub struct AutomationPublished {
     pub version: u32,
 }
 
+/// A message an automation's `notifications.send_email` or `notifications.notify_in_app`
+/// action sends to a user, through the notification pipeline (preferences, pacing, templates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationMessage {
+    pub automation_id: Uuid,
+    pub user_id: Uuid,
+    pub subject: String,
+    pub body: String,
+    /// The channel it goes out on: `email` or `in_app`.
+    pub channel: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutomationRunRequested {

@@ -5,5 +5,6 @@
 pub mod action_reads;
 pub mod drafts;
 pub mod dry_run;
+pub mod messages;
 pub mod runs;
 pub mod versions;

@@ -80,10 +80,10 @@ pub struct Candidate {
     pub automation_id: Uuid,
     pub version: u32,
     pub name: String,
-    pub definition: serde_json::Value,
 }
 
-/// The newest versions of the tenant's enabled automations triggered by `event_type`.
+/// The newest versions of the tenant's enabled automations triggered by `event_type`, without
+/// their definitions (a subscriber keeps those compiled; [`definitions`] reads the rest).
 pub async fn triggered_by(
     pool: &PgPool,
     tenant_id: Uuid,
@@ -91,7 +91,7 @@ pub async fn triggered_by(
 ) -> Result<Vec<Candidate>, StoreError> {
     let mut tx = tenant::begin_for(pool, tenant_id).await?;
     let rows = sqlx::query!(
-        r#"SELECT a.id, a.name, v.version, v.definition
+        r#"SELECT a.id, a.name, v.version
              FROM automations a
              JOIN automation_versions v
                ON v.tenant_id = a.tenant_id AND v.automation_id = a.id
@@ -110,7 +110,38 @@ pub async fn triggered_by(
             automation_id: r.id,
             version: u32::try_from(r.version).unwrap_or_default(),
             name: r.name,
-            definition: r.definition,
+        })
+        .collect())
+}
+
+/// The definitions of these (automation, version) pairs of the tenant.
+pub async fn definitions(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    wanted: &[(Uuid, u32)],
+) -> Result<Vec<((Uuid, u32), serde_json::Value)>, StoreError> {
+    let ids: Vec<Uuid> = wanted.iter().map(|w| w.0).collect();
+    let versions: Vec<i32> = wanted
+        .iter()
+        .map(|w| i32::try_from(w.1).unwrap_or(i32::MAX))
+        .collect();
+    let mut tx = tenant::begin_for(pool, tenant_id).await?;
+    let rows = sqlx::query!(
+        r#"SELECT v.automation_id, v.version, v.definition
+             FROM automation_versions v
+             JOIN unnest($1::uuid[], $2::integer[]) AS w(automation_id, version)
+               ON w.automation_id = v.automation_id AND w.version = v.version"#,
+        &ids,
+        &versions,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let version = u32::try_from(r.version).unwrap_or_default();
+            ((r.automation_id, version), r.definition)
         })
         .collect())
 }

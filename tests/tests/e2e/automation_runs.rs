@@ -885,3 +885,73 @@ async fn record_actions_act_through_the_store_as_the_owner_and_refusals_say_why(
     assert_eq!(refused["attempts"], 1, "a refusal is not retried");
     env.shutdown().await;
 }
+
+const EXAMPLE_ESCALATE: &str =
+    include_str!("../../../domain/src/automations/examples/escalate_without_reply.json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_escalation_example_waits_business_hours_then_reassigns_and_mails_the_lead() {
+    let env = TestEnv::start_time_skipping(Parts::ALL).await.unwrap();
+    let s = env.a.seeded.clone();
+    let key = env.a.key.clone();
+    let clock = env.clock();
+    let hours: Vec<Value> = (1..=5)
+        .map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"}))
+        .collect();
+    let schedule = env
+        .ok(
+            Method::POST,
+            "/v1/sla/schedules",
+            &key,
+            &json!({"name": "Office", "timezone": "Europe/London", "hours": hours}),
+        )
+        .await;
+    // The example with this tenant's lead (the technician) and office hours.
+    let definition: Value = serde_json::from_str(
+        &EXAMPLE_ESCALATE
+            .replace(
+                "0193c1d0-0000-7000-8000-00000000beef",
+                &s.technician_user_id.to_string(),
+            )
+            .replace(
+                "0193c1d0-0000-7000-8000-00000000cafe",
+                schedule["id"].as_str().unwrap(),
+            ),
+    )
+    .unwrap();
+    let automation = publish(&env, &definition).await;
+    let unanswered = ticket(&env, &key, "Nobody answers", s.priority_ids[1]).await;
+    let run = eventually(Duration::from_secs(60), || async {
+        let list = runs(&env, &key, automation).await;
+        Ok(list
+            .first()
+            .filter(|r| r["current_step"] == "window")
+            .cloned())
+    })
+    .await
+    .expect("the run waits four business hours");
+
+    // A week later on the server's clock the window has passed: nobody replied.
+    let later = clock.now().await.unwrap() + chrono::TimeDelta::days(8);
+    clock.skip_to(later).await.unwrap();
+    let done = eventually(Duration::from_secs(60), || async {
+        let r = detail(&env, run["id"].as_str().unwrap()).await;
+        Ok((r["status"] != "running" && r["status"] != "pending").then_some(r))
+    })
+    .await
+    .expect("the run ends");
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        env.ticket_column(unanswered, "assignee_id").await.unwrap(),
+        s.technician_user_id.to_string()
+    );
+    let message = crate::mail::last_event(&env, "automation.message").await;
+    let number = env.ticket_column(unanswered, "number").await.unwrap();
+    let m = crate::mail::mail_for(&env, message, s.technician_user_id, "the lead's e-mail").await;
+    assert!(
+        m.contains(&format!("Subject: Unanswered: #{number}")),
+        "{m}"
+    );
+    assert!(m.contains("had no reply within 4 business hours"), "{m}");
+    env.shutdown().await;
+}

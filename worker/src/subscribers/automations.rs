@@ -47,20 +47,47 @@ impl AutomationHandler {
         }
     }
 
-    /// The version's definition, compiled (`None`: it no longer validates; it triggers
-    /// nothing, and the publish that made it would be refused today).
-    fn compile(&self, c: &runs::Candidate) -> Option<Arc<Definition>> {
-        let key = (c.automation_id, c.version);
-        if let Some(d) = self.cache().get(&key) {
-            return Some(d.clone());
+    /// The candidates' definitions, compiled: from the cache, the rest read and compiled once
+    /// (published versions never change). A version that no longer validates triggers nothing
+    /// (the publish that made it would be refused today).
+    async fn compiled(
+        &self,
+        tenant_id: Uuid,
+        candidates: &[runs::Candidate],
+    ) -> Result<HashMap<(Uuid, u32), Arc<Definition>>, HandlerError> {
+        let mut out = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let cache = self.cache();
+            for c in candidates {
+                let key = (c.automation_id, c.version);
+                match cache.get(&key) {
+                    Some(d) => {
+                        out.insert(key, d.clone());
+                    }
+                    None => missing.push(key),
+                }
+            }
         }
-        let definition = Arc::new(validate(&c.definition, |_| true).ok()?);
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let read = runs::definitions(&self.pool, tenant_id, &missing)
+            .await
+            .map_err(HandlerError::new)?;
         let mut cache = self.cache();
-        if cache.len() >= MAX_CACHED {
-            cache.clear();
+        for (key, json) in read {
+            let Ok(definition) = validate(&json, |_| true) else {
+                continue;
+            };
+            let definition = Arc::new(definition);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+            cache.insert(key, definition.clone());
+            out.insert(key, definition);
         }
-        cache.insert(key, definition.clone());
-        Some(definition)
+        Ok(out)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, u32), Arc<Definition>>> {
@@ -78,11 +105,12 @@ impl AutomationHandler {
         let candidates = runs::triggered_by(&self.pool, event.tenant_id, event.event_type())
             .await
             .map_err(HandlerError::new)?;
+        let compiled = self.compiled(event.tenant_id, &candidates).await?;
         for c in candidates {
-            let Some(definition) = self.compile(&c) else {
+            let Some(definition) = compiled.get(&(c.automation_id, c.version)) else {
                 continue;
             };
-            match triggered_by(&definition, json) {
+            match triggered_by(definition, json) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
