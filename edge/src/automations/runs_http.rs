@@ -125,7 +125,8 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/v1/automation-runs/{id}/retry", operation_id = "retryAutomationRun", tag = "automations",
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = IDEMPOTENCY)),
     responses((status = 202, body = RunSummary), (status = 404, body = Problem),
-        (status = 409, description = "The run did not fail, or cannot be retried.", body = Problem)))]
+        (status = 409, description = "The run did not fail, or cannot be retried.", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used for another request.", body = Problem)))]
 pub async fn retry(
     State(s): State<AppState>,
     Caller(p): Caller,
