@@ -59,6 +59,7 @@ pub fn subtype_for(event: &Event) -> Option<&'static str> {
         Event::AutomationRunCompleted(_) => "automation.run_completed",
         Event::AutomationRunFailed(_) => "automation.run_failed",
         Event::AutomationMessage(_) => "automation.message",
+        Event::AutomationContactMessage(_) => "automation.contact_message",
         Event::TicketStatusChanged { .. }
         | Event::AutomationPublished(_)
         | Event::AutomationRunRequested(_) => return None,
@@ -105,11 +106,24 @@ pub fn direct_recipients(env: &Envelope) -> Vec<Uuid> {
     out
 }
 
+/// The client contact an event is addressed to by name (an automation's e-mail to a contact).
+/// Such an event notifies no user; billing events reach their client's billing contact instead
+/// ([`billing::billing_client`]).
+pub fn addressed_contact(event: &Event) -> Option<Uuid> {
+    match event {
+        Event::AutomationContactMessage(m) => Some(m.contact_id),
+        _ => None,
+    }
+}
+
 /// Whether `env` may be delivered on `channel`: SLA events carry the channels their policy's
-/// rule chose; every other event goes out on all of them.
+/// rule chose; an automation's message the channel its action named (a contact's, e-mail);
+/// every other event goes out on all of them.
 pub fn channel_allowed(env: &Envelope, channel: Channel) -> bool {
-    if let Event::AutomationMessage(m) = &env.event {
-        return m.channel == channel.as_str();
+    match &env.event {
+        Event::AutomationMessage(m) => return m.channel == channel.as_str(),
+        Event::AutomationContactMessage(_) => return channel == Channel::Email,
+        _ => {}
     }
     env.event
         .sla_audience()
@@ -276,6 +290,12 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
             body: "Ticket #1042 (Printer on fire) had no reply within 4 business hours.".into(),
             channel: "email".into(),
         }),
+        "automation.contact_message" => Event::AutomationContactMessage(AutomationContactMessage {
+            automation_id: id,
+            contact_id: id,
+            subject: "We received ticket #1042".into(),
+            body: "We received ticket #1042 (Printer on fire) and are on it.".into(),
+        }),
         "automation.run_completed" | "automation.run_failed" => {
             let run = AutomationRunFinished {
                 automation_id: id,
@@ -304,7 +324,7 @@ pub fn sample_event(subtype: &str) -> Option<Envelope> {
 }
 
 /// Every subtype code, as the catalogue migration ships them.
-pub const SUBTYPES: [&str; 26] = [
+pub const SUBTYPES: [&str; 27] = [
     "ticket.created",
     "ticket.assigned",
     "ticket.updated",
@@ -331,6 +351,7 @@ pub const SUBTYPES: [&str; 26] = [
     "automation.run_completed",
     "automation.run_failed",
     "automation.message",
+    "automation.contact_message",
 ];
 
 /// The context a template of `subtype` is checked and previewed with: its sample event and,

@@ -22,6 +22,11 @@ pub const FIELDS: &[(&str, Option<&str>)] = &[
     ("automation_runs_tenant_id_fkey", None),
     ("automation_runs_tenant_id_workflow_id_key", None),
     ("automation_runs_version_check", None),
+    (
+        "automation_settings_http_allowed_networks_check",
+        Some("http_allowed_networks"),
+    ),
+    ("automation_settings_tenant_id_fkey", None),
     ("automation_versions_tenant_id_automation_id_fkey", None),
     ("automation_versions_tenant_id_fkey", None),
     ("automation_versions_tenant_id_id_key", None),

@@ -1,11 +1,14 @@
 //! `http.request`: a webhook call with a timeout (at most 30 s), a cap on the response read,
 //! the step's idempotency key as the `Idempotency-Key` header, and never to a loopback,
-//! link-local, private or otherwise non-public address: the host is resolved here, every
-//! address checked, and the connection pinned to a checked one, so a name that resolves
-//! differently a moment later cannot reach inside the network.
+//! link-local, private or otherwise non-public address unless the tenant's automation settings
+//! list its network: the host is resolved here, every address checked, and the connection
+//! pinned to a checked one, so a name that resolves differently a moment later cannot reach
+//! inside the network. Plain `http` is allowed only to the tenant's listed networks.
 
 use super::{Failure, Input, refused};
-use psa_domain::automations::durations;
+use psa_domain::automations::{durations, networks};
+use psa_store::automations::settings;
+use psa_store::{PgPool, Principal};
 use serde_json::{Map, Value as Json, json};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -24,7 +27,13 @@ impl Http {
         Http
     }
 
-    pub(super) async fn request(&self, key: &str, input: &Input<'_>) -> Result<Json, Failure> {
+    pub(super) async fn request(
+        &self,
+        pool: &PgPool,
+        p: &Principal,
+        key: &str,
+        input: &Input<'_>,
+    ) -> Result<Json, Failure> {
         let method = match input.required_string("method")? {
             "GET" => reqwest::Method::GET,
             "POST" => reqwest::Method::POST,
@@ -37,9 +46,11 @@ impl Http {
             .required_string("url")?
             .parse()
             .map_err(|_| refused("url", "must be a URL"))?;
-        if url.scheme() != "https" {
-            return Err(refused("url", "must be an https URL"));
-        }
+        let plain = match url.scheme() {
+            "https" => false,
+            "http" => true,
+            _ => return Err(refused("url", "must be an https URL")),
+        };
         let host = url
             .host_str()
             .ok_or_else(|| refused("url", "must name a host"))?
@@ -60,11 +71,27 @@ impl Http {
         let Some(addr) = addrs.first().copied() else {
             return Err(Failure::Retry(format!("{host} resolves to no address")));
         };
-        if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+        // The tenant's list is read only when it can matter.
+        let allowed = match plain || addrs.iter().any(|a| !is_public(a.ip())) {
+            true => settings::http_allowed_networks(pool, p).await?,
+            false => Vec::new(),
+        };
+        if let Some(bad) = addrs
+            .iter()
+            .find(|a| !is_public(a.ip()) && !networks::allows(&allowed, a.ip()))
+        {
             return Err(Failure::Refused(format!(
-                "{host} resolves to {}, which is not a public address",
+                "{host} resolves to {}, which is not a public address nor in a network the \
+                 tenant's automation settings allow",
                 bad.ip()
             )));
+        }
+        if plain && !addrs.iter().all(|a| networks::allows(&allowed, a.ip())) {
+            return Err(refused(
+                "url",
+                "must be an https URL (plain http only to a network the tenant's automation \
+                 settings allow)",
+            ));
         }
         let client = reqwest::Client::builder()
             .timeout(timeout)

@@ -1,8 +1,9 @@
-//! `notifications.send_email` and `notifications.notify_in_app`: a message to one user,
-//! through the notification pipeline (`psa_store::automations::messages`).
+//! `notifications.send_email` and `notifications.notify_in_app`: a message to one user;
+//! `notifications.send_contact_email`: an e-mail to one client contact. Both through the
+//! notification pipeline (`psa_store::automations::messages`).
 
 use super::{Failure, Input, refused};
-use psa_domain::events::AutomationMessage;
+use psa_domain::events::{AutomationContactMessage, AutomationMessage};
 use psa_store::automations::messages;
 use psa_store::{PgPool, Principal};
 use serde_json::{Value as Json, json};
@@ -17,12 +18,7 @@ pub(super) async fn send(
     input: &Input<'_>,
     channel: &str,
 ) -> Result<Json, Failure> {
-    if input.string("template")?.is_some() {
-        return Err(refused(
-            "template",
-            "is not supported yet; give subject and body",
-        ));
-    }
+    refuse_template(input)?;
     // The e-mail action names its text `body` and its subject `subject`; the in-app one its
     // subject `title`.
     let subject = match channel {
@@ -44,4 +40,39 @@ pub(super) async fn send(
     };
     let sent = messages::send(pool, p, key, message).await?;
     Ok(json!({ "notification_id": sent.notification_id }))
+}
+
+/// E-mails the input's message to a client's contact.
+pub(super) async fn send_to_contact(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    automation_id: Uuid,
+    input: &Input<'_>,
+) -> Result<Json, Failure> {
+    refuse_template(input)?;
+    let message = AutomationContactMessage {
+        automation_id,
+        contact_id: input.required_uuid("contact_id")?,
+        subject: input
+            .string("subject")?
+            .unwrap_or("Message from your IT provider")
+            .to_owned(),
+        body: input.required_string("body")?.to_owned(),
+    };
+    let sent = messages::send_to_contact(pool, p, key, message).await?;
+    Ok(json!({ "notification_id": sent.notification_id }))
+}
+
+/// Every message goes out in its subtype's template (which a tenant may edit); a per-step
+/// choice of another subtype's template is not offered, since those render other events.
+fn refuse_template(input: &Input<'_>) -> Result<(), Failure> {
+    match input.string("template")? {
+        Some(_) => Err(refused(
+            "template",
+            "is not supported; give subject and body (the tenant's template for automation \
+             messages frames them)",
+        )),
+        None => Ok(()),
+    }
 }

@@ -82,10 +82,13 @@ pub async fn run(
         "notifications.send_email" => {
             messages::send(pool, p, key, req.automation_id, &input, "email").await
         }
+        "notifications.send_contact_email" => {
+            messages::send_to_contact(pool, p, key, req.automation_id, &input).await
+        }
         "notifications.notify_in_app" => {
             messages::send(pool, p, key, req.automation_id, &input, "in_app").await
         }
-        "http.request" => http.request(&req.key, &input).await,
+        "http.request" => http.request(pool, p, &req.key, &input).await,
         other => Err(Failure::Refused(format!(
             "the action {other} is not available on this worker"
         ))),

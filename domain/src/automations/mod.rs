@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod durations;
 pub mod expr;
 pub mod machine;
+pub mod networks;
 pub mod run;
 pub mod validate;
 

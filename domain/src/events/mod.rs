@@ -147,6 +147,9 @@ pub enum Event {
     /// An automation's message to a user.
     #[serde(rename = "automation.message")]
     AutomationMessage(AutomationMessage),
+    /// An automation's e-mail to a client's contact.
+    #[serde(rename = "automation.contact_message")]
+    AutomationContactMessage(AutomationContactMessage),
     /// Someone started an automation by hand (`POST /v1/automations/{id}/runs`).
     #[serde(rename = "automation.run_requested")]
     AutomationRunRequested(AutomationRunRequested),
@@ -157,7 +160,7 @@ pub enum Event {
 }
 
 /// Every event type's wire name, for documentation and subscriber configuration.
-pub const EVENT_TYPES: [&str; 29] = [
+pub const EVENT_TYPES: [&str; 30] = [
     "ticket.created",
     "ticket.updated",
     "ticket.status_changed",
@@ -184,6 +187,7 @@ pub const EVENT_TYPES: [&str; 29] = [
     "schedule.reminder",
     "automation.published",
     "automation.message",
+    "automation.contact_message",
     "automation.run_requested",
     "automation.run_completed",
     "automation.run_failed",
@@ -320,6 +324,11 @@ impl Envelope {
                     e.push("payload.subject", "must not be empty");
                 }
             }
+            Event::AutomationContactMessage(m) => {
+                if m.subject.trim().is_empty() {
+                    e.push("payload.subject", "must not be empty");
+                }
+            }
             Event::AutomationRunRequested(a) => {
                 if a.version == 0 {
                     e.push("payload.version", "must be positive");
@@ -370,6 +379,7 @@ impl Event {
             Event::ScheduleReminder(_) => "schedule.reminder",
             Event::AutomationPublished(_) => "automation.published",
             Event::AutomationMessage(_) => "automation.message",
+            Event::AutomationContactMessage(_) => "automation.contact_message",
             Event::AutomationRunRequested(_) => "automation.run_requested",
             Event::AutomationRunCompleted(_) => "automation.run_completed",
             Event::AutomationRunFailed(_) => "automation.run_failed",
@@ -632,6 +642,12 @@ mod tests {
                 subject: "Unanswered: #42".into(),
                 body: "Ticket #42 is yours.".into(),
                 channel: "email".into(),
+            }),
+            Event::AutomationContactMessage(AutomationContactMessage {
+                automation_id: Uuid::nil(),
+                contact_id: Uuid::nil(),
+                subject: "We are on it".into(),
+                body: "Ticket #42 is with our team.".into(),
             }),
             Event::AutomationRunRequested(AutomationRunRequested {
                 automation_id: Uuid::nil(),

@@ -215,6 +215,18 @@ pub struct AutomationMessage {
     pub channel: String,
 }
 
+/// A message an automation's `notifications.send_contact_email` action sends to a client's
+/// contact, by e-mail through the notification pipeline (the tenant's switches and pacing, the
+/// subtype's template); contacts have no preferences and no in-app list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationContactMessage {
+    pub automation_id: Uuid,
+    pub contact_id: Uuid,
+    pub subject: String,
+    pub body: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutomationRunRequested {

@@ -1,9 +1,10 @@
-//! `psa.v1.AutomationService`: drafts, published versions and the switch over gRPC. Every RPC
-//! calls the `psa_store::automations` function its HTTP handler calls, with the definition
-//! converted to its canonical JSON first (`definition_pb`), so both transports share rules,
-//! roles and errors.
+//! `psa.v1.AutomationService`: drafts, published versions and the switch over gRPC (the runs
+//! and settings in `runs_grpc`). Every RPC calls the `psa_store::automations` function its
+//! HTTP handler calls, with the definition converted to its canonical JSON first
+//! (`definition_pb`), so both transports share rules, roles and errors.
 
 use super::definition_pb::{from_json, from_struct, json_to_struct, to_json, to_value};
+use super::runs_grpc;
 use crate::state::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::ApiError;
@@ -217,5 +218,75 @@ impl AutomationService for AutomationApi {
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(version(v)))
+    }
+
+    async fn start_automation_run(
+        &self,
+        req: Request<pb::StartAutomationRunRequest>,
+    ) -> Reply<pb::AutomationRun> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::start(&self.state, &p, req.into_inner()).await?,
+        ))
+    }
+
+    async fn list_automation_runs(
+        &self,
+        req: Request<pb::ListAutomationRunsRequest>,
+    ) -> Reply<pb::AutomationRunList> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::list(&self.state, &p, req.into_inner()).await?,
+        ))
+    }
+
+    async fn get_automation_run(
+        &self,
+        req: Request<pb::AutomationRunIdRequest>,
+    ) -> Reply<pb::AutomationRunDetail> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::get(&self.state, &p, req.into_inner()).await?,
+        ))
+    }
+
+    async fn cancel_automation_run(
+        &self,
+        req: Request<pb::AutomationRunIdRequest>,
+    ) -> Reply<pb::AutomationRun> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::cancel(&self.state, &p, req.into_inner()).await?,
+        ))
+    }
+
+    async fn retry_automation_run(
+        &self,
+        req: Request<pb::RetryAutomationRunRequest>,
+    ) -> Reply<pb::AutomationRun> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::retry(&self.state, &p, req.into_inner()).await?,
+        ))
+    }
+
+    async fn get_automation_settings(
+        &self,
+        req: Request<pb::GetAutomationSettingsRequest>,
+    ) -> Reply<pb::AutomationSettings> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::get_settings(&self.state, &p).await?,
+        ))
+    }
+
+    async fn update_automation_settings(
+        &self,
+        req: Request<pb::UpdateAutomationSettingsRequest>,
+    ) -> Reply<pb::AutomationSettings> {
+        let p = self.principal(&req).await?;
+        Ok(Response::new(
+            runs_grpc::update_settings(&self.state, &p, req.into_inner()).await?,
+        ))
     }
 }

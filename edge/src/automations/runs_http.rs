@@ -1,6 +1,7 @@
 //! `/v1/automations/{id}/runs` and `/v1/automation-runs/{id}`: start a run by hand, list an
 //! automation's runs, read one run with its trace, cancel one, retry a failed one.
 
+use super::run_control as control;
 use crate::reference::http::ListQuery;
 use crate::state::AppState;
 use crate::web::auth::Caller;
@@ -9,12 +10,8 @@ use crate::web::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use crate::web::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use psa_domain::ids::automation_run;
 use psa_store::automations::runs::{self, RunDetail, RunRequest, RunSummary};
 use psa_store::pagination::{Page, PageRequest};
-use temporalio_client::WorkflowSignalOptions;
-use temporalio_client::errors::WorkflowInteractionError;
-use temporalio_common::{HasWorkflowDefinition, SignalDefinition, WorkflowDefinition};
 use uuid::Uuid;
 
 const IDEMPOTENCY: &str = "Makes the start safe to retry: a request with a key already used answers with the run the first started (422 when the key was used for a different request).";
@@ -64,34 +61,6 @@ pub async fn get(
     Ok(Json(runs::get(&s.pool, &p, id).await?))
 }
 
-/// An automation run as the edge reaches it, without the worker's code.
-#[derive(Debug, Clone, Copy)]
-struct AutomationRun;
-
-impl WorkflowDefinition for AutomationRun {
-    type Input = serde_json::Value;
-    type Output = serde_json::Value;
-    fn name(&self) -> &str {
-        automation_run::WORKFLOW_TYPE
-    }
-}
-
-impl HasWorkflowDefinition for AutomationRun {
-    type Run = Self;
-}
-
-/// The signal that ends a run before its next step.
-#[derive(Debug, Clone, Copy)]
-struct CancelRun;
-
-impl SignalDefinition for CancelRun {
-    type Workflow = AutomationRun;
-    type Input = String;
-    fn name(&self) -> &str {
-        automation_run::CANCEL_SIGNAL
-    }
-}
-
 /// Ends a run before its next step: an action under way finishes, a wait ends at once. The
 /// run's status becomes `cancelled` when it has stopped; its owner is not told (as for a
 /// failure) since someone chose it.
@@ -103,20 +72,10 @@ pub async fn cancel(
     Caller(p): Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<RunSummary>), ApiError> {
-    let run = runs::cancellable(&s.pool, &p, id).await?;
-    let client = s.temporal().await?;
-    let reason = format!("cancelled through the API by key {}", p.key_id);
-    let signalled = client
-        .get_workflow_handle::<AutomationRun>(run.workflow_id.as_str())
-        .signal(CancelRun, reason, WorkflowSignalOptions::default())
-        .await;
-    let run = match signalled {
-        Ok(()) => run,
-        // Not begun yet: it never will.
-        Err(WorkflowInteractionError::NotFound(_)) => runs::cancel_pending(&s.pool, &p, id).await?,
-        Err(e) => return Err(ApiError::Unavailable(e.to_string())),
-    };
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(control::cancel(&s, &p, id).await?),
+    ))
 }
 
 /// Retries a failed run from its failed step, on the same version: a new run

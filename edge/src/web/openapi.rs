@@ -13,6 +13,7 @@ pub mod schemas;
 
 use crate::automations::http as automations;
 use crate::automations::runs_http as automation_runs;
+use crate::automations::settings_http as automation_settings;
 use crate::billing::http as billing;
 use crate::billing::{contracts, credits, invoices, payments, runs, services, tax, time, usage};
 use crate::clients::http as clients;
@@ -74,6 +75,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         automations::diff, automations::actions, automations::dry_run,
         automation_runs::start, automation_runs::list, automation_runs::get,
         automation_runs::cancel, automation_runs::retry,
+        automation_settings::get, automation_settings::update,
         scheduling::preview, schedule_entries::create, schedule_entries::list,
         schedule_entries::get, schedule_entries::update, schedule_entries::delete,
         schedule_entries::update_occurrence, schedule_entries::delete_occurrence,

@@ -3,6 +3,7 @@
 
 use crate::automations::http as automations;
 use crate::automations::runs_http as automation_runs;
+use crate::automations::settings_http as automation_settings;
 use crate::billing;
 use crate::clients::http as clients;
 use crate::metrics;
@@ -111,6 +112,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sla/preview", post(sla::preview))
         .route("/schedules/preview", post(scheduling::preview))
         .route("/automation-actions", get(automations::actions))
+        .route(
+            "/automation-settings",
+            get(automation_settings::get).patch(automation_settings::update),
+        )
         .route(
             "/automations/dry-run",
             post(automations::dry_run).layer(DefaultBodyLimit::max(LARGE_BODY_LIMIT)),

@@ -1,5 +1,6 @@
 //! Automations: drafts, immutable numbered versions (publish, roll back, compare), the switch
-//! that lets new runs start, the dry run, and the runs' read model. The definition's rules live in
+//! that lets new runs start, the dry run, the runs' read model, and the tenant's automation
+//! settings. The definition's rules live in
 //! `psa_domain::automations`; this module stores what they accept.
 
 pub mod action_reads;
@@ -7,4 +8,5 @@ pub mod drafts;
 pub mod dry_run;
 pub mod messages;
 pub mod runs;
+pub mod settings;
 pub mod versions;

@@ -80,10 +80,11 @@ impl NotificationStore {
             return Ok(None);
         };
         let client = billing::billing_client(&env.event);
+        let contact = notifications::addressed_contact(&env.event);
         let users = notifications::direct_recipients(env);
         // A client's contact has no inbox here: billing events go out by e-mail only.
         if client.is_some_and(|_| channel == Channel::InApp)
-            || (client.is_none() && users.is_empty())
+            || (client.is_none() && contact.is_none() && users.is_empty())
         {
             return Ok(None);
         }
@@ -91,12 +92,16 @@ impl NotificationStore {
         if !subtype_enabled(&mut tx, env.tenant_id, subtype).await? {
             return Ok(None);
         }
-        let (recipients, doc) = match client {
-            Some(client) => match billing_audience(&mut tx, env, client).await? {
+        let (recipients, doc) = match (client, contact) {
+            (Some(client), _) => match billing_audience(&mut tx, env, client).await? {
                 Some((contact, doc)) => (vec![contact], Some(doc)),
                 None => return Ok(None),
             },
-            None => {
+            (None, Some(contact)) => match contact_address(&mut tx, contact).await? {
+                Some(contact) => (vec![contact], None),
+                None => return Ok(None),
+            },
+            (None, None) => {
                 let users = users.into_iter().map(|id| Recipient {
                     id,
                     contact_email: None,
@@ -118,11 +123,17 @@ impl NotificationStore {
     /// client billing contact with an address. Asked before an e-mail run is started, so the
     /// invoices of clients nobody is to be told of start none.
     pub async fn emails_anyone(&self, env: &Envelope) -> Result<bool, NotifyError> {
-        let Some(client) = billing::billing_client(&env.event) else {
+        let client = billing::billing_client(&env.event);
+        let contact = notifications::addressed_contact(&env.event);
+        if client.is_none() && contact.is_none() {
             return Ok(!notifications::direct_recipients(env).is_empty());
-        };
+        }
         let mut tx = begin_tenant(&self.pool, env.tenant_id).await?;
-        let addressed = billing_contact(&mut tx, client).await?.is_some();
+        let addressed = match (client, contact) {
+            (Some(client), _) => billing_contact(&mut tx, client).await?.is_some(),
+            (None, Some(contact)) => contact_address(&mut tx, contact).await?.is_some(),
+            (None, None) => false,
+        };
         tx.commit().await?;
         Ok(addressed)
     }
@@ -414,6 +425,23 @@ async fn billing_contact(
         };
         Some((contact, row.name))
     }))
+}
+
+/// A contact an event names, with its e-mail address; `None` when it is gone or has none.
+async fn contact_address(
+    conn: &mut PgConnection,
+    contact: Uuid,
+) -> Result<Option<Recipient>, sqlx::Error> {
+    let email = sqlx::query_scalar!("SELECT email FROM contacts WHERE id = $1", contact)
+        .fetch_optional(conn)
+        .await?
+        .flatten();
+    Ok(email
+        .filter(|e| !e.trim().is_empty())
+        .map(|email| Recipient {
+            id: contact,
+            contact_email: Some(email),
+        }))
 }
 
 /// The billing contact of `client` and what the message about `env` shows: the client's name

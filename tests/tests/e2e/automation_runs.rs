@@ -4,7 +4,9 @@
 //! the same event; a wait for an event is fed by a real ticket update and times out without
 //! one; a run waiting while version 2 is published finishes on version 1; a worker killed
 //! mid-run loses and repeats no action; a run's saved history replays; another tenant's events
-//! trigger nothing and its keys read nothing.
+//! trigger nothing and its keys read nothing; each example from the catalogue runs as its
+//! trigger starts it; messages reach users and contacts at the SMTP sink; a webhook reaches a
+//! private address only once the tenant allows its network.
 
 use psa_domain::events::Envelope;
 use psa_domain::ids::automation_run;
@@ -534,19 +536,36 @@ async fn a_long_run_continues_as_new_with_its_state_and_keeps_its_whole_trace() 
     env.shutdown().await;
 }
 
+const EXAMPLE_WEEKLY: &str =
+    include_str!("../../../domain/src/automations/examples/weekly_stale_cleanup.json");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schedule_trigger_is_a_temporal_schedule_kept_with_the_automation() {
+async fn the_weekly_example_runs_from_its_temporal_schedule_kept_with_the_automation() {
     use temporalio_client::schedules::{ScheduleError, ScheduleOverlapPolicy};
     let env = TestEnv::start(Parts::ALL).await.unwrap();
     let s = env.a.seeded.clone();
+    let key = env.a.key.clone();
     let temporal = env.temporal().await.unwrap();
-    let scheduled = json!({
-        "name": "New year", "trigger": {"schedule": {"cron": "0 3 1 1 *", "timezone": "Europe/London"}},
-        "steps": [
-            {"id": "when", "type": "set", "name": "at", "value": "event.occurred_at"},
-            {"id": "what", "type": "return", "value": "event.type"}
-        ]
-    });
+    // Two tickets waiting on their client: one untouched for 40 days, one touched today.
+    let mut waiting = Vec::new();
+    for title in ["Stale printer", "Fresh printer"] {
+        let t = ticket(&env, &key, title, s.priority_ids[2]).await;
+        env.ok(
+            Method::POST,
+            &format!("/v1/tickets/{t}/status"),
+            &key,
+            &json!({"status_id": s.status_waiting}),
+        )
+        .await;
+        waiting.push(t);
+    }
+    let (stale, fresh) = (waiting[0], waiting[1]);
+    sqlx::query("UPDATE tickets SET updated_at = now() - interval '40 days' WHERE id = $1")
+        .bind(stale)
+        .execute(&env.owner)
+        .await
+        .unwrap();
+    let scheduled: Value = serde_json::from_str(EXAMPLE_WEEKLY).unwrap();
     let automation = publish(&env, &scheduled).await;
     let handle = temporal.get_schedule_handle(automation_run::schedule_id(s.tenant_id, automation));
 
@@ -568,21 +587,32 @@ async fn a_schedule_trigger_is_a_temporal_schedule_kept_with_the_automation() {
     );
     assert_eq!(action.workflow_type(), automation_run::WORKFLOW_TYPE);
 
-    // Triggered now, it starts a run that takes its own instant.
+    // Triggered now (as on a Monday morning), it starts a run that takes the Schedule's
+    // instant as its event's: the stale ticket is told and closed, the fresh one left alone.
     handle
         .trigger(ScheduleOverlapPolicy::AllowAll, Default::default())
         .await
         .unwrap();
     let run = &ended_runs(&env, automation, 1).await[0];
     assert_eq!(run["status"], "completed", "{run}");
-    assert_eq!(run["result"], "automation.scheduled");
+    assert_eq!(run["result"], json!({"closed": 1}), "{run}");
+    assert_eq!(run["trigger_event"]["type"], "automation.scheduled");
     assert!(run["workflow_id"].as_str().unwrap().starts_with(
         &automation_run::scheduled_workflow_id(s.tenant_id, automation)
     ));
     assert_eq!(
-        run["vars"]["at"], run["trigger_event"]["occurred_at"],
-        "{run}"
+        env.ticket_column(stale, "status_id").await.unwrap(),
+        s.status_closed.to_string()
     );
+    assert_eq!(
+        env.ticket_column(fresh, "status_id").await.unwrap(),
+        s.status_waiting.to_string()
+    );
+    let notes = comments(&env, stale).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].0.starts_with("Closing this ticket after 30 days"));
+    assert!(!notes[0].1, "the note is public");
+    assert!(comments(&env, fresh).await.is_empty());
 
     // Disabled: paused. A version triggered otherwise: deleted.
     env.ok(
@@ -833,6 +863,10 @@ async fn record_actions_act_through_the_store_as_the_owner_and_refusals_say_why(
                            "start": "'2027-03-01T10:00:00'", "timezone": "'Europe/London'",
                            "duration_minutes": 60, "ticket_id": "event.payload.ticket_id"},
                  "save_as": "visit"},
+                {"id": "tell", "type": "action", "action": "notifications.send_contact_email",
+                 "input": {"contact_id": "vars.contacts.contacts[0].contact_id",
+                           "subject": "'Site visit booked'",
+                           "body": "'We will visit on 1 March at 10:00.'"}, "save_as": "told"},
                 {"id": "stranger", "type": "action", "action": "tickets.assign",
                  "input": {"ticket_id": "event.payload.ticket_id", "user_id": "'0190d9a0-0000-7000-8000-000000000000'"},
                  "on_error": "continue"},
@@ -883,6 +917,16 @@ async fn record_actions_act_through_the_store_as_the_owner_and_refusals_say_why(
         .unwrap();
     assert_eq!(refused["outcome"], "failed", "{refused}");
     assert_eq!(refused["attempts"], 1, "a refusal is not retried");
+    // The client's contact gets the e-mail at its own address.
+    let told: Uuid = run["vars"]["told"]["notification_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let m = crate::mail::mail_for(&env, told, s.contact_id, "the contact's e-mail").await;
+    assert!(m.contains("Subject: Site visit booked"), "{m}");
+    assert!(m.contains("To: dana@acme.example"), "{m}");
+    assert!(m.contains("We will visit on 1 March at 10:00."), "{m}");
     env.shutdown().await;
 }
 
@@ -953,5 +997,138 @@ async fn the_escalation_example_waits_business_hours_then_reassigns_and_mails_th
         "{m}"
     );
     assert!(m.contains("had no reply within 4 business hours"), "{m}");
+    env.shutdown().await;
+}
+
+/// What a local webhook receiver saw: each request's `Idempotency-Key` and body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+
+/// A webhook receiver on loopback that answers its first request 503 and later ones 200.
+async fn webhook_sink() -> (std::net::SocketAddr, Seen) {
+    use axum::http::{HeaderMap, StatusCode as Code};
+    let seen: Seen = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let mut log = log.lock().unwrap();
+                log.push((key, body.0));
+                match log.len() {
+                    1 => (Code::SERVICE_UNAVAILABLE, axum::Json(json!({"busy": true}))),
+                    n => (Code::OK, axum::Json(json!({"ok": true, "seen": n}))),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_reaches_a_private_address_only_once_the_tenant_allows_its_network() {
+    let env = TestEnv::start(Parts::ALL).await.unwrap();
+    let key = env.a.key.clone();
+    let (addr, seen) = webhook_sink().await;
+    let automation = publish(
+        &env,
+        &json!({
+            "name": "Tell the bridge", "trigger": {"manual": {}},
+            "steps": [
+                {"id": "hook", "type": "action", "action": "http.request",
+                 "input": {"method": "'POST'", "url": format!("'http://{addr}/hook'"),
+                           "body": "{'ticket': event.payload.n}"},
+                 "retry": {"max_attempts": 3, "initial_interval": "PT1S"}, "save_as": "hook"},
+                {"id": "out", "type": "return", "value": "vars.hook.body"}
+            ]
+        }),
+    )
+    .await;
+    let start = |n: i64| {
+        let (env, key) = (&env, key.clone());
+        async move {
+            env.ok(
+                Method::POST,
+                &format!("/v1/automations/{automation}/runs"),
+                &key,
+                &json!({"input": {"n": n}}),
+            )
+            .await
+        }
+    };
+
+    // Loopback is refused while the tenant allows no network: at once, without a request.
+    start(1).await;
+    let refused = ended_runs(&env, automation, 1).await.remove(0);
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let step = &refused["trace"][0];
+    assert_eq!(step["attempts"], 1, "{step}");
+    assert_eq!(refused["error"]["step"], "hook", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1, which is not a public address"),
+        "{refused}"
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    // Settings: nonsense and "everything" are refused; loopback alone is allowed.
+    for bad in [
+        json!(["intranet"]),
+        json!(["0.0.0.0/0"]),
+        json!(["10.0.0.0/8\u{0}"]),
+    ] {
+        let (status, body) = send(
+            &env,
+            &key,
+            Method::PATCH,
+            "/v1/automation-settings",
+            json!({"http_allowed_networks": bad}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    let saved = env
+        .ok(
+            Method::PATCH,
+            "/v1/automation-settings",
+            &key,
+            &json!({"http_allowed_networks": ["127.0.0.1"]}),
+        )
+        .await;
+    assert_eq!(saved["http_allowed_networks"], json!(["127.0.0.1/32"]));
+    let other = env
+        .ok(
+            Method::GET,
+            "/v1/automation-settings",
+            &env.b.key,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(other["http_allowed_networks"], json!([]), "tenant B's own");
+
+    // Allowed: the first answer (503) is retried, with the same key both times.
+    start(2).await;
+    let done = ended_runs(&env, automation, 2).await.remove(1);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"], json!({"ok": true, "seen": 2}), "{done}");
+    assert_eq!(done["trace"][0]["attempts"], 2, "{done}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], seen[1], "one key and body for both attempts");
+    assert!(
+        seen[0].0.starts_with(done["workflow_id"].as_str().unwrap()),
+        "{seen:?}"
+    );
+    assert_eq!(seen[0].1, json!({"ticket": 2}));
     env.shutdown().await;
 }

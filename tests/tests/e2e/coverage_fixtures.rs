@@ -429,6 +429,9 @@ impl<'e> Api<'e> {
             }),
             ("PATCH", "/v1/invoices/{id}") => json!({ "note": tag }),
             ("PATCH", "/v1/invoice-settings") => json!({ "payment_terms_days": 14 }),
+            ("PATCH", "/v1/automation-settings") => {
+                json!({ "http_allowed_networks": ["10.20.0.0/16"] })
+            }
             // A day no other call used: each is its own run.
             ("POST", "/v1/invoice-runs") => json!({ "period": day.to_string() }),
             // A prepayment: no invoice needed, it becomes the client's credit.

@@ -109,6 +109,8 @@ const NEEDS: &[(&str, &str, Needs)] = {
         ("POST", "/v1/sla/preview", p(ReadSla)),
         ("POST", "/v1/schedules/preview", p(ReadSchedule)),
         ("GET", "/v1/automation-actions", p(ReadAutomations)),
+        ("GET", "/v1/automation-settings", p(ReadAutomations)),
+        ("PATCH", "/v1/automation-settings", p(PublishAutomations)),
         ("POST", "/v1/automations/dry-run", p(ReadAutomations)),
         ("GET", "/v1/automations", p(ReadAutomations)),
         ("POST", "/v1/automations", p(PublishAutomations)),
