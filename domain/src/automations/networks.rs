@@ -26,6 +26,8 @@ pub fn parse(list: &[String]) -> Result<Vec<IpNet>, NetworkError> {
     if list.len() > MAX_NETWORKS {
         return Err(NetworkError::TooMany);
     }
+    // An error quotes the item it is about, cut short: a megabyte of nonsense is not echoed.
+    let quoted = |item: &str| item.chars().take(64).collect::<String>();
     let mut out: Vec<IpNet> = Vec::with_capacity(list.len());
     for item in list {
         let text = item.trim();
@@ -33,11 +35,11 @@ pub fn parse(list: &[String]) -> Result<Vec<IpNet>, NetworkError> {
             Ok(net) => net.trunc(),
             Err(_) => match text.parse::<IpAddr>() {
                 Ok(ip) => IpNet::from(ip),
-                Err(_) => return Err(NetworkError::NotCidr(item.clone())),
+                Err(_) => return Err(NetworkError::NotCidr(quoted(item))),
             },
         };
         if net.prefix_len() == 0 {
-            return Err(NetworkError::Everything(item.clone()));
+            return Err(NetworkError::Everything(quoted(item)));
         }
         if !out.contains(&net) {
             out.push(net);
@@ -93,6 +95,11 @@ mod tests {
                 Err(NetworkError::Everything(all.into()))
             );
         }
+        let long = "x".repeat(100_000);
+        assert_eq!(
+            parse(std::slice::from_ref(&long)),
+            Err(NetworkError::NotCidr(long[..64].into()))
+        );
         let many: Vec<String> = (0..=MAX_NETWORKS)
             .map(|i| format!("10.0.{i}.0/24"))
             .collect();

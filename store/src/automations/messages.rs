@@ -13,7 +13,7 @@ use psa_domain::auth::Permission;
 use psa_domain::events::{AutomationContactMessage, AutomationMessage, Event};
 use psa_domain::validation::{self, ValidationErrors};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// Longest subject and body accepted.
@@ -35,27 +35,8 @@ pub async fn send(
 ) -> Result<Sent, StoreError> {
     p.require(Permission::ReadAutomations)?;
     check_text(&message.subject, &message.body)?;
-    let principal = p.clone();
     let request = serde_json::to_value(&message).map_err(StoreError::internal)?;
-    create_once(pool, p, key, &request, move |conn| {
-        Box::pin(async move {
-            let known = sqlx::query_scalar!(
-                "SELECT count(*) AS \"n!\" FROM users WHERE id = $1 AND kind = 'internal'",
-                message.user_id
-            )
-            .fetch_one(&mut *conn)
-            .await?;
-            if known == 0 {
-                return Err(StoreError::invalid("user_id", "is not a user of the MSP"));
-            }
-            let envelope =
-                outbox::enqueue(conn, &principal, Event::AutomationMessage(message)).await?;
-            Ok(Sent {
-                notification_id: envelope.event_id,
-            })
-        })
-    })
-    .await
+    send_once(pool, p, key, request, Event::AutomationMessage(message)).await
 }
 
 /// Sends `message` to its contact by e-mail, once per `key`. The contact must be the tenant's
@@ -68,31 +49,71 @@ pub async fn send_to_contact(
 ) -> Result<Sent, StoreError> {
     p.require(Permission::ReadAutomations)?;
     check_text(&message.subject, &message.body)?;
-    let principal = p.clone();
     let request = serde_json::to_value(&message).map_err(StoreError::internal)?;
+    send_once(
+        pool,
+        p,
+        key,
+        request,
+        Event::AutomationContactMessage(message),
+    )
+    .await
+}
+
+/// Raises `event` once per `key` (`request` is what the key is checked against), after
+/// checking that its addressee is there to receive it.
+async fn send_once(
+    pool: &PgPool,
+    p: &Principal,
+    key: Option<&str>,
+    request: serde_json::Value,
+    event: Event,
+) -> Result<Sent, StoreError> {
+    let principal = p.clone();
     create_once(pool, p, key, &request, move |conn| {
         Box::pin(async move {
-            let email = sqlx::query_scalar!(
-                "SELECT email FROM contacts WHERE id = $1",
-                message.contact_id
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
-            match email {
-                None => return Err(StoreError::invalid("contact_id", "is not a contact")),
-                Some(email) if email.as_deref().is_none_or(|e| e.trim().is_empty()) => {
-                    return Err(StoreError::invalid("contact_id", "has no e-mail address"));
-                }
-                Some(_) => {}
-            }
-            let envelope =
-                outbox::enqueue(conn, &principal, Event::AutomationContactMessage(message)).await?;
+            addressable(conn, &event).await?;
+            let envelope = outbox::enqueue(conn, &principal, event).await?;
             Ok(Sent {
                 notification_id: envelope.event_id,
             })
         })
     })
     .await
+}
+
+/// Whether the message's user is one of the MSP's, or its contact one of the tenant's with an
+/// e-mail address.
+async fn addressable(conn: &mut PgConnection, event: &Event) -> Result<(), StoreError> {
+    match event {
+        Event::AutomationMessage(m) => {
+            let known = sqlx::query_scalar!(
+                "SELECT count(*) AS \"n!\" FROM users WHERE id = $1 AND kind = 'internal'",
+                m.user_id
+            )
+            .fetch_one(conn)
+            .await?;
+            if known == 0 {
+                return Err(StoreError::invalid("user_id", "is not a user of the MSP"));
+            }
+        }
+        Event::AutomationContactMessage(m) => {
+            let email =
+                sqlx::query_scalar!("SELECT email FROM contacts WHERE id = $1", m.contact_id)
+                    .fetch_optional(conn)
+                    .await?
+                    .ok_or_else(|| StoreError::invalid("contact_id", "is not a contact"))?;
+            if email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+                return Err(StoreError::invalid("contact_id", "has no e-mail address"));
+            }
+        }
+        _ => {
+            return Err(StoreError::Internal(anyhow::anyhow!(
+                "not an automation's message"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_text(subject: &str, body: &str) -> Result<(), StoreError> {
