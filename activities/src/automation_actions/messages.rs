@@ -2,7 +2,7 @@
 //! `notifications.send_contact_email`: an e-mail to one client contact. Both through the
 //! notification pipeline (`psa_store::automations::messages`).
 
-use super::{Failure, Input, refused};
+use super::{Failure, Input};
 use psa_domain::events::{AutomationContactMessage, AutomationMessage};
 use psa_store::automations::messages;
 use psa_store::{PgPool, Principal};
@@ -18,7 +18,6 @@ pub(super) async fn send(
     input: &Input<'_>,
     channel: &str,
 ) -> Result<Json, Failure> {
-    refuse_template(input)?;
     // The e-mail action names its text `body` and its subject `subject`; the in-app one its
     // subject `title`.
     let subject = match channel {
@@ -50,7 +49,6 @@ pub(super) async fn send_to_contact(
     automation_id: Uuid,
     input: &Input<'_>,
 ) -> Result<Json, Failure> {
-    refuse_template(input)?;
     let message = AutomationContactMessage {
         automation_id,
         contact_id: input.required_uuid("contact_id")?,
@@ -62,17 +60,4 @@ pub(super) async fn send_to_contact(
     };
     let sent = messages::send_to_contact(pool, p, key, message).await?;
     Ok(json!({ "notification_id": sent.notification_id }))
-}
-
-/// Every message goes out in its subtype's template (which a tenant may edit); a per-step
-/// choice of another subtype's template is not offered, since those render other events.
-fn refuse_template(input: &Input<'_>) -> Result<(), Failure> {
-    match input.string("template")? {
-        Some(_) => Err(refused(
-            "template",
-            "is not supported; give subject and body (the tenant's template for automation \
-             messages frames them)",
-        )),
-        None => Ok(()),
-    }
 }

@@ -286,32 +286,25 @@ pub const ACTIONS: &[Action] = &[
     Action {
         name: "notifications.send_email",
         version: 1,
-        description: "E-mails a user, with a template or the given subject and body.",
+        description: "E-mails a user the given subject and body, framed by the tenant's \
+                      template for automation messages (subtype automation.message).",
         inputs: &[
             req("user_id", "string", "The user."),
             req("body", "string", "The message's text."),
             opt("subject", "string", "Subject line."),
-            opt(
-                "template",
-                "string",
-                "A notification subtype whose template to use.",
-            ),
         ],
         output: sent,
     },
     Action {
         name: "notifications.send_contact_email",
         version: 1,
-        description: "E-mails a client's contact.",
+        description: "E-mails a client's contact the given subject and body, framed by the \
+                      tenant's template for automation messages to contacts (subtype \
+                      automation.contact_message).",
         inputs: &[
             req("contact_id", "string", "The contact."),
             req("body", "string", "The message's text."),
             opt("subject", "string", "Subject line."),
-            opt(
-                "template",
-                "string",
-                "A notification subtype whose template to use.",
-            ),
         ],
         output: sent,
     },

@@ -353,6 +353,27 @@ fn every_kind_of_error_is_reported_at_once_with_its_pointer() {
     }
 }
 
+/// A message's template is its subtype's: a step cannot name one, so a definition that tries
+/// is refused when published (and in the dry run) rather than failing when it runs.
+#[test]
+fn a_message_step_cannot_name_a_template() {
+    for (action, to) in [
+        ("notifications.send_email", "user_id"),
+        ("notifications.send_contact_email", "contact_id"),
+    ] {
+        let def = definition(json!([{"id": "m", "type": "action", "action": action,
+            "input": {to: "'0193c1d0-0000-7000-8000-00000000beef'", "body": "'hi'",
+                      "template": "'ticket.created'"}}]));
+        assert_eq!(
+            errors(def),
+            [(
+                "/steps/0/input/template".to_owned(),
+                format!("is not an input of {action}")
+            )]
+        );
+    }
+}
+
 #[test]
 fn triggers_schedules_and_calls_are_checked() {
     let base =
